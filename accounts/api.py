@@ -1,0 +1,41 @@
+from django.utils import timezone
+from ninja import Router, Schema
+from ninja.security import HttpBearer
+
+from accounts.access import visible_sites
+from accounts.models import ApiToken
+from audit.context import set_actor
+
+
+class BearerAuth(HttpBearer):
+    """``Authorization: Bearer <token>``: a personal token from ``issue_api_token``."""
+
+    def authenticate(self, request, token):
+        if not token or len(token) > 200:
+            return None
+        found = (
+            ApiToken.objects.select_related("user")
+            .filter(key_hash=ApiToken.hash(token), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if found is None:
+            return None
+        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        request.user = found.user
+        set_actor(found.user, context="api")
+        return found.user
+
+
+router = Router(tags=["sites"])
+
+
+class SiteOut(Schema):
+    id: int
+    code: str
+    name: str
+    time_zone: str
+
+
+@router.get("/sites", response=list[SiteOut], summary="Sites you may see")
+def list_sites(request):
+    return list(visible_sites(request.auth))

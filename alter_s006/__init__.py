@@ -1,0 +1,3 @@
+from alter_s006.celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,78 @@
+"""Every number of the ALTER-S006 protocol, named once.
+
+Source: ``shared/PROTOCOL.md`` (itself drawn from the public registry entry in
+``shared/protocol/``). Values the registry is silent on are marked ``[default]``
+there and here; they are study configuration, not literals buried in code.
+Pure Python: no Django import, so the rules modules can use it freely.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+TRIAL_ID = "ALTER-S006"
+PLANNED_SUBJECTS = 48
+
+# --- Treatment (PROTOCOL.md "The trial") ---------------------------------
+DRUG_NAME = "anlotinib hydrochloride"
+START_DOSE_MG = 12
+DOSE_LEVELS_MG = (12, 10, 8)  # [default] start -> -1 -> -2; intolerance at 8 mg stops treatment
+DOSING_DAYS = (1, 14)  # days 1-14 of each cycle, once daily, orally
+CYCLE_LENGTH_DAYS = 21
+
+# --- Schedule (PROTOCOL.md "Schedule") -------------------------------------
+SCREENING_MAX_DAYS_BEFORE_C1D1 = 28  # [default]
+PREGNANCY_TEST_MAX_DAYS_BEFORE_FIRST_DOSE = 7
+CYCLE_WINDOW_DAYS = 3  # +/- [default]
+TUMOUR_ASSESSMENT_INTERVAL_DAYS = 42  # from C1D1, does not drift with cycle delays
+TUMOUR_ASSESSMENT_WINDOW_DAYS = 7  # +/- [default]
+END_OF_TREATMENT_WITHIN_DAYS = 7  # of the decision to stop [default]
+SAFETY_FOLLOW_UP_DAYS_AFTER_LAST_DOSE = 21
+SAFETY_FOLLOW_UP_WINDOW_DAYS = 3  # +/- [default]
+SURVIVAL_FOLLOW_UP_INTERVAL_DAYS = 12 * 7  # every 12 weeks [default]
+SURVIVAL_FOLLOW_UP_WINDOW_DAYS = 14  # +/- [default]
+STUDY_HORIZON_MONTHS = 24  # survival follow-up and assessments until 24 months from C1D1
+MAX_CYCLES = 36  # [default] cycles planned ahead (24 months is 34.8 cycles)
+
+# --- Eligibility (PROTOCOL.md "Eligibility") -------------------------------
+AGE_MIN_YEARS = 18
+AGE_MAX_YEARS = 70
+ECOG_MAX = 2
+EXPECTED_SURVIVAL_MIN_MONTHS = 3
+MIN_PRIOR_ANTHRACYCLINE_CYCLES = 4
+HB_MIN_G_PER_L = Decimal("80")
+ANC_MIN_10E9_PER_L = Decimal("1.5")
+PLT_MIN_10E9_PER_L = Decimal("80")
+CREATININE_MAX_X_ULN = Decimal("1.5")
+CREATININE_CLEARANCE_MIN_ML_MIN = Decimal("60")
+BUN_MAX_X_ULN = Decimal("2.5")
+BILIRUBIN_MAX_X_ULN = Decimal("1.5")
+AST_ALT_MAX_X_ULN = Decimal("2.5")
+AST_ALT_MAX_X_ULN_LIVER_METS = Decimal("5")
+ALBUMIN_MIN_G_PER_L = Decimal("25")
+LVEF_MIN_PERCENT = Decimal("50")
+CONTRACEPTION_MONTHS_AFTER = 6
+PRIOR_MALIGNANCY_YEARS = 5
+SYSTEMIC_THERAPY_WASHOUT_DAYS = 28  # 4 weeks
+RADIOTHERAPY_WASHOUT_DAYS = 28
+SURGERY_WASHOUT_DAYS = 28
+OTHER_TRIAL_WASHOUT_DAYS = 28
+BLEEDING_LOOKBACK_DAYS = 28
+THROMBOSIS_LOOKBACK_MONTHS = 6
+BRAIN_METS_CONTROLLED_MIN_MONTHS = 2
+SBP_MAX_EXCLUSIVE = 140  # excluded at >= 140 mmHg
+DBP_MAX_EXCLUSIVE = 90  # excluded at >= 90 mmHg
+QTC_EXCLUDE_MEN_MS = 450
+QTC_EXCLUDE_WOMEN_MS = 470
+FASTING_GLUCOSE_MAX_MMOL_L = Decimal("10")  # excluded when > 10
+HBV_DNA_EXCLUDE_IU_ML = 500
+URINE_PROTEIN_EXCLUDE_DIPSTICK_PLUS = 2  # ++
+URINE_PROTEIN_24H_EXCLUDE_G = Decimal("1.0")
+
+# --- Outcomes ----------------------------------------------------------------
+RESPONSE_CONFIRMATION_MIN_DAYS = 28  # >= 4 weeks
+AE_REPORTING_DAYS_AFTER_LAST_DOSE = 21
+CTCAE_VERSION = "4.03"
+
+# --- Software defaults (not clinical) ---------------------------------------
+DUE_SOON_DAYS = 7  # "visits due this week" on the dashboard

@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from alter_s006.api import api
+from subjects import views as subject_views
+
+admin.site.site_header = "ALTER-S006 EDC administration"
+admin.site.site_title = "ALTER-S006 EDC"
+
+urlpatterns = [
+    path("", subject_views.home, name="home"),
+    path("site/", subject_views.switch_site, name="switch-site"),
+    path("accounts/login/", auth_views.LoginView.as_view(
+        redirect_authenticated_user=True, extra_context={"idle": settings.SESSION_IDLE_MINUTES}),
+         name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("subjects/", include("subjects.urls")),
+    path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

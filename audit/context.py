@@ -1,0 +1,62 @@
+"""Tell the audit triggers who is acting and why.
+
+The triggers read ``alter.user_id``, ``alter.username``, ``alter.reason`` and
+``alter.context`` from the PostgreSQL session. The user is set for a whole request
+by ``AuditUserMiddleware``; the reason is set for one service call only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.db import connection
+
+KEYS = ("alter.user_id", "alter.username", "alter.reason", "alter.context")
+
+
+def _set_all(cursor, values: dict[str, str]) -> None:
+    """Set several keys in one round trip."""
+    sql = ", ".join("set_config(%s, %s, false)" for _ in values)
+    params = [item for pair in values.items() for item in pair]
+    cursor.execute(f"SELECT {sql}", params)
+
+
+def set_actor(user, context: str = "web") -> None:
+    """Record ``user`` as the actor of every later write on this connection."""
+    uid = str(user.pk) if user is not None and user.is_authenticated else ""
+    with connection.cursor() as cursor:
+        _set_all(cursor, {
+            "alter.user_id": uid,
+            "alter.username": user.get_username() if uid else "",
+            "alter.context": context,
+            "alter.reason": "",
+        })
+
+
+def clear_actor() -> None:
+    """Forget the actor (the connection may serve another user next)."""
+    if connection.connection is None:
+        return
+    with connection.cursor() as cursor:
+        _set_all(cursor, dict.fromkeys(KEYS, ""))
+
+
+@contextlib.contextmanager
+def audit_context(*, user=None, reason: str = "", context: str | None = None):
+    """Within the block, writes are recorded with this user, reason and context."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join("coalesce(current_setting(%s, true), '')" for _ in KEYS), KEYS
+        )
+        saved = dict(zip(KEYS, cursor.fetchone(), strict=True))
+        values = {"alter.reason": reason or ""}
+        if user is not None:
+            values.update({"alter.user_id": str(user.pk), "alter.username": user.get_username()})
+        if context is not None:
+            values["alter.context"] = context
+        _set_all(cursor, values)
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            _set_all(cursor, saved)

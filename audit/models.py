@@ -1,0 +1,76 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEvent(models.Model):
+    """One row of the append-only, hash-chained audit trail (21 CFR Part 11 §11.10(e)).
+
+    Data rows are written by the ``audit_record_change`` trigger on every audited table;
+    logins and workflow actions are inserted by the application. The ``audit_chain``
+    BEFORE INSERT trigger stamps the server time, the database role, the chain sequence
+    and the hashes, whatever the inserting client sent.
+    """
+
+    class Action(models.TextChoices):
+        INSERT = "INSERT", _("Created")
+        UPDATE = "UPDATE", _("Changed")
+        DELETE = "DELETE", _("Deleted")
+        LOGIN = "LOGIN", _("Logged in")
+        LOGOUT = "LOGOUT", _("Logged out")
+        LOGIN_FAILED = "LOGIN_FAILED", _("Failed login")
+        WORKFLOW = "WORKFLOW", _("Workflow action")
+
+    chain_seq = models.BigIntegerField(unique=True, editable=False)
+    occurred_at = models.DateTimeField(db_default=Now(), editable=False)
+    table_name = models.CharField(max_length=100, blank=True)
+    record_pk = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    old_data = models.JSONField(null=True, blank=True)
+    new_data = models.JSONField(null=True, blank=True)
+    app_user_id = models.BigIntegerField(null=True, blank=True)
+    app_username = models.CharField(max_length=150, blank=True)
+    reason = models.TextField(blank=True)
+    context = models.CharField(max_length=50, blank=True)
+    db_user = models.CharField(max_length=100, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, blank=True, editable=False)
+    row_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["chain_seq"]
+        indexes = [models.Index(fields=["table_name", "record_pk"], name="audit_record_idx")]
+        default_permissions = ("view",)
+
+    def __str__(self):
+        return f"#{self.chain_seq} {self.action} {self.table_name}:{self.record_pk}"
+
+    def changes(self) -> list[tuple[str, object, object]]:
+        """Return (field, old, new) for each column this event changed."""
+        old, new = self.old_data or {}, self.new_data or {}
+        keys = [k for k in (new or old) if k not in VersionedModel.BOOKKEEPING]
+        return [(k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k)]
+
+
+class VersionedModel(models.Model):
+    """Shared columns of every CRF: optimistic-lock version and server timestamps."""
+
+    BOOKKEEPING = frozenset({"version", "updated_at", "created_at"})
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(db_default=Now(), editable=False)
+    updated_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        abstract = True
+
+
+def audited(model):
+    """Class decorator: put the row-level audit trigger on this model's table."""
+    from audit import triggers
+
+    triggers.AUDITED_MODELS.append(model)
+    return model
+
+
+__all__ = ["AuditEvent", "VersionedModel", "audited", "settings"]

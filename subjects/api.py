@@ -1,0 +1,207 @@
+"""Subjects and visits over the API: the same access helper and services as the pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from ninja import Field, Router, Schema
+
+from accounts.access import Action, get_scoped_or_404, require, scope, sites_for
+from audit.models import AuditEvent
+from subjects import services
+from subjects.forms import SubjectCorrectionForm, SubjectRegistrationForm, VisitForm
+from subjects.models import Subject, Visit
+
+router = Router(tags=["subjects"])
+
+
+class VisitOut(Schema):
+    id: int
+    code: str
+    kind: str
+    number: int
+    target_date: dt.date
+    earliest: dt.date
+    latest: dt.date
+    actual_date: dt.date | None
+    missed: bool
+    note: str
+    status: str
+    days_outside_window: int | None
+    version: int
+
+    @staticmethod
+    def resolve_status(obj):
+        return obj.status(obj.subject.site.today()).value
+
+    @staticmethod
+    def resolve_days_outside_window(obj):
+        return obj.days_outside_window()
+
+
+class SubjectOut(Schema):
+    id: int
+    site: str = Field(..., alias="site.code")
+    screening_number: str
+    subject_number: str | None
+    sex: str
+    date_of_birth: dt.date | None
+    year_of_birth: int | None
+    initials: str
+    consent_date: dt.date
+    consent_version: str
+    status: str
+    status_date: dt.date
+    c1d1_date: dt.date | None
+    last_dose_date: dt.date | None
+    version: int
+
+
+class SubjectIn(Schema):
+    site: str = Field(..., description="Site code")
+    sex: str
+    date_of_birth: dt.date | None = None
+    year_of_birth: int | None = None
+    initials: str
+    consent_date: dt.date
+    consent_version: str
+
+
+class SubjectPatch(Schema):
+    version: int
+    reason: str
+    sex: str | None = None
+    date_of_birth: dt.date | None = None
+    year_of_birth: int | None = None
+    initials: str | None = None
+    consent_date: dt.date | None = None
+    consent_version: str | None = None
+
+
+class TransitionIn(Schema):
+    version: int
+    target: str
+    on_date: dt.date
+    reason: str = ""
+    c1d1: dt.date | None = None
+    last_dose: dt.date | None = None
+
+
+class VisitPatch(Schema):
+    version: int
+    actual_date: dt.date | None = None
+    missed: bool = False
+    note: str = ""
+    reason: str = ""
+
+
+class AuditOut(Schema):
+    chain_seq: int
+    occurred_at: dt.datetime
+    table_name: str
+    record_pk: str
+    action: str
+    app_username: str
+    reason: str
+    old_data: dict | None
+    new_data: dict | None
+
+
+def _subject(request, subject_id: int) -> Subject:
+    return get_scoped_or_404(Subject.objects.select_related("site"), request.auth, pk=subject_id)
+
+
+def _form_errors(form) -> ValidationError:
+    return ValidationError({f: [str(e) for e in errs] for f, errs in form.errors.items()})
+
+
+@router.get("/subjects", response=list[SubjectOut], summary="Subjects you may see")
+def list_subjects(request, site: str | None = None, status: str | None = None):
+    subjects = scope(Subject.objects.select_related("site"), request.auth)
+    if site:
+        subjects = subjects.filter(site__code=site)
+    if status:
+        subjects = subjects.filter(status=status)
+    return subjects
+
+
+@router.post("/subjects", response={201: SubjectOut}, summary="Register a subject")
+def register_subject(request, payload: SubjectIn):
+    user = request.auth
+    require(user, Action.ENTER_DATA)
+    sites = sites_for(user, Action.ENTER_DATA)
+    site = sites.filter(code=payload.site).first()
+    form = SubjectRegistrationForm({**payload.dict(), "site": site.pk if site else -1}, sites=sites)
+    if not form.is_valid():
+        raise _form_errors(form)
+    cleaned = dict(form.cleaned_data)
+    subject = services.register_subject(site=cleaned.pop("site"), by=user, **cleaned)
+    return 201, subject
+
+
+@router.get("/subjects/{subject_id}", response=SubjectOut)
+def get_subject(request, subject_id: int):
+    return _subject(request, subject_id)
+
+
+@router.patch("/subjects/{subject_id}", response=SubjectOut,
+              summary="Correct demographics (version and reason required)")
+def patch_subject(request, subject_id: int, payload: SubjectPatch):
+    subject = _subject(request, subject_id)
+    require(request.auth, Action.ENTER_DATA, subject.site_id)
+    changes = payload.dict(exclude_unset=True)
+    version, reason = changes.pop("version"), changes.pop("reason")
+    initial = {f: getattr(subject, f) for f in services.DEMOGRAPHIC_FIELDS}
+    form = SubjectCorrectionForm(
+        {**initial, **changes, "version": version, "reason": reason}, instance=subject
+    )
+    if not form.is_valid():
+        raise _form_errors(form)
+    cleaned = {f: form.cleaned_data[f] for f in changes}
+    return services.correct_subject(subject=subject, expected_version=version,
+                                    changes=cleaned, by=request.auth, reason=reason)
+
+
+@router.post("/subjects/{subject_id}/transitions", response=SubjectOut,
+             summary="Move the subject through the lifecycle")
+def transition(request, subject_id: int, payload: TransitionIn):
+    subject = _subject(request, subject_id)
+    require(request.auth, Action.ENTER_DATA, subject.site_id)
+    return services.change_status(subject=subject, by=request.auth,
+                                  expected_version=payload.version, target=payload.target,
+                                  on_date=payload.on_date, reason=payload.reason,
+                                  c1d1=payload.c1d1, last_dose=payload.last_dose)
+
+
+@router.get("/subjects/{subject_id}/visits", response=list[VisitOut])
+def list_visits(request, subject_id: int):
+    subject = _subject(request, subject_id)
+    return subject.visits.select_related("subject__site")
+
+
+@router.patch("/visits/{visit_id}", response=VisitOut, summary="Record a visit")
+def patch_visit(request, visit_id: int, payload: VisitPatch):
+    visit = get_scoped_or_404(Visit.objects.select_related("subject__site"), request.auth,
+                              site_path="subject__site", pk=visit_id)
+    require(request.auth, Action.ENTER_DATA, visit.subject.site_id)
+    form = VisitForm(payload.dict())
+    if not form.is_valid():
+        raise _form_errors(form)
+    saved = services.record_visit(visit=visit, expected_version=payload.version,
+                                  actual_date=payload.actual_date, missed=payload.missed,
+                                  note=form.cleaned_data["note"], by=request.auth,
+                                  reason=payload.reason)
+    return Visit.objects.select_related("subject__site").get(pk=saved.pk)
+
+
+@router.get("/subjects/{subject_id}/history", response=list[AuditOut],
+            summary="Audit trail of the subject and its visits")
+def history(request, subject_id: int):
+    subject = _subject(request, subject_id)
+    visit_ids = [str(v) for v in subject.visits.values_list("pk", flat=True)]
+    return AuditEvent.objects.filter(
+        Q(table_name="subjects_subject", record_pk=str(subject.pk))
+        | Q(table_name="subjects_visit", record_pk__in=visit_ids)
+    ).order_by("chain_seq")

@@ -1,0 +1,115 @@
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from subjects import lifecycle
+from subjects.models import Subject, no_markup
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ReasonMixin(forms.Form):
+    """Reason for change and the version the form was opened at (optimistic lock)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label=_("Reason for change"),
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[no_markup],
+        help_text=_("Required: recorded in the audit trail with your name and the time."),
+    )
+
+
+class SubjectRegistrationForm(forms.ModelForm):
+    class Meta:
+        model = Subject
+        fields = [
+            "site",
+            "sex",
+            "date_of_birth",
+            "year_of_birth",
+            "initials",
+            "consent_date",
+            "consent_version",
+        ]
+        widgets = {"date_of_birth": DATE, "consent_date": DATE}
+
+    def __init__(self, *args, sites, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites
+        self.fields["site"].empty_label = None if sites.count() == 1 else "—"
+        self.fields["site"].error_messages["invalid_choice"] = _(
+            "Choose one of your sites; that site is unknown or not yours."
+        )
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_initials(self):
+        return (self.cleaned_data.get("initials") or "").upper()
+
+
+class SubjectCorrectionForm(ReasonMixin, forms.ModelForm):
+    class Meta:
+        model = Subject
+        fields = [
+            "sex",
+            "date_of_birth",
+            "year_of_birth",
+            "initials",
+            "consent_date",
+            "consent_version",
+        ]
+        widgets = {"date_of_birth": DATE, "consent_date": DATE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+    def clean_initials(self):
+        return (self.cleaned_data.get("initials") or "").upper()
+
+
+class TransitionForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    target = forms.ChoiceField(label=_("New status"))
+    on_date = forms.DateField(label=_("Date"), widget=DATE)
+    c1d1 = forms.DateField(
+        label=_("Planned cycle 1 day 1"), required=False, widget=DATE,
+        help_text=_("Needed to enrol: the visit schedule is planned from it."),
+    )
+    last_dose = forms.DateField(
+        label=_("Date of last dose"), required=False, widget=DATE,
+        help_text=_("Needed to stop treatment: the safety follow-up is 21 days after it."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"), required=False, max_length=500, validators=[no_markup],
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when the subject leaves screening, treatment or the study."),
+    )
+
+    def __init__(self, *args, subject, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [
+            (s.value, lifecycle.LABELS[s]) for s in lifecycle.allowed_targets(subject.lifecycle_status)
+        ]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class VisitForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    actual_date = forms.DateField(label=_("Visit date"), required=False, widget=DATE)
+    missed = forms.BooleanField(label=_("Visit missed"), required=False)
+    note = forms.CharField(label=_("Note"), required=False, max_length=500, validators=[no_markup])
+    reason = forms.CharField(
+        label=_("Reason for change"), required=False, max_length=500, validators=[no_markup],
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required when you change a visit already recorded."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False

@@ -1,0 +1,187 @@
+"""Create the demo study (idempotent): two sites, a user per role, ~12 subjects.
+
+Subjects are driven through the real services, so their schedules, status histories
+and audit trails are what a coordinator's clicks would have produced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Membership, Role, Site
+from audit.context import audit_context
+from subjects import services
+from subjects.lifecycle import SubjectStatus as S
+from subjects.models import Subject
+
+DEMO_PASSWORD = "alter-demo-2026"  # noqa: S105 - printed for the demo, never used in production
+
+SITES = [
+    ("GZ01", "Sun Yat-sen University Cancer Center, Guangzhou", "Asia/Shanghai"),
+    ("SH02", "Fudan University Shanghai Cancer Center", "Asia/Shanghai"),
+]
+ROLE_USERS = [  # username prefix, role, first name
+    ("coord", Role.COORDINATOR, "Coordinator"),
+    ("inv", Role.INVESTIGATOR, "Investigator"),
+    ("mon", Role.MONITOR, "Monitor"),
+]
+
+
+@dataclass(frozen=True)
+class Demo:
+    site: str
+    initials: str
+    sex: str
+    birth_year: int
+    consent_ago: int  # days before today
+    path: tuple  # (status, days ago, extra) steps after screening
+
+
+DEMOS = [
+    Demo("GZ01", "ZWL", "F", 1978, 5, ()),
+    Demo("GZ01", "LXM", "M", 1969, 40, ((S.SCREEN_FAILED, 30, "I08 not met: ALT 3.1 x ULN"),)),
+    Demo("GZ01", "CHY", "F", 1985, 20, ((S.ENROLLED, 3, -4),)),
+    Demo("GZ01", "WJF", "M", 1972, 130, ((S.ENROLLED, 110, 104), (S.ON_TREATMENT, 104, 7))),
+    Demo("GZ01", "HQS", "F", 1990, 70, ((S.ENROLLED, 50, 45), (S.ON_TREATMENT, 45, 0))),
+    Demo("GZ01", "YLP", "M", 1964, 230, (
+        (S.ENROLLED, 210, 205), (S.ON_TREATMENT, 205, 0),
+        (S.OFF_TREATMENT, 30, "Progressive disease (RECIST 1.1)"))),
+    Demo("SH02", "SUN", "M", 1975, 330, (
+        (S.ENROLLED, 310, 300), (S.ON_TREATMENT, 300, 0),
+        (S.OFF_TREATMENT, 100, "Unacceptable toxicity: grade 3 hypertension"),
+        (S.IN_FOLLOW_UP, 75, ""))),
+    Demo("SH02", "GAO", "F", 1961, 790, (
+        (S.ENROLLED, 770, 760), (S.ON_TREATMENT, 760, 0),
+        (S.OFF_TREATMENT, 400, "Progressive disease (RECIST 1.1)"),
+        (S.IN_FOLLOW_UP, 375, ""), (S.COMPLETED, 1, "24 months of follow-up completed"))),
+    Demo("SH02", "MAY", "F", 1983, 90, (
+        (S.ENROLLED, 75, 70), (S.ON_TREATMENT, 70, 0), (S.WITHDRAWN, 20, "Consent withdrawn"))),
+    Demo("SH02", "ZHU", "M", 1958, 160, (
+        (S.ENROLLED, 150, 140), (S.ON_TREATMENT, 140, 0),
+        (S.DIED, 12, "Death: disease progression"))),
+    Demo("SH02", "LIN", "F", 1980, 35, ((S.ENROLLED, 15, 10), (S.ON_TREATMENT, 10, 0))),
+    Demo("SH02", "XUE", "M", 1987, 2, ()),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo study (idempotent) and print the logins."
+
+    def handle(self, *args, **options):
+        with transaction.atomic():
+            sites = {code: self._site(code, name, tz) for code, name, tz in SITES}
+            users = self._users(sites)
+            with audit_context(context="seed_demo"):
+                created = sum(self._subject(d, sites[d.site], users) for d in DEMOS)
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo study ready: {len(sites)} sites, {Subject.objects.count()} subjects "
+            f"({created} new)."))
+        self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
+        for username, label in users["_logins"]:
+            self.stdout.write(f"  {username:<14} {label}")
+
+    def _site(self, code, name, tz) -> Site:
+        site, _ = Site.objects.get_or_create(code=code, defaults={"name": name, "time_zone": tz})
+        return site
+
+    def _user(self, username, first, last, *, staff=False):
+        user, created = get_user_model().objects.get_or_create(
+            username=username,
+            defaults={"first_name": first, "last_name": last, "is_staff": staff,
+                      "is_superuser": staff, "email": f"{username}@example.org"},
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        return user
+
+    def _users(self, sites) -> dict:
+        users, logins = {}, []
+        for code, site in sites.items():
+            for prefix, role, first in ROLE_USERS:
+                username = f"{prefix}.{code[:2].lower()}"
+                user = self._user(username, first, code)
+                Membership.objects.get_or_create(user=user, site=site, defaults={"role": role})
+                users[(code, role)] = user
+                logins.append((username, f"{role.label}, {site.code}"))
+        monitor = self._user("monitor", "Mei", "Monitor")
+        for site in sites.values():
+            Membership.objects.get_or_create(user=monitor, site=site,
+                                             defaults={"role": Role.MONITOR})
+        logins.append(("monitor", "Monitor, all sites"))
+        dm = self._user("datamanager", "Dana", "Manager", staff=True)
+        Membership.objects.get_or_create(user=dm, site=None,
+                                         defaults={"role": Role.DATA_MANAGER})
+        logins.append(("datamanager", "Data manager (admin), all sites"))
+        users["_logins"] = logins
+        return users
+
+    def _subject(self, demo: Demo, site: Site, users) -> bool:
+        if Subject.objects.filter(site=site, initials=demo.initials).exists():
+            return False
+        today = site.today()
+        by = users[(site.code, Role.COORDINATOR)]
+        subject = services.register_subject(
+            site=site, by=by, sex=demo.sex, date_of_birth=dt.date(demo.birth_year, 6, 15),
+            year_of_birth=None, initials=demo.initials,
+            consent_date=today - dt.timedelta(days=demo.consent_ago), consent_version="2.1",
+        )
+        self._record(subject, "SCR", subject.consent_date + dt.timedelta(days=1), by, today)
+        for i, (status, ago, extra) in enumerate(demo.path):
+            later = demo.path[i + 1][1] if i + 1 < len(demo.path) else 0
+            until = today - dt.timedelta(days=later)
+            subject = self._step(subject, status, today - dt.timedelta(days=ago), extra, by, until)
+        return True
+
+    def _step(self, subject, status, on_date, extra, by, until):
+        kwargs = {"reason": ""}
+        if status == S.ENROLLED:
+            kwargs["c1d1"] = subject.site.today() - dt.timedelta(days=extra)
+        elif status == S.ON_TREATMENT:
+            self._treat(subject, on_date, extra, by, until)
+            subject.refresh_from_db()
+        elif status == S.OFF_TREATMENT:
+            kwargs["reason"] = extra
+            kwargs["last_dose"] = self._last_dose(subject, on_date)
+        else:
+            kwargs["reason"] = extra
+        if status != S.ON_TREATMENT:
+            subject = services.change_status(subject=subject, target=status, on_date=on_date,
+                                             by=by, expected_version=subject.version, **kwargs)
+        if status == S.OFF_TREATMENT:
+            self._record(subject, "EOT", on_date + dt.timedelta(days=2), by, subject.site.today())
+        return subject
+
+    def _treat(self, subject, c1d1, delay_cycle3, by, until):
+        """Start treatment on C1D1 and record every cycle whose day 1 passed before ``until``."""
+        subject = services.change_status(subject=subject, target=S.ON_TREATMENT, on_date=c1d1,
+                                         reason="", by=by, expected_version=subject.version)
+        today = until
+        for n in range(1, 40):
+            visit = subject.visits.filter(code=f"C{n}D1").first()
+            if visit is None or visit.target_date >= today:
+                break
+            actual = visit.target_date + dt.timedelta(days=delay_cycle3 if n == 3 else 0)
+            if actual >= today:
+                break
+            self._record(subject, visit.code, actual, by, today)
+        for visit in subject.visits.filter(kind="tumour_assessment", target_date__lt=today):
+            self._record(subject, visit.code, visit.target_date, by, today)
+
+    def _last_dose(self, subject, decision: dt.date) -> dt.date:
+        last_cycle = subject.visits.filter(kind="cycle", actual_date__lte=decision).order_by(
+            "-actual_date").first()
+        start = last_cycle.actual_date if last_cycle else subject.c1d1_date
+        return min(start + dt.timedelta(days=13), decision)
+
+    def _record(self, subject, code, actual, by, today):
+        visit = subject.visits.filter(code=code).first()
+        if visit is None or actual > today or visit.actual_date:
+            return
+        services.record_visit(visit=visit, expected_version=visit.version, actual_date=actual,
+                              missed=False, note="", by=by)

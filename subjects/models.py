@@ -1,0 +1,191 @@
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Site
+from audit.models import VersionedModel, audited
+from subjects import lifecycle, schedule
+
+SubjectStatus = models.TextChoices(
+    "SubjectStatus", [(s.name, (s.value, lifecycle.LABELS[s])) for s in lifecycle.SubjectStatus]
+)
+VisitKind = models.TextChoices(
+    "VisitKind", [(k.name, (k.value, k.value.replace("_", " "))) for k in schedule.VisitKind]
+)
+
+no_markup = RegexValidator(
+    r"[<>]", inverse_match=True, message=_("Angle brackets (< >) are not allowed here.")
+)
+
+
+class SubjectQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=[s.value for s in lifecycle.ACTIVE_STATUSES])
+
+
+@audited
+class Subject(VersionedModel):
+    class Sex(models.TextChoices):
+        FEMALE = "F", _("Female")
+        MALE = "M", _("Male")
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="subjects")
+    screening_number = models.CharField(_("screening number"), max_length=20, unique=True)
+    subject_number = models.CharField(
+        _("subject number"), max_length=20, unique=True, null=True, blank=True
+    )
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    year_of_birth = models.PositiveSmallIntegerField(
+        _("year of birth"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1900), MaxValueValidator(2100)],
+        help_text=_("Only when the full date of birth may not be collected."),
+    )
+    initials = models.CharField(
+        _("initials"),
+        max_length=4,
+        validators=[RegexValidator(r"^[A-Z]{2,4}$", _("2 to 4 capital letters, e.g. ZWL."))],
+    )
+    consent_date = models.DateField(_("consent date"))
+    consent_version = models.CharField(
+        _("consent form version"),
+        max_length=20,
+        validators=[
+            RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$", _("Letters, digits, dot, dash."))
+        ],
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=SubjectStatus.choices, default="screening"
+    )
+    status_date = models.DateField(_("status date"))
+    c1d1_date = models.DateField(_("cycle 1 day 1"), null=True, blank=True)
+    last_dose_date = models.DateField(_("last dose"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False
+    )
+
+    objects = SubjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["site__code", "screening_number"]
+        verbose_name = _("subject")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(date_of_birth__isnull=True) | Q(date_of_birth__lte=F("consent_date")),
+                name="subject_consent_after_birth",
+            ),
+            models.CheckConstraint(
+                condition=Q(date_of_birth__isnull=False) | Q(year_of_birth__isnull=False),
+                name="subject_birth_date_or_year",
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject_number or self.screening_number
+
+    @property
+    def lifecycle_status(self) -> lifecycle.SubjectStatus:
+        return lifecycle.SubjectStatus(self.status)
+
+    def clean(self):
+        errors = {}
+        today = self.site.today() if self.site_id else dt.date.today()
+        if self.date_of_birth and self.date_of_birth > today:
+            errors["date_of_birth"] = _("The date of birth cannot be in the future.")
+        if self.consent_date and self.consent_date > today:
+            errors["consent_date"] = _("The consent date cannot be in the future.")
+        if self.date_of_birth and self.consent_date and self.consent_date < self.date_of_birth:
+            errors["consent_date"] = _("Consent cannot be before the date of birth.")
+        if not self.date_of_birth and not self.year_of_birth:
+            errors["date_of_birth"] = _("Enter the date of birth, or at least the year.")
+        if self.date_of_birth and self.year_of_birth and (
+            self.year_of_birth != self.date_of_birth.year
+        ):
+            errors["year_of_birth"] = _("The year does not match the date of birth.")
+        if self.year_of_birth and self.consent_date and self.year_of_birth > self.consent_date.year:
+            errors["year_of_birth"] = _("The year of birth is after the consent date.")
+        if errors:
+            raise ValidationError(errors)
+
+
+@audited
+class StatusChange(models.Model):
+    """One dated step of a subject's lifecycle (insert-only; PROTOCOL.md lifecycle)."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="status_changes")
+    from_status = models.CharField(max_length=20, choices=SubjectStatus.choices, blank=True)
+    to_status = models.CharField(max_length=20, choices=SubjectStatus.choices)
+    on_date = models.DateField(_("date"))
+    reason = models.TextField(_("reason"), blank=True, validators=[no_markup])
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(db_default=Now(), editable=False)
+
+    class Meta:
+        ordering = ["on_date", "id"]
+
+    def __str__(self):
+        return f"{self.subject}: {self.from_status or '—'} → {self.to_status} ({self.on_date})"
+
+
+@audited
+class Visit(VersionedModel):
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="visits")
+    kind = models.CharField(max_length=30, choices=VisitKind.choices)
+    number = models.PositiveSmallIntegerField(default=0)
+    code = models.CharField(max_length=10)
+    target_date = models.DateField(_("target date"))
+    earliest = models.DateField(_("window opens"))
+    latest = models.DateField(_("window closes"))
+    actual_date = models.DateField(_("actual date"), null=True, blank=True)
+    missed = models.BooleanField(_("missed"), default=False)
+    note = models.CharField(_("note"), max_length=500, blank=True, validators=[no_markup])
+
+    class Meta:
+        ordering = ["target_date", "kind", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "code"], name="visit_subject_code_unique"),
+            models.CheckConstraint(
+                condition=Q(earliest__lte=F("target_date")) & Q(target_date__lte=F("latest")),
+                name="visit_target_inside_window",
+            ),
+            models.CheckConstraint(
+                condition=~(Q(missed=True) & Q(actual_date__isnull=False)),
+                name="visit_missed_has_no_date",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.subject} {self.code}"
+
+    def status(self, today: dt.date) -> schedule.VisitStatus:
+        return schedule.visit_status(
+            earliest=self.earliest,
+            latest=self.latest,
+            actual=self.actual_date,
+            missed=self.missed,
+            today=today,
+        )
+
+    def days_outside_window(self) -> int | None:
+        if self.actual_date is None:
+            return None
+        return schedule.days_outside_window(self.planned, self.actual_date)
+
+    @property
+    def planned(self) -> schedule.PlannedVisit:
+        return schedule.PlannedVisit(
+            kind=schedule.VisitKind(self.kind),
+            number=self.number,
+            code=self.code,
+            target=self.target_date,
+            earliest=self.earliest,
+            latest=self.latest,
+        )

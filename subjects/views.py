@@ -1,0 +1,283 @@
+"""Subject pages: thin views that fetch through accounts.access and call subjects.services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.access import (
+    Action,
+    get_access,
+    get_scoped_or_404,
+    require,
+    scope,
+    sites_for,
+    visible_sites,
+)
+from audit.models import AuditEvent
+from audit.versioning import EditConflict
+from subjects import lifecycle, services
+from subjects.forms import (
+    SubjectCorrectionForm,
+    SubjectRegistrationForm,
+    TransitionForm,
+    VisitForm,
+)
+from subjects.models import StatusChange, Subject, Visit
+
+SITE_SESSION_KEY = "edc_site"
+
+
+def attach_errors(form, exc: ValidationError) -> None:
+    """Show a service's ValidationError beside the fields it names."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def conflict_response(request, exc: EditConflict, back_url: str):
+    return render(
+        request,
+        "audit/conflict.html",
+        {"conflict": exc, "rows": exc.differences(), "back_url": back_url},
+        status=409,
+    )
+
+
+def current_sites(request):
+    """The visible sites, narrowed to the one picked in the site switcher."""
+    sites = visible_sites(request.user)
+    picked = request.session.get(SITE_SESSION_KEY)
+    if picked and sites.filter(pk=picked).exists():
+        return sites.filter(pk=picked)
+    return sites
+
+
+@login_required
+@require_POST
+def switch_site(request):
+    value = request.POST.get("site", "")
+    if value and visible_sites(request.user).filter(pk=value).exists():
+        request.session[SITE_SESSION_KEY] = int(value)
+    else:
+        request.session.pop(SITE_SESSION_KEY, None)
+    return redirect(request.POST.get("next") or "home")
+
+
+def _visit_rows(sites, horizon_days: int):
+    """Open visits of these sites that are overdue or due within ``horizon_days``."""
+    overdue, due = Q(), Q()
+    for site in sites:
+        today = site.today()
+        overdue |= Q(subject__site=site, latest__lt=today)
+        due |= Q(subject__site=site, earliest__lte=today + dt.timedelta(days=horizon_days),
+                 latest__gte=today)
+    base = Visit.objects.filter(actual_date__isnull=True, missed=False).select_related(
+        "subject__site"
+    ).filter(subject__status__in=[s.value for s in lifecycle.ACTIVE_STATUSES])
+    if not sites:
+        return [], []
+    return (
+        list(base.filter(overdue).order_by("latest")[:50]),
+        list(base.filter(due).order_by("target_date")[:50]),
+    )
+
+
+@login_required
+def home(request):
+    sites = list(current_sites(request))
+    subjects = Subject.objects.filter(site__in=sites)
+    counts = dict(subjects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    status_counts = [(s, lifecycle.LABELS[s], counts.get(s.value, 0)) for s in lifecycle.SubjectStatus]
+    overdue, due = _visit_rows(sites, horizon_days=7)
+    recent = subjects.select_related("site").order_by("-updated_at")[:8]
+    return render(request, "subjects/home.html", {
+        "sites": sites, "status_counts": status_counts, "total": sum(counts.values()),
+        "overdue": overdue, "due": due, "recent": recent,
+    })
+
+
+@login_required
+def subject_list(request):
+    sites = current_sites(request)
+    subjects = scope(Subject.objects.filter(site__in=sites), request.user).select_related("site")
+    status = request.GET.get("status", "")
+    if status in {s.value for s in lifecycle.SubjectStatus}:
+        subjects = subjects.filter(status=status)
+    query = request.GET.get("q", "").strip()[:20]
+    if query:
+        subjects = subjects.filter(
+            Q(screening_number__icontains=query) | Q(subject_number__icontains=query)
+            | Q(initials__iexact=query)
+        )
+    return render(request, "subjects/subject_list.html", {
+        "subjects": subjects[:500], "status": status, "q": query,
+        "statuses": [(s.value, lifecycle.LABELS[s]) for s in lifecycle.SubjectStatus],
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subject_register(request):
+    require(request.user, Action.ENTER_DATA)
+    sites = current_sites(request) & sites_for(request.user, Action.ENTER_DATA)
+    form = SubjectRegistrationForm(request.POST or None, sites=sites)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        site = data.pop("site")
+        try:
+            subject = services.register_subject(site=site, by=request.user, **data)
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Subject %(n)s registered.") % {"n": subject})
+            return redirect("subjects:detail", pk=subject.pk)
+    return render(request, "subjects/subject_form.html", {"form": form, "title": _("Register a subject")})
+
+
+def _subject(request, pk):
+    return get_scoped_or_404(Subject.objects.select_related("site"), request.user, pk=pk)
+
+
+@login_required
+def subject_detail(request, pk):
+    subject = _subject(request, pk)
+    today = subject.site.today()
+    visits = list(subject.visits.all())
+    timeline = [(v, v.status(today), v.days_outside_window()) for v in visits]
+    changes = StatusChange.objects.filter(subject=subject).select_related("by")
+    can_edit = get_access(request.user).can(Action.ENTER_DATA, subject.site_id)
+    transition_form = None
+    if can_edit and lifecycle.allowed_targets(subject.lifecycle_status):
+        transition_form = TransitionForm(
+            subject=subject, initial={"version": subject.version, "on_date": today}
+        )
+    return render(request, "subjects/subject_detail.html", {
+        "subject": subject, "timeline": timeline, "changes": changes, "today": today,
+        "can_edit": can_edit, "transition_form": transition_form,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def subject_edit(request, pk):
+    subject = _subject(request, pk)
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    form = SubjectCorrectionForm(
+        request.POST or None, instance=subject, initial={"version": subject.version}
+    )
+    if request.method == "POST" and form.is_valid():
+        changes = {f: form.cleaned_data[f] for f in services.DEMOGRAPHIC_FIELDS}
+        try:
+            services.correct_subject(
+                subject=subject, expected_version=form.cleaned_data["version"], changes=changes,
+                by=request.user, reason=form.cleaned_data["reason"],
+            )
+        except EditConflict as exc:
+            return conflict_response(request, exc, request.path)
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Changes saved."))
+            return redirect("subjects:detail", pk=subject.pk)
+    return render(request, "subjects/subject_form.html", {
+        "form": form, "subject": subject, "title": _("Correct %(s)s") % {"s": subject},
+    })
+
+
+@login_required
+@require_POST
+def subject_transition(request, pk):
+    subject = _subject(request, pk)
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    form = TransitionForm(request.POST, subject=subject)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.change_status(
+                subject=subject, target=data["target"], on_date=data["on_date"],
+                reason=data["reason"], by=request.user, expected_version=data["version"],
+                c1d1=data["c1d1"], last_dose=data["last_dose"],
+            )
+        except EditConflict as exc:
+            return conflict_response(request, exc, subject_url(subject))
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Status changed to %(s)s.") % {
+                "s": lifecycle.LABELS[lifecycle.SubjectStatus(data["target"])]})
+            return redirect("subjects:detail", pk=subject.pk)
+    return render(request, "subjects/transition_form.html",
+                  {"form": form, "subject": subject}, status=422)
+
+
+def subject_url(subject) -> str:
+    from django.urls import reverse
+
+    return reverse("subjects:detail", args=[subject.pk])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def visit_edit(request, pk, visit_pk):
+    subject = _subject(request, pk)
+    visit = get_scoped_or_404(Visit.objects.filter(subject=subject), request.user,
+                              site_path="subject__site", pk=visit_pk)
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    form = VisitForm(request.POST or None, initial={
+        "version": visit.version, "actual_date": visit.actual_date,
+        "missed": visit.missed, "note": visit.note,
+    })
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.record_visit(
+                visit=visit, expected_version=data["version"], actual_date=data["actual_date"],
+                missed=data["missed"], note=data["note"], by=request.user, reason=data["reason"],
+            )
+        except EditConflict as exc:
+            return conflict_response(request, exc, request.path)
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Visit %(c)s saved.") % {"c": visit.code})
+            return redirect("subjects:detail", pk=subject.pk)
+    return render(request, "subjects/visit_form.html",
+                  {"form": form, "subject": subject, "visit": visit, "recorded":
+                   visit.actual_date is not None or visit.missed})
+
+
+@login_required
+def subject_history(request, pk):
+    subject = _subject(request, pk)
+    visit_ids = [str(v) for v in subject.visits.values_list("pk", flat=True)]
+    change_ids = [str(c) for c in subject.status_changes.values_list("pk", flat=True)]
+    events = AuditEvent.objects.filter(
+        Q(table_name="subjects_subject", record_pk=str(subject.pk))
+        | Q(table_name="subjects_visit", record_pk__in=visit_ids)
+        | Q(table_name="subjects_statuschange", record_pk__in=change_ids)
+    ).order_by("-chain_seq")
+    rows = []
+    for e in events[:1000]:
+        data = e.new_data or e.old_data or {}
+        rows.append({"event": e, "label": _record_label(e.table_name, data),
+                     "changes": e.changes() if e.action == "UPDATE" else []})
+    return render(request, "subjects/history.html",
+                  {"subject": subject, "rows": rows, "site_tz": subject.site.tz})
+
+
+def _record_label(table: str, data: dict) -> str:
+    if table == "subjects_visit":
+        return _("Visit %(c)s") % {"c": data.get("code", "?")}
+    if table == "subjects_statuschange":
+        return _("Status change")
+    return _("Subject")
