@@ -37,11 +37,16 @@ def permission_denied(request, exc):
 
 @api.exception_handler(EditConflict)
 def edit_conflict(request, exc):
-    rows = [{"field": f, "stored": str(theirs), "submitted": str(mine)}
-            for f, _label, theirs, mine in exc.differences()]
+    rows = [
+        {"field": f, "stored": str(theirs), "submitted": str(mine)}
+        for f, _label, theirs, mine in exc.differences()
+    ]
     return api.create_response(
         request,
-        {"detail": "The record was changed by someone else since you read it.",
-         "current_version": exc.current.version, "differences": rows},
+        {
+            "detail": "The record was changed by someone else since you read it.",
+            "current_version": exc.current.version,
+            "differences": rows,
+        },
         status=409,
     )

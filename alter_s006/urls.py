@@ -12,9 +12,13 @@ admin.site.site_title = "ALTER-S006 EDC"
 urlpatterns = [
     path("", subject_views.home, name="home"),
     path("site/", subject_views.switch_site, name="switch-site"),
-    path("accounts/login/", auth_views.LoginView.as_view(
-        redirect_authenticated_user=True, extra_context={"idle": settings.SESSION_IDLE_MINUTES}),
-         name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            redirect_authenticated_user=True, extra_context={"idle": settings.SESSION_IDLE_MINUTES}
+        ),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("subjects/", include("subjects.urls")),
     path("api/v1/", api.urls),

@@ -5,8 +5,15 @@ from audit.models import AuditEvent
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["chain_seq", "occurred_at", "action", "table_name", "record_pk",
-                    "app_username", "reason"]
+    list_display = [
+        "chain_seq",
+        "occurred_at",
+        "action",
+        "table_name",
+        "record_pk",
+        "app_username",
+        "reason",
+    ]
     list_filter = ["action", "table_name"]
     search_fields = ["app_username", "record_pk", "reason"]
 

@@ -25,12 +25,15 @@ def set_actor(user, context: str = "web") -> None:
     """Record ``user`` as the actor of every later write on this connection."""
     uid = str(user.pk) if user is not None and user.is_authenticated else ""
     with connection.cursor() as cursor:
-        _set_all(cursor, {
-            "alter.user_id": uid,
-            "alter.username": user.get_username() if uid else "",
-            "alter.context": context,
-            "alter.reason": "",
-        })
+        _set_all(
+            cursor,
+            {
+                "alter.user_id": uid,
+                "alter.username": user.get_username() if uid else "",
+                "alter.context": context,
+                "alter.reason": "",
+            },
+        )
 
 
 def clear_actor() -> None:

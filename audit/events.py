@@ -5,9 +5,17 @@ from __future__ import annotations
 from audit.models import AuditEvent
 
 
-def record_event(*, action: str, user=None, username: str = "", table: str = "",
-                 record_pk: object = "", detail: dict | None = None, reason: str = "",
-                 context: str = "web") -> AuditEvent:
+def record_event(
+    *,
+    action: str,
+    user=None,
+    username: str = "",
+    table: str = "",
+    record_pk: object = "",
+    detail: dict | None = None,
+    reason: str = "",
+    context: str = "web",
+) -> AuditEvent:
     """Append one event row; the chain trigger stamps time, role and hashes."""
     return AuditEvent.objects.create(
         chain_seq=0,
@@ -25,8 +33,10 @@ def record_event(*, action: str, user=None, username: str = "", table: str = "",
 def _client(request) -> dict:
     if request is None:
         return {}
-    return {"ip": request.META.get("REMOTE_ADDR", ""),
-            "agent": request.META.get("HTTP_USER_AGENT", "")[:200]}
+    return {
+        "ip": request.META.get("REMOTE_ADDR", ""),
+        "agent": request.META.get("HTTP_USER_AGENT", "")[:200],
+    }
 
 
 def on_login(sender, request, user, **kwargs):
@@ -39,5 +49,8 @@ def on_logout(sender, request, user, **kwargs):
 
 
 def on_login_failed(sender, credentials, request=None, **kwargs):
-    record_event(action=AuditEvent.Action.LOGIN_FAILED,
-                 username=str(credentials.get("username", ""))[:150], detail=_client(request))
+    record_event(
+        action=AuditEvent.Action.LOGIN_FAILED,
+        username=str(credentials.get("username", ""))[:150],
+        detail=_client(request),
+    )

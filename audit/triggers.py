@@ -12,7 +12,7 @@ from django.db import connection
 
 AUDITED_MODELS: list = []
 
-GENESIS_HASH = "0" * 64
+GENESIS_HASH = "0" * 64  # the chain trigger starts from repeat('0', 64)
 
 CANONICAL_SQL = """
 CREATE OR REPLACE FUNCTION audit_canonical(e audit_auditevent) RETURNS text
@@ -44,13 +44,13 @@ BEGIN
   NEW.app_username := coalesce(NEW.app_username, '');
   NEW.reason := coalesce(NEW.reason, '');
   NEW.context := coalesce(NEW.context, '');
-  NEW.prev_hash := coalesce(last_hash, '%(genesis)s');
+  NEW.prev_hash := coalesce(last_hash, repeat('0', 64));
   NEW.row_hash := encode(sha256(convert_to(NEW.prev_hash || audit_canonical(NEW), 'UTF8')), 'hex');
   RETURN NEW;
 END $$;
 CREATE OR REPLACE TRIGGER audit_chain BEFORE INSERT ON audit_auditevent
   FOR EACH ROW EXECUTE FUNCTION audit_chain();
-""" % {"genesis": GENESIS_HASH}
+"""
 
 RECORD_SQL = """
 CREATE OR REPLACE FUNCTION audit_record_change() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -106,7 +106,7 @@ def install(sender=None, **kwargs) -> None:
             table = model._meta.db_table
             if table in tables:
                 cursor.execute(
-                    f'CREATE OR REPLACE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
-                    "FOR EACH ROW EXECUTE FUNCTION audit_record_change()"
+                    "CREATE OR REPLACE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE "
+                    f'ON "{table}" FOR EACH ROW EXECUTE FUNCTION audit_record_change()'
                 )
         cursor.execute(_grants_sql(settings.DB_APP_ROLE))

@@ -146,8 +146,11 @@ def get_subject(request, subject_id: int):
     return _subject(request, subject_id)
 
 
-@router.patch("/subjects/{subject_id}", response=SubjectOut,
-              summary="Correct demographics (version and reason required)")
+@router.patch(
+    "/subjects/{subject_id}",
+    response=SubjectOut,
+    summary="Correct demographics (version and reason required)",
+)
 def patch_subject(request, subject_id: int, payload: SubjectPatch):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
@@ -160,19 +163,29 @@ def patch_subject(request, subject_id: int, payload: SubjectPatch):
     if not form.is_valid():
         raise _form_errors(form)
     cleaned = {f: form.cleaned_data[f] for f in changes}
-    return services.correct_subject(subject=subject, expected_version=version,
-                                    changes=cleaned, by=request.auth, reason=reason)
+    return services.correct_subject(
+        subject=subject, expected_version=version, changes=cleaned, by=request.auth, reason=reason
+    )
 
 
-@router.post("/subjects/{subject_id}/transitions", response=SubjectOut,
-             summary="Move the subject through the lifecycle")
+@router.post(
+    "/subjects/{subject_id}/transitions",
+    response=SubjectOut,
+    summary="Move the subject through the lifecycle",
+)
 def transition(request, subject_id: int, payload: TransitionIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
-    return services.change_status(subject=subject, by=request.auth,
-                                  expected_version=payload.version, target=payload.target,
-                                  on_date=payload.on_date, reason=payload.reason,
-                                  c1d1=payload.c1d1, last_dose=payload.last_dose)
+    return services.change_status(
+        subject=subject,
+        by=request.auth,
+        expected_version=payload.version,
+        target=payload.target,
+        on_date=payload.on_date,
+        reason=payload.reason,
+        c1d1=payload.c1d1,
+        last_dose=payload.last_dose,
+    )
 
 
 @router.get("/subjects/{subject_id}/visits", response=list[VisitOut])
@@ -183,21 +196,33 @@ def list_visits(request, subject_id: int):
 
 @router.patch("/visits/{visit_id}", response=VisitOut, summary="Record a visit")
 def patch_visit(request, visit_id: int, payload: VisitPatch):
-    visit = get_scoped_or_404(Visit.objects.select_related("subject__site"), request.auth,
-                              site_path="subject__site", pk=visit_id)
+    visit = get_scoped_or_404(
+        Visit.objects.select_related("subject__site"),
+        request.auth,
+        site_path="subject__site",
+        pk=visit_id,
+    )
     require(request.auth, Action.ENTER_DATA, visit.subject.site_id)
     form = VisitForm(payload.dict())
     if not form.is_valid():
         raise _form_errors(form)
-    saved = services.record_visit(visit=visit, expected_version=payload.version,
-                                  actual_date=payload.actual_date, missed=payload.missed,
-                                  note=form.cleaned_data["note"], by=request.auth,
-                                  reason=payload.reason)
+    saved = services.record_visit(
+        visit=visit,
+        expected_version=payload.version,
+        actual_date=payload.actual_date,
+        missed=payload.missed,
+        note=form.cleaned_data["note"],
+        by=request.auth,
+        reason=payload.reason,
+    )
     return Visit.objects.select_related("subject__site").get(pk=saved.pk)
 
 
-@router.get("/subjects/{subject_id}/history", response=list[AuditOut],
-            summary="Audit trail of the subject and its visits")
+@router.get(
+    "/subjects/{subject_id}/history",
+    response=list[AuditOut],
+    summary="Audit trail of the subject and its visits",
+)
 def history(request, subject_id: int):
     subject = _subject(request, subject_id)
     visit_ids = [str(v) for v in subject.visits.values_list("pk", flat=True)]

@@ -76,15 +76,22 @@ class TransitionForm(forms.Form):
     target = forms.ChoiceField(label=_("New status"))
     on_date = forms.DateField(label=_("Date"), widget=DATE)
     c1d1 = forms.DateField(
-        label=_("Planned cycle 1 day 1"), required=False, widget=DATE,
+        label=_("Planned cycle 1 day 1"),
+        required=False,
+        widget=DATE,
         help_text=_("Needed to enrol: the visit schedule is planned from it."),
     )
     last_dose = forms.DateField(
-        label=_("Date of last dose"), required=False, widget=DATE,
+        label=_("Date of last dose"),
+        required=False,
+        widget=DATE,
         help_text=_("Needed to stop treatment: the safety follow-up is 21 days after it."),
     )
     reason = forms.CharField(
-        label=_("Reason"), required=False, max_length=500, validators=[no_markup],
+        label=_("Reason"),
+        required=False,
+        max_length=500,
+        validators=[no_markup],
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when the subject leaves screening, treatment or the study."),
     )
@@ -92,7 +99,8 @@ class TransitionForm(forms.Form):
     def __init__(self, *args, subject, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["target"].choices = [
-            (s.value, lifecycle.LABELS[s]) for s in lifecycle.allowed_targets(subject.lifecycle_status)
+            (s.value, lifecycle.LABELS[s])
+            for s in lifecycle.allowed_targets(subject.lifecycle_status)
         ]
         self.helper = FormHelper()
         self.helper.form_tag = False
@@ -104,7 +112,10 @@ class VisitForm(forms.Form):
     missed = forms.BooleanField(label=_("Visit missed"), required=False)
     note = forms.CharField(label=_("Note"), required=False, max_length=500, validators=[no_markup])
     reason = forms.CharField(
-        label=_("Reason for change"), required=False, max_length=500, validators=[no_markup],
+        label=_("Reason for change"),
+        required=False,
+        max_length=500,
+        validators=[no_markup],
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when you change a visit already recorded."),
     )

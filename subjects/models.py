@@ -106,8 +106,10 @@ class Subject(VersionedModel):
             errors["consent_date"] = _("Consent cannot be before the date of birth.")
         if not self.date_of_birth and not self.year_of_birth:
             errors["date_of_birth"] = _("Enter the date of birth, or at least the year.")
-        if self.date_of_birth and self.year_of_birth and (
-            self.year_of_birth != self.date_of_birth.year
+        if (
+            self.date_of_birth
+            and self.year_of_birth
+            and (self.year_of_birth != self.date_of_birth.year)
         ):
             errors["year_of_birth"] = _("The year does not match the date of birth.")
         if self.year_of_birth and self.consent_date and self.year_of_birth > self.consent_date.year:

@@ -54,8 +54,12 @@ def register_subject(*, site: Site, by, **demographics) -> Subject:
     with audit_context(user=by, reason=""):
         subject.save()
         StatusChange.objects.create(
-            subject=subject, from_status="", to_status=S.SCREENING,
-            on_date=subject.consent_date, by=by, reason="",
+            subject=subject,
+            from_status="",
+            to_status=S.SCREENING,
+            on_date=subject.consent_date,
+            by=by,
+            reason="",
         )
         _create_visits(subject, [schedule.screening_period(subject.consent_date)])
     return subject
@@ -87,23 +91,36 @@ def change_status(
     with transaction.atomic():
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
         if locked.version != expected_version:
-            raise EditConflict(current=locked, submitted={"status": target.value},
-                               expected_version=expected_version)
+            raise EditConflict(
+                current=locked,
+                submitted={"status": target.value},
+                expected_version=expected_version,
+            )
         try:
             lifecycle.check_transition(
-                current=locked.lifecycle_status, target=target, on_date=on_date,
-                reason=reason, last_change=locked.status_date, today=locked.site.today(),
+                current=locked.lifecycle_status,
+                target=target,
+                on_date=on_date,
+                reason=reason,
+                last_change=locked.status_date,
+                today=locked.site.today(),
             )
         except lifecycle.TransitionError as exc:
             raise ValidationError({exc.field: exc.message}) from exc
         updates = _status_side_effects(locked, target, on_date, c1d1, last_dose)
-        with audit_context(user=by, reason=reason.strip() or _("Status: %s") % lifecycle.LABELS[target]):
+        with audit_context(
+            user=by, reason=reason.strip() or _("Status: %s") % lifecycle.LABELS[target]
+        ):
             Subject.objects.filter(pk=locked.pk).update(
                 status=target, status_date=on_date, version=F("version") + 1, **updates
             )
             StatusChange.objects.create(
-                subject=locked, from_status=locked.status, to_status=target,
-                on_date=on_date, reason=reason.strip(), by=by,
+                subject=locked,
+                from_status=locked.status,
+                to_status=target,
+                on_date=on_date,
+                reason=reason.strip(),
+                by=by,
             )
             locked.refresh_from_db()
             sync_schedule(locked)
@@ -163,9 +180,7 @@ def plan_for(subject: Subject, visits: list[Visit]) -> list[schedule.PlannedVisi
 
 
 def _decision_date(subject: Subject) -> dt.date:
-    change = (
-        subject.status_changes.filter(to_status=S.OFF_TREATMENT).order_by("-on_date").first()
-    )
+    change = subject.status_changes.filter(to_status=S.OFF_TREATMENT).order_by("-on_date").first()
     return change.on_date if change else subject.status_date
 
 
@@ -179,8 +194,10 @@ def sync_schedule(subject: Subject) -> None:
         v = by_code.get(code)
         if v is None:
             to_create.append(p)
-        elif v.actual_date is None and not v.missed and (
-            (v.target_date, v.earliest, v.latest) != (p.target, p.earliest, p.latest)
+        elif (
+            v.actual_date is None
+            and not v.missed
+            and ((v.target_date, v.earliest, v.latest) != (p.target, p.earliest, p.latest))
         ):
             v.target_date, v.earliest, v.latest = p.target, p.earliest, p.latest
             to_update.append(v)
@@ -195,8 +212,13 @@ def sync_schedule(subject: Subject) -> None:
 def _create_visits(subject: Subject, planned: list[schedule.PlannedVisit]) -> None:
     Visit.objects.bulk_create(
         Visit(
-            subject=subject, kind=p.kind, number=p.number, code=p.code,
-            target_date=p.target, earliest=p.earliest, latest=p.latest,
+            subject=subject,
+            kind=p.kind,
+            number=p.number,
+            code=p.code,
+            target_date=p.target,
+            earliest=p.earliest,
+            latest=p.latest,
         )
         for p in planned
     )

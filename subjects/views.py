@@ -79,11 +79,16 @@ def _visit_rows(sites, horizon_days: int):
     for site in sites:
         today = site.today()
         overdue |= Q(subject__site=site, latest__lt=today)
-        due |= Q(subject__site=site, earliest__lte=today + dt.timedelta(days=horizon_days),
-                 latest__gte=today)
-    base = Visit.objects.filter(actual_date__isnull=True, missed=False).select_related(
-        "subject__site"
-    ).filter(subject__status__in=[s.value for s in lifecycle.ACTIVE_STATUSES])
+        due |= Q(
+            subject__site=site,
+            earliest__lte=today + dt.timedelta(days=horizon_days),
+            latest__gte=today,
+        )
+    base = (
+        Visit.objects.filter(actual_date__isnull=True, missed=False)
+        .select_related("subject__site")
+        .filter(subject__status__in=[s.value for s in lifecycle.ACTIVE_STATUSES])
+    )
     if not sites:
         return [], []
     return (
@@ -97,13 +102,23 @@ def home(request):
     sites = list(current_sites(request))
     subjects = Subject.objects.filter(site__in=sites)
     counts = dict(subjects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-    status_counts = [(s, lifecycle.LABELS[s], counts.get(s.value, 0)) for s in lifecycle.SubjectStatus]
+    status_counts = [
+        (s, lifecycle.LABELS[s], counts.get(s.value, 0)) for s in lifecycle.SubjectStatus
+    ]
     overdue, due = _visit_rows(sites, horizon_days=7)
     recent = subjects.select_related("site").order_by("-updated_at")[:8]
-    return render(request, "subjects/home.html", {
-        "sites": sites, "status_counts": status_counts, "total": sum(counts.values()),
-        "overdue": overdue, "due": due, "recent": recent,
-    })
+    return render(
+        request,
+        "subjects/home.html",
+        {
+            "sites": sites,
+            "status_counts": status_counts,
+            "total": sum(counts.values()),
+            "overdue": overdue,
+            "due": due,
+            "recent": recent,
+        },
+    )
 
 
 @login_required
@@ -116,13 +131,20 @@ def subject_list(request):
     query = request.GET.get("q", "").strip()[:20]
     if query:
         subjects = subjects.filter(
-            Q(screening_number__icontains=query) | Q(subject_number__icontains=query)
+            Q(screening_number__icontains=query)
+            | Q(subject_number__icontains=query)
             | Q(initials__iexact=query)
         )
-    return render(request, "subjects/subject_list.html", {
-        "subjects": subjects[:500], "status": status, "q": query,
-        "statuses": [(s.value, lifecycle.LABELS[s]) for s in lifecycle.SubjectStatus],
-    })
+    return render(
+        request,
+        "subjects/subject_list.html",
+        {
+            "subjects": subjects[:500],
+            "status": status,
+            "q": query,
+            "statuses": [(s.value, lifecycle.LABELS[s]) for s in lifecycle.SubjectStatus],
+        },
+    )
 
 
 @login_required
@@ -141,7 +163,9 @@ def subject_register(request):
         else:
             messages.success(request, _("Subject %(n)s registered.") % {"n": subject})
             return redirect("subjects:detail", pk=subject.pk)
-    return render(request, "subjects/subject_form.html", {"form": form, "title": _("Register a subject")})
+    return render(
+        request, "subjects/subject_form.html", {"form": form, "title": _("Register a subject")}
+    )
 
 
 def _subject(request, pk):
@@ -161,10 +185,18 @@ def subject_detail(request, pk):
         transition_form = TransitionForm(
             subject=subject, initial={"version": subject.version, "on_date": today}
         )
-    return render(request, "subjects/subject_detail.html", {
-        "subject": subject, "timeline": timeline, "changes": changes, "today": today,
-        "can_edit": can_edit, "transition_form": transition_form,
-    })
+    return render(
+        request,
+        "subjects/subject_detail.html",
+        {
+            "subject": subject,
+            "timeline": timeline,
+            "changes": changes,
+            "today": today,
+            "can_edit": can_edit,
+            "transition_form": transition_form,
+        },
+    )
 
 
 @login_required
@@ -179,8 +211,11 @@ def subject_edit(request, pk):
         changes = {f: form.cleaned_data[f] for f in services.DEMOGRAPHIC_FIELDS}
         try:
             services.correct_subject(
-                subject=subject, expected_version=form.cleaned_data["version"], changes=changes,
-                by=request.user, reason=form.cleaned_data["reason"],
+                subject=subject,
+                expected_version=form.cleaned_data["version"],
+                changes=changes,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
             )
         except EditConflict as exc:
             return conflict_response(request, exc, request.path)
@@ -189,9 +224,15 @@ def subject_edit(request, pk):
         else:
             messages.success(request, _("Changes saved."))
             return redirect("subjects:detail", pk=subject.pk)
-    return render(request, "subjects/subject_form.html", {
-        "form": form, "subject": subject, "title": _("Correct %(s)s") % {"s": subject},
-    })
+    return render(
+        request,
+        "subjects/subject_form.html",
+        {
+            "form": form,
+            "subject": subject,
+            "title": _("Correct %(s)s") % {"s": subject},
+        },
+    )
 
 
 @login_required
@@ -204,20 +245,29 @@ def subject_transition(request, pk):
         data = form.cleaned_data
         try:
             services.change_status(
-                subject=subject, target=data["target"], on_date=data["on_date"],
-                reason=data["reason"], by=request.user, expected_version=data["version"],
-                c1d1=data["c1d1"], last_dose=data["last_dose"],
+                subject=subject,
+                target=data["target"],
+                on_date=data["on_date"],
+                reason=data["reason"],
+                by=request.user,
+                expected_version=data["version"],
+                c1d1=data["c1d1"],
+                last_dose=data["last_dose"],
             )
         except EditConflict as exc:
             return conflict_response(request, exc, subject_url(subject))
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
-            messages.success(request, _("Status changed to %(s)s.") % {
-                "s": lifecycle.LABELS[lifecycle.SubjectStatus(data["target"])]})
+            messages.success(
+                request,
+                _("Status changed to %(s)s.")
+                % {"s": lifecycle.LABELS[lifecycle.SubjectStatus(data["target"])]},
+            )
             return redirect("subjects:detail", pk=subject.pk)
-    return render(request, "subjects/transition_form.html",
-                  {"form": form, "subject": subject}, status=422)
+    return render(
+        request, "subjects/transition_form.html", {"form": form, "subject": subject}, status=422
+    )
 
 
 def subject_url(subject) -> str:
@@ -230,19 +280,30 @@ def subject_url(subject) -> str:
 @require_http_methods(["GET", "POST"])
 def visit_edit(request, pk, visit_pk):
     subject = _subject(request, pk)
-    visit = get_scoped_or_404(Visit.objects.filter(subject=subject), request.user,
-                              site_path="subject__site", pk=visit_pk)
+    visit = get_scoped_or_404(
+        Visit.objects.filter(subject=subject), request.user, site_path="subject__site", pk=visit_pk
+    )
     require(request.user, Action.ENTER_DATA, subject.site_id)
-    form = VisitForm(request.POST or None, initial={
-        "version": visit.version, "actual_date": visit.actual_date,
-        "missed": visit.missed, "note": visit.note,
-    })
+    form = VisitForm(
+        request.POST or None,
+        initial={
+            "version": visit.version,
+            "actual_date": visit.actual_date,
+            "missed": visit.missed,
+            "note": visit.note,
+        },
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.record_visit(
-                visit=visit, expected_version=data["version"], actual_date=data["actual_date"],
-                missed=data["missed"], note=data["note"], by=request.user, reason=data["reason"],
+                visit=visit,
+                expected_version=data["version"],
+                actual_date=data["actual_date"],
+                missed=data["missed"],
+                note=data["note"],
+                by=request.user,
+                reason=data["reason"],
             )
         except EditConflict as exc:
             return conflict_response(request, exc, request.path)
@@ -251,9 +312,16 @@ def visit_edit(request, pk, visit_pk):
         else:
             messages.success(request, _("Visit %(c)s saved.") % {"c": visit.code})
             return redirect("subjects:detail", pk=subject.pk)
-    return render(request, "subjects/visit_form.html",
-                  {"form": form, "subject": subject, "visit": visit, "recorded":
-                   visit.actual_date is not None or visit.missed})
+    return render(
+        request,
+        "subjects/visit_form.html",
+        {
+            "form": form,
+            "subject": subject,
+            "visit": visit,
+            "recorded": visit.actual_date is not None or visit.missed,
+        },
+    )
 
 
 @login_required
@@ -269,10 +337,18 @@ def subject_history(request, pk):
     rows = []
     for e in events[:1000]:
         data = e.new_data or e.old_data or {}
-        rows.append({"event": e, "label": _record_label(e.table_name, data),
-                     "changes": e.changes() if e.action == "UPDATE" else []})
-    return render(request, "subjects/history.html",
-                  {"subject": subject, "rows": rows, "site_tz": subject.site.tz})
+        rows.append(
+            {
+                "event": e,
+                "label": _record_label(e.table_name, data),
+                "changes": e.changes() if e.action == "UPDATE" else [],
+            }
+        )
+    return render(
+        request,
+        "subjects/history.html",
+        {"subject": subject, "rows": rows, "site_tz": subject.site.tz},
+    )
 
 
 def _record_label(table: str, data: dict) -> str:

@@ -17,7 +17,12 @@ class Command(BaseCommand):
         except get_user_model().DoesNotExist as exc:
             raise CommandError(f"No active user named {username!r}.") from exc
         token, key = ApiToken.issue(user)
-        record_event(action="WORKFLOW", user=user, table="accounts_apitoken",
-                     record_pk=token.pk, detail={"event": "api token issued",
-                                                 "prefix": token.prefix}, context="cli")
+        record_event(
+            action="WORKFLOW",
+            user=user,
+            table="accounts_apitoken",
+            record_pk=token.pk,
+            detail={"event": "api token issued", "prefix": token.prefix},
+            context="cli",
+        )
         self.stdout.write(key)

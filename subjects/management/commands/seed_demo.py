@@ -48,22 +48,65 @@ DEMOS = [
     Demo("GZ01", "CHY", "F", 1985, 20, ((S.ENROLLED, 3, -4),)),
     Demo("GZ01", "WJF", "M", 1972, 130, ((S.ENROLLED, 110, 104), (S.ON_TREATMENT, 104, 7))),
     Demo("GZ01", "HQS", "F", 1990, 70, ((S.ENROLLED, 50, 45), (S.ON_TREATMENT, 45, 0))),
-    Demo("GZ01", "YLP", "M", 1964, 230, (
-        (S.ENROLLED, 210, 205), (S.ON_TREATMENT, 205, 0),
-        (S.OFF_TREATMENT, 30, "Progressive disease (RECIST 1.1)"))),
-    Demo("SH02", "SUN", "M", 1975, 330, (
-        (S.ENROLLED, 310, 300), (S.ON_TREATMENT, 300, 0),
-        (S.OFF_TREATMENT, 100, "Unacceptable toxicity: grade 3 hypertension"),
-        (S.IN_FOLLOW_UP, 75, ""))),
-    Demo("SH02", "GAO", "F", 1961, 790, (
-        (S.ENROLLED, 770, 760), (S.ON_TREATMENT, 760, 0),
-        (S.OFF_TREATMENT, 400, "Progressive disease (RECIST 1.1)"),
-        (S.IN_FOLLOW_UP, 375, ""), (S.COMPLETED, 1, "24 months of follow-up completed"))),
-    Demo("SH02", "MAY", "F", 1983, 90, (
-        (S.ENROLLED, 75, 70), (S.ON_TREATMENT, 70, 0), (S.WITHDRAWN, 20, "Consent withdrawn"))),
-    Demo("SH02", "ZHU", "M", 1958, 160, (
-        (S.ENROLLED, 150, 140), (S.ON_TREATMENT, 140, 0),
-        (S.DIED, 12, "Death: disease progression"))),
+    Demo(
+        "GZ01",
+        "YLP",
+        "M",
+        1964,
+        230,
+        (
+            (S.ENROLLED, 210, 205),
+            (S.ON_TREATMENT, 205, 0),
+            (S.OFF_TREATMENT, 30, "Progressive disease (RECIST 1.1)"),
+        ),
+    ),
+    Demo(
+        "SH02",
+        "SUN",
+        "M",
+        1975,
+        330,
+        (
+            (S.ENROLLED, 310, 300),
+            (S.ON_TREATMENT, 300, 0),
+            (S.OFF_TREATMENT, 100, "Unacceptable toxicity: grade 3 hypertension"),
+            (S.IN_FOLLOW_UP, 75, ""),
+        ),
+    ),
+    Demo(
+        "SH02",
+        "GAO",
+        "F",
+        1961,
+        790,
+        (
+            (S.ENROLLED, 770, 760),
+            (S.ON_TREATMENT, 760, 0),
+            (S.OFF_TREATMENT, 400, "Progressive disease (RECIST 1.1)"),
+            (S.IN_FOLLOW_UP, 375, ""),
+            (S.COMPLETED, 1, "24 months of follow-up completed"),
+        ),
+    ),
+    Demo(
+        "SH02",
+        "MAY",
+        "F",
+        1983,
+        90,
+        ((S.ENROLLED, 75, 70), (S.ON_TREATMENT, 70, 0), (S.WITHDRAWN, 20, "Consent withdrawn")),
+    ),
+    Demo(
+        "SH02",
+        "ZHU",
+        "M",
+        1958,
+        160,
+        (
+            (S.ENROLLED, 150, 140),
+            (S.ON_TREATMENT, 140, 0),
+            (S.DIED, 12, "Death: disease progression"),
+        ),
+    ),
     Demo("SH02", "LIN", "F", 1980, 35, ((S.ENROLLED, 15, 10), (S.ON_TREATMENT, 10, 0))),
     Demo("SH02", "XUE", "M", 1987, 2, ()),
 ]
@@ -78,9 +121,12 @@ class Command(BaseCommand):
             users = self._users(sites)
             with audit_context(context="seed_demo"):
                 created = sum(self._subject(d, sites[d.site], users) for d in DEMOS)
-        self.stdout.write(self.style.SUCCESS(
-            f"Demo study ready: {len(sites)} sites, {Subject.objects.count()} subjects "
-            f"({created} new)."))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo study ready: {len(sites)} sites, {Subject.objects.count()} subjects "
+                f"({created} new)."
+            )
+        )
         self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
         for username, label in users["_logins"]:
             self.stdout.write(f"  {username:<14} {label}")
@@ -92,8 +138,13 @@ class Command(BaseCommand):
     def _user(self, username, first, last, *, staff=False):
         user, created = get_user_model().objects.get_or_create(
             username=username,
-            defaults={"first_name": first, "last_name": last, "is_staff": staff,
-                      "is_superuser": staff, "email": f"{username}@example.org"},
+            defaults={
+                "first_name": first,
+                "last_name": last,
+                "is_staff": staff,
+                "is_superuser": staff,
+                "email": f"{username}@example.org",
+            },
         )
         if created:
             user.set_password(DEMO_PASSWORD)
@@ -111,12 +162,12 @@ class Command(BaseCommand):
                 logins.append((username, f"{role.label}, {site.code}"))
         monitor = self._user("monitor", "Mei", "Monitor")
         for site in sites.values():
-            Membership.objects.get_or_create(user=monitor, site=site,
-                                             defaults={"role": Role.MONITOR})
+            Membership.objects.get_or_create(
+                user=monitor, site=site, defaults={"role": Role.MONITOR}
+            )
         logins.append(("monitor", "Monitor, all sites"))
         dm = self._user("datamanager", "Dana", "Manager", staff=True)
-        Membership.objects.get_or_create(user=dm, site=None,
-                                         defaults={"role": Role.DATA_MANAGER})
+        Membership.objects.get_or_create(user=dm, site=None, defaults={"role": Role.DATA_MANAGER})
         logins.append(("datamanager", "Data manager (admin), all sites"))
         users["_logins"] = logins
         return users
@@ -127,9 +178,14 @@ class Command(BaseCommand):
         today = site.today()
         by = users[(site.code, Role.COORDINATOR)]
         subject = services.register_subject(
-            site=site, by=by, sex=demo.sex, date_of_birth=dt.date(demo.birth_year, 6, 15),
-            year_of_birth=None, initials=demo.initials,
-            consent_date=today - dt.timedelta(days=demo.consent_ago), consent_version="2.1",
+            site=site,
+            by=by,
+            sex=demo.sex,
+            date_of_birth=dt.date(demo.birth_year, 6, 15),
+            year_of_birth=None,
+            initials=demo.initials,
+            consent_date=today - dt.timedelta(days=demo.consent_ago),
+            consent_version="2.1",
         )
         self._record(subject, "SCR", subject.consent_date + dt.timedelta(days=1), by, today)
         for i, (status, ago, extra) in enumerate(demo.path):
@@ -151,16 +207,28 @@ class Command(BaseCommand):
         else:
             kwargs["reason"] = extra
         if status != S.ON_TREATMENT:
-            subject = services.change_status(subject=subject, target=status, on_date=on_date,
-                                             by=by, expected_version=subject.version, **kwargs)
+            subject = services.change_status(
+                subject=subject,
+                target=status,
+                on_date=on_date,
+                by=by,
+                expected_version=subject.version,
+                **kwargs,
+            )
         if status == S.OFF_TREATMENT:
             self._record(subject, "EOT", on_date + dt.timedelta(days=2), by, subject.site.today())
         return subject
 
     def _treat(self, subject, c1d1, delay_cycle3, by, until):
         """Start treatment on C1D1 and record every cycle whose day 1 passed before ``until``."""
-        subject = services.change_status(subject=subject, target=S.ON_TREATMENT, on_date=c1d1,
-                                         reason="", by=by, expected_version=subject.version)
+        subject = services.change_status(
+            subject=subject,
+            target=S.ON_TREATMENT,
+            on_date=c1d1,
+            reason="",
+            by=by,
+            expected_version=subject.version,
+        )
         today = until
         for n in range(1, 40):
             visit = subject.visits.filter(code=f"C{n}D1").first()
@@ -174,8 +242,11 @@ class Command(BaseCommand):
             self._record(subject, visit.code, visit.target_date, by, today)
 
     def _last_dose(self, subject, decision: dt.date) -> dt.date:
-        last_cycle = subject.visits.filter(kind="cycle", actual_date__lte=decision).order_by(
-            "-actual_date").first()
+        last_cycle = (
+            subject.visits.filter(kind="cycle", actual_date__lte=decision)
+            .order_by("-actual_date")
+            .first()
+        )
         start = last_cycle.actual_date if last_cycle else subject.c1d1_date
         return min(start + dt.timedelta(days=13), decision)
 
@@ -183,5 +254,11 @@ class Command(BaseCommand):
         visit = subject.visits.filter(code=code).first()
         if visit is None or actual > today or visit.actual_date:
             return
-        services.record_visit(visit=visit, expected_version=visit.version, actual_date=actual,
-                              missed=False, note="", by=by)
+        services.record_visit(
+            visit=visit,
+            expected_version=visit.version,
+            actual_date=actual,
+            missed=False,
+            note="",
+            by=by,
+        )
