@@ -11,6 +11,7 @@ os.environ.setdefault("HTTPS", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")  # tests use the real Redis
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
 # make around it are ordinary synchronous calls.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
