@@ -4,3 +4,19 @@ document.addEventListener("change", (event) => {
     event.target.form.submit();
   }
 });
+
+// Status change: show the C1D1 date only when enrolling, the last dose only when stopping.
+function syncTransitionFields() {
+  const target = document.getElementById("id_target");
+  if (!target) return;
+  const show = (id, on) => {
+    const el = document.getElementById(id);
+    if (el) el.hidden = !on;
+  };
+  show("div_id_c1d1", target.value === "enrolled");
+  show("div_id_last_dose", target.value === "off_treatment");
+}
+document.addEventListener("change", (event) => {
+  if (event.target.id === "id_target") syncTransitionFields();
+});
+document.addEventListener("DOMContentLoaded", syncTransitionFields);
