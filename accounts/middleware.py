@@ -4,13 +4,22 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.contrib.messages.storage import default_storage
+from django.shortcuts import redirect, resolve_url
 from django.utils.translation import gettext as _
 
 SESSION_KEY = "edc_last_activity"
 
 
 class IdleTimeoutMiddleware:
-    """Log the user out after SESSION_IDLE_MINUTES without a request."""
+    """Log the user out after SESSION_IDLE_MINUTES without a request, and say so.
+
+    A session goes idle in one of two ways: this middleware finds the last request too
+    long ago, or the session itself has expired (SESSION_COOKIE_AGE is the same limit,
+    so that is what usually happens first) while the browser still sends its cookie.
+    Either way the next page is the login page with a message. The middleware runs
+    before MessageMiddleware, so it stores that message itself.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -19,15 +28,37 @@ class IdleTimeoutMiddleware:
         if request.user.is_authenticated:
             now = time.time()
             last = request.session.get(SESSION_KEY)
-            if last is not None and now - last > settings.SESSION_IDLE_MINUTES * 60:
-                logout(request)
-                messages.info(
-                    request,
-                    _("You were signed out after %(m)d minutes without activity.")
-                    % {"m": settings.SESSION_IDLE_MINUTES},
-                )
-                if request.path.startswith("/api/"):
-                    return self.get_response(request)
-                return redirect_to_login(request.get_full_path())
-            request.session[SESSION_KEY] = now
-        return self.get_response(request)
+            if last is None or now - last <= settings.SESSION_IDLE_MINUTES * 60:
+                request.session[SESSION_KEY] = now
+                return self.get_response(request)
+            logout(request)
+        elif not _session_lapsed(request) or _is_login_page(request):
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            return self.get_response(request)
+        return _signed_out_response(request)
+
+
+def _session_lapsed(request) -> bool:
+    """Did the browser send the cookie of a session that no longer exists (expired)?"""
+    return bool(request.COOKIES.get(settings.SESSION_COOKIE_NAME)) and request.session.is_empty()
+
+
+def _is_login_page(request) -> bool:
+    return request.path == resolve_url(settings.LOGIN_URL)
+
+
+def _signed_out_response(request):
+    """Redirect to the login page, carrying the idle-timeout message."""
+    if _is_login_page(request):
+        response = redirect(settings.LOGIN_URL)
+    else:
+        response = redirect_to_login(request.get_full_path())
+    storage = default_storage(request)
+    storage.add(
+        messages.INFO,
+        _("You were signed out after %(m)d minutes without activity.")
+        % {"m": settings.SESSION_IDLE_MINUTES},
+    )
+    storage.update(response)
+    return response

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from ninja import NinjaAPI
+from ninja.errors import ValidationError as RequestInvalid
 
 from accounts.api import BearerAuth
 from accounts.api import router as sites_router
@@ -27,6 +28,18 @@ api.add_router("", subjects_router)
 @api.exception_handler(ValidationError)
 def validation_error(request, exc):
     detail = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(RequestInvalid)
+def request_invalid(request, exc):
+    """Missing or malformed input, in the same ``{"detail": {field: [messages]}}`` shape."""
+    detail: dict[str, list[str]] = {}
+    for error in exc.errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        # ("body", "payload", "reason") -> "reason"; ("query", "status") -> "status"
+        name = ".".join(loc[2:] if loc[:1] == ["body"] else loc[1:]) or "__all__"
+        detail.setdefault(name, []).append(error.get("msg", "Invalid value."))
     return api.create_response(request, {"detail": detail}, status=422)
 
 

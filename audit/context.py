@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 
 from django.db import connection
+from psycopg.pq import TransactionStatus
 
 KEYS = ("alter.user_id", "alter.username", "alter.reason", "alter.context")
 
@@ -44,6 +45,14 @@ def clear_actor() -> None:
         _set_all(cursor, dict.fromkeys(KEYS, ""))
 
 
+def _transaction_failed() -> bool:
+    """Has a statement failed in the current transaction (which must now roll back)?"""
+    if connection.needs_rollback:
+        return True
+    raw = connection.connection
+    return raw is not None and raw.info.transaction_status == TransactionStatus.INERROR
+
+
 @contextlib.contextmanager
 def audit_context(*, user=None, reason: str = "", context: str | None = None):
     """Within the block, writes are recorded with this user, reason and context."""
@@ -61,5 +70,9 @@ def audit_context(*, user=None, reason: str = "", context: str | None = None):
     try:
         yield
     finally:
-        with connection.cursor() as cursor:
-            _set_all(cursor, saved)
+        # After a failed statement the database accepts no query until the rollback, and
+        # the rollback restores the settings itself (set_config is transactional):
+        # restoring here would only hide the real error behind "transaction aborted".
+        if not _transaction_failed():
+            with connection.cursor() as cursor:
+                _set_all(cursor, saved)

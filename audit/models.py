@@ -42,8 +42,22 @@ class AuditEvent(models.Model):
         indexes = [models.Index(fields=["table_name", "record_pk"], name="audit_record_idx")]
         default_permissions = ("view",)
 
+    # Columns the ``audit_chain`` trigger overwrites, whatever the client sent.
+    SERVER_STAMPED = ("chain_seq", "occurred_at", "db_user", "prev_hash", "row_hash")
+
     def __str__(self):
         return f"#{self.chain_seq} {self.action} {self.table_name}:{self.record_pk}"
+
+    def save(self, *args, **kwargs):
+        """Append the row, then read back what the database stamped on it.
+
+        Without the read-back the caller would hold the placeholder sequence, hashes and
+        role it sent (e.g. ``chain_seq=0``) instead of the values actually stored.
+        """
+        super().save(*args, **kwargs)
+        self.refresh_from_db(fields=self.SERVER_STAMPED)
+
+    save.alters_data = True
 
     def changes(self) -> list[tuple[str, object, object]]:
         """Return (field, old, new) for each column this event changed."""

@@ -32,6 +32,12 @@ DECLARE
   last_seq bigint;
   last_hash text;
 BEGIN
+  -- data-change rows come only from audit_record_change (one trigger level down);
+  -- the application may append logins and workflow events, never forge a data change
+  IF NEW.action IN ('INSERT', 'UPDATE', 'DELETE') AND pg_trigger_depth() < 2 THEN
+    RAISE EXCEPTION 'audit rows for data changes are written only by the audit_row trigger'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
   -- one writer at a time appends to the chain; held until commit
   PERFORM pg_advisory_xact_lock(7310062026);
   SELECT chain_seq, row_hash INTO last_seq, last_hash

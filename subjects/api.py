@@ -6,12 +6,17 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from accounts.access import Action, get_scoped_or_404, require, scope, sites_for
 from audit.models import AuditEvent
-from subjects import services
-from subjects.forms import SubjectCorrectionForm, SubjectRegistrationForm, VisitForm
+from subjects import lifecycle, services
+from subjects.forms import (
+    SubjectCorrectionForm,
+    SubjectRegistrationForm,
+    TransitionForm,
+    VisitForm,
+)
 from subjects.models import Subject, Visit
 
 router = Router(tags=["subjects"])
@@ -82,7 +87,7 @@ class SubjectPatch(Schema):
 
 class TransitionIn(Schema):
     version: int
-    target: str
+    target: lifecycle.SubjectStatus
     on_date: dt.date
     reason: str = ""
     c1d1: dt.date | None = None
@@ -138,7 +143,7 @@ def register_subject(request, payload: SubjectIn):
         raise _form_errors(form)
     cleaned = dict(form.cleaned_data)
     subject = services.register_subject(site=cleaned.pop("site"), by=user, **cleaned)
-    return 201, subject
+    return Status(201, subject)
 
 
 @router.get("/subjects/{subject_id}", response=SubjectOut)
@@ -176,16 +181,27 @@ def patch_subject(request, subject_id: int, payload: SubjectPatch):
 def transition(request, subject_id: int, payload: TransitionIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
-    return services.change_status(
-        subject=subject,
-        by=request.auth,
-        expected_version=payload.version,
-        target=payload.target,
-        on_date=payload.on_date,
-        reason=payload.reason,
-        c1d1=payload.c1d1,
-        last_dose=payload.last_dose,
-    )
+    try:  # the page form's rules for the reason: length, no markup
+        reason = TransitionForm.base_fields["reason"].clean(payload.reason)
+    except ValidationError as exc:
+        raise ValidationError({"reason": exc.messages}) from exc
+    try:
+        return services.change_status(
+            subject=subject,
+            by=request.auth,
+            expected_version=payload.version,
+            target=payload.target,
+            on_date=payload.on_date,
+            reason=reason,
+            c1d1=payload.c1d1,
+            last_dose=payload.last_dose,
+        )
+    except ValidationError as exc:
+        # the lifecycle names the subject's "status"; the request field is "target"
+        if not hasattr(exc, "error_dict"):
+            raise
+        errors = {"target" if f == "status" else f: m for f, m in exc.message_dict.items()}
+        raise ValidationError(errors) from exc
 
 
 @router.get("/subjects/{subject_id}/visits", response=list[VisitOut])
@@ -221,12 +237,14 @@ def patch_visit(request, visit_id: int, payload: VisitPatch):
 @router.get(
     "/subjects/{subject_id}/history",
     response=list[AuditOut],
-    summary="Audit trail of the subject and its visits",
+    summary="Audit trail of the subject, its visits and its status changes",
 )
 def history(request, subject_id: int):
     subject = _subject(request, subject_id)
     visit_ids = [str(v) for v in subject.visits.values_list("pk", flat=True)]
+    change_ids = [str(c) for c in subject.status_changes.values_list("pk", flat=True)]
     return AuditEvent.objects.filter(
         Q(table_name="subjects_subject", record_pk=str(subject.pk))
         | Q(table_name="subjects_visit", record_pk__in=visit_ids)
+        | Q(table_name="subjects_statuschange", record_pk__in=change_ids)
     ).order_by("chain_seq")

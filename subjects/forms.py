@@ -98,7 +98,12 @@ class TransitionForm(forms.Form):
 
     def __init__(self, *args, subject, **kwargs):
         super().__init__(*args, **kwargs)
+        # Any status is accepted, so that the lifecycle itself explains why a change is
+        # refused (beside this field); the menu offers only the changes allowed now.
         self.fields["target"].choices = [
+            (s.value, lifecycle.LABELS[s]) for s in lifecycle.SubjectStatus
+        ]
+        self.fields["target"].widget.choices = [
             (s.value, lifecycle.LABELS[s])
             for s in lifecycle.allowed_targets(subject.lifecycle_status)
         ]

@@ -12,6 +12,7 @@ import datetime as dt
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
+from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
 from accounts.models import Site
@@ -87,7 +88,11 @@ def change_status(
     last_dose: dt.date | None = None,
 ) -> Subject:
     """Move a subject one step through the lifecycle, dated, and re-plan its visits."""
-    target = S(target)
+    try:
+        target = S(target)
+    except ValueError as exc:
+        message = _("“%(value)s” is not a subject status.") % {"value": target}
+        raise ValidationError({"status": message}) from exc
     with transaction.atomic():
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
         if locked.version != expected_version:
@@ -112,7 +117,11 @@ def change_status(
             user=by, reason=reason.strip() or _("Status: %s") % lifecycle.LABELS[target]
         ):
             Subject.objects.filter(pk=locked.pk).update(
-                status=target, status_date=on_date, version=F("version") + 1, **updates
+                status=target,
+                status_date=on_date,
+                version=F("version") + 1,
+                updated_at=Now(),
+                **updates,
             )
             StatusChange.objects.create(
                 subject=locked,
@@ -154,32 +163,43 @@ def _status_side_effects(subject, target, on_date, c1d1, last_dose) -> dict:
     return {}
 
 
+# Statuses after treatment has stopped (the cycles end) and after the study has ended.
+TREATMENT_STOPPED = frozenset({S.OFF_TREATMENT, S.IN_FOLLOW_UP, S.COMPLETED, S.WITHDRAWN, S.DIED})
+LEFT_STUDY = frozenset({S.WITHDRAWN, S.DIED})
+
+
 def plan_for(subject: Subject, visits: list[Visit]) -> list[schedule.PlannedVisit]:
     """The visits the protocol plans for this subject now (pure schedule rules)."""
     plan = [v.planned for v in visits if v.kind == schedule.VisitKind.SCREENING]
     if subject.c1d1_date is None:
         return plan
     status = subject.lifecycle_status
+    recorded = {v.code for v in visits if v.actual_date or v.missed}
     actual = {
         v.number: v.actual_date
         for v in visits
         if v.kind == schedule.VisitKind.CYCLE and v.actual_date
     }
     cycles = schedule.cycle_visits(subject.c1d1_date, actual)
-    if status in (S.OFF_TREATMENT, S.IN_FOLLOW_UP, S.COMPLETED, S.WITHDRAWN, S.DIED):
-        done = {v.code for v in visits if v.actual_date or v.missed}
-        stop = subject.status_date
-        cycles = [c for c in cycles if c.code in done or c.target <= stop]
+    if status in TREATMENT_STOPPED:
+        # Cycles end on the day treatment stopped, not on a later status date (going
+        # into follow-up must not bring back the cycles dropped at the decision).
+        stop = _decision_date(subject)
+        cycles = [c for c in cycles if c.code in recorded or c.target <= stop]
     plan += cycles + schedule.assessment_visits(subject.c1d1_date)
-    if subject.last_dose_date and status in (S.OFF_TREATMENT, S.IN_FOLLOW_UP, S.COMPLETED):
-        decision = _decision_date(subject)
-        plan.append(schedule.end_of_treatment_visit(decision))
+    if subject.last_dose_date and status in TREATMENT_STOPPED:
+        plan.append(schedule.end_of_treatment_visit(stop))
         plan.append(schedule.safety_follow_up_visit(subject.last_dose_date))
         plan += schedule.survival_follow_up_visits(subject.c1d1_date, subject.last_dose_date)
+    if status in LEFT_STUDY:
+        # Nothing is planned after withdrawal or death; visits due before it stay, to be
+        # recorded or marked missed.
+        plan = [p for p in plan if p.code in recorded or p.target <= subject.status_date]
     return plan
 
 
 def _decision_date(subject: Subject) -> dt.date:
+    """The day treatment stopped: the off-treatment decision, else the latest status date."""
     change = subject.status_changes.filter(to_status=S.OFF_TREATMENT).order_by("-on_date").first()
     return change.on_date if change else subject.status_date
 

@@ -35,13 +35,14 @@ from subjects.models import StatusChange, Subject, Visit
 SITE_SESSION_KEY = "edc_site"
 
 
-def attach_errors(form, exc: ValidationError) -> None:
-    """Show a service's ValidationError beside the fields it names."""
+def attach_errors(form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
+    """Show a service's ValidationError beside the fields it names (``aliases`` renames)."""
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
         return
     for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
+        name = (aliases or {}).get(field, field)
+        form.add_error(name if name in form.fields else None, errors)
 
 
 def conflict_response(request, exc: EditConflict, back_url: str):
@@ -257,7 +258,7 @@ def subject_transition(request, pk):
         except EditConflict as exc:
             return conflict_response(request, exc, subject_url(subject))
         except ValidationError as exc:
-            attach_errors(form, exc)
+            attach_errors(form, exc, aliases={"status": "target"})
         else:
             messages.success(
                 request,

@@ -1,0 +1,282 @@
+"""Who may open what: every URL of the project x every member of the cast (PROTOCOL.md "Roles").
+
+The table below is the access policy written out. Pages log in with a session and send an
+anonymous visitor to the login page; the API authenticates with a bearer token and answers
+an anonymous caller 401. A subject or visit of a site the user cannot see is 404, never 403.
+A URL added to the project without a row here fails ``test_every_url_is_in_the_access_table``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from accounts.models import ApiToken
+from subjects.models import Subject, Visit
+
+# Columns of every row, in this order.
+MEMBERS = (
+    "anonymous",
+    "coordinator_a",
+    "investigator_a",
+    "coordinator_b",  # other site: site A's records do not exist for them
+    "monitor_a",  # reads site A, never writes clinical data
+    "data_manager",  # reads every site, enters no CRF data
+)
+
+# Public URLs outside the table: Django admin (its own permissions), language switch, API docs.
+NOT_IN_TABLE_NAMESPACES = {"admin"}
+NOT_IN_TABLE = {"set_language", "api:openapi-json", "api:openapi-view"}
+
+
+@dataclass(frozen=True)
+class Url:
+    """One URL: its arguments, the expected status per member for each method, the body sent."""
+
+    expect: dict[str, tuple[int, int, int, int, int, int]]
+    args: Callable[[SimpleNamespace], list] = lambda w: []
+    body: Callable[[SimpleNamespace], dict] = lambda w: {}
+    api: bool = False
+    writes: bool = False  # a successful request changes subjects or visits
+
+
+def subject_args(w):
+    return [w.subject.pk]
+
+
+def visit_args(w):
+    return [w.subject.pk, w.visit.pk]
+
+
+def registration(w):
+    return {
+        "site": w.site_a.pk,
+        "sex": "M",
+        "date_of_birth": "1975-02-03",
+        "initials": "QRS",
+        "consent_date": (w.today - dt.timedelta(days=1)).isoformat(),
+        "consent_version": "2.1",
+    }
+
+
+def correction(w):
+    s = w.subject
+    return {
+        "version": s.version,
+        "reason": "Initials misread from the consent form",
+        "sex": s.sex,
+        "date_of_birth": s.date_of_birth.isoformat(),
+        "year_of_birth": "",
+        "initials": "ZWM",
+        "consent_date": s.consent_date.isoformat(),
+        "consent_version": s.consent_version,
+    }
+
+
+def enrolment(w):
+    return {
+        "version": w.subject.version,
+        "target": "enrolled",
+        "on_date": w.today.isoformat(),
+        "c1d1": (w.today + dt.timedelta(days=7)).isoformat(),
+        "reason": "",
+    }
+
+
+def visit_record(w):
+    return {
+        "version": w.visit.version,
+        "actual_date": w.today.isoformat(),
+        "note": "",
+        "reason": "",
+    }
+
+
+#                   anonymous  coord_a  inv_a  coord_b  monitor_a  data_manager
+ACCESS: dict[str, Url] = {
+    "home": Url({"GET": (302, 200, 200, 200, 200, 200)}),
+    "switch-site": Url(
+        {"GET": (302, 405, 405, 405, 405, 405), "POST": (302, 302, 302, 302, 302, 302)},
+        body=lambda w: {"site": w.site_a.pk},
+    ),
+    "login": Url({"GET": (200, 302, 302, 302, 302, 302)}),
+    "logout": Url({"GET": (405, 405, 405, 405, 405, 405), "POST": (302, 302, 302, 302, 302, 302)}),
+    "subjects:list": Url({"GET": (302, 200, 200, 200, 200, 200)}),
+    "subjects:register": Url(
+        # coordinator_b is offered only site B: posting site A is refused on the form
+        {"GET": (302, 200, 200, 200, 403, 403), "POST": (302, 302, 302, 200, 403, 403)},
+        body=registration,
+        writes=True,
+    ),
+    "subjects:detail": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args),
+    "subjects:edit": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=correction,
+        writes=True,
+    ),
+    "subjects:transition": Url(
+        {"GET": (302, 405, 405, 405, 405, 405), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=enrolment,
+        writes=True,
+    ),
+    "subjects:history": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args),
+    "subjects:visit": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=visit_args,
+        body=visit_record,
+        writes=True,
+    ),
+    # --- API (bearer token) ---
+    "api:api-root": Url({"GET": (404, 404, 404, 404, 404, 404)}, api=True),
+    "api:list_sites": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
+    "api:list_subjects": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
+    "api:register_subject": Url(
+        # site GZ01 is "unknown or not yours" to coordinator_b: 422, not 403
+        {"POST": (401, 201, 201, 422, 403, 403)},
+        body=lambda w: {**registration(w), "site": "GZ01"},
+        api=True,
+        writes=True,
+    ),
+    "api:get_subject": Url({"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True),
+    "api:patch_subject": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"version": w.subject.version, "reason": "Typo", "initials": "ZWM"},
+        api=True,
+        writes=True,
+    ),
+    "api:transition": Url(
+        {"POST": (401, 200, 200, 404, 403, 403)},
+        args=subject_args,
+        body=enrolment,
+        api=True,
+        writes=True,
+    ),
+    "api:list_visits": Url({"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True),
+    "api:patch_visit": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.visit.pk],
+        body=lambda w: {"version": w.visit.version, "actual_date": w.today.isoformat()},
+        api=True,
+        writes=True,
+    ),
+    "api:history": Url({"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True),
+}
+
+CASES = [
+    pytest.param(name, method, member, status, id=f"{name}-{method}-{member}")
+    for name, url in ACCESS.items()
+    for method, statuses in url.expect.items()
+    for member, status in zip(MEMBERS, statuses, strict=True)
+]
+
+
+def stored_clinical_data():
+    """Everything a write could change: subjects and visits with their versions and dates."""
+    subjects = list(Subject.objects.order_by("pk").values_list("pk", "version", "initials"))
+    visits = list(Visit.objects.order_by("pk").values_list("pk", "version", "actual_date"))
+    return subjects, visits
+
+
+def send(client, method, path, body, *, api, token=None):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if method == "GET":
+        return client.get(path, headers=headers)
+    if api:
+        return client.generic(
+            method, path, data=json.dumps(body), content_type="application/json", headers=headers
+        )
+    return client.post(path, body, headers=headers)
+
+
+@pytest.mark.parametrize(("name", "method", "member", "expected"), CASES)
+def test_role_and_site_decide_the_answer_of_every_url(
+    client, cast, site_a, subject_a, name, method, member, expected
+):
+    url = ACCESS[name]
+    world = SimpleNamespace(
+        site_a=site_a,
+        subject=subject_a,
+        visit=subject_a.visits.get(code="SCR"),
+        today=site_a.today(),
+    )
+    path = reverse(name, args=url.args(world))
+    user = cast.get(member)
+    token = None
+    if user is not None and url.api:
+        token = ApiToken.issue(user)[1]
+    elif user is not None:
+        client.force_login(user)
+    before = stored_clinical_data()
+
+    response = send(client, method, path, url.body(world), api=url.api, token=token)
+
+    assert response.status_code == expected, (
+        f"{member} {method} {path}: {response.status_code}, expected {expected}"
+    )
+    if member == "anonymous" and expected == 302 and name != "logout":
+        assert response.url.startswith(reverse("login") + "?next=")
+    if url.writes and method != "GET":
+        succeeded = member != "anonymous" and expected in ((200, 201) if url.api else (302,))
+        changed = stored_clinical_data() != before
+        assert changed == succeeded, f"{member} {method} {path} changed data: {changed}"
+
+
+def named_urls(resolver=None, namespace=""):
+    """(full name, pattern) of every URL the project serves, walking includes recursively."""
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(n for n in (namespace, pattern.namespace) if n)
+            yield from named_urls(pattern, inner)
+        elif isinstance(pattern, URLPattern):
+            name = f"{namespace}:{pattern.name}" if namespace and pattern.name else pattern.name
+            yield name, f"{namespace}|{pattern.pattern}"
+
+
+def test_every_url_is_in_the_access_table():
+    served = [
+        (name, where)
+        for name, where in named_urls()
+        if where.split("|")[0].split(":")[0] not in NOT_IN_TABLE_NAMESPACES
+    ]
+    unnamed = [where for name, where in served if not name]
+    names = {name for name, _ in served if name}
+    missing = sorted(names - set(ACCESS) - NOT_IN_TABLE)
+    stale = sorted(set(ACCESS) - names)
+    assert not unnamed, f"Name these URLs and add them to ACCESS: {unnamed}"
+    assert not missing, f"URLs without a row in ACCESS (who may open them?): {missing}"
+    assert not stale, f"ACCESS rows for URLs that no longer exist: {stale}"
+
+
+def test_visit_of_another_subject_is_404(client, coordinator_a, subject_a, subject_b):
+    client.force_login(coordinator_a)
+    visit_b = subject_b.visits.get(code="SCR")
+    response = client.get(reverse("subjects:visit", args=[subject_a.pk, visit_b.pk]))
+    assert response.status_code == 404
+
+
+def test_data_manager_lists_subjects_of_both_sites(client, data_manager, subject_a, subject_b):
+    client.force_login(data_manager)
+    page = client.get(reverse("subjects:list")).content.decode()
+    assert subject_a.screening_number in page
+    assert subject_b.screening_number in page
+
+
+def test_coordinator_lists_only_their_own_sites_subjects(
+    client, coordinator_b, subject_a, subject_b
+):
+    client.force_login(coordinator_b)
+    page = client.get(reverse("subjects:list")).content.decode()
+    assert subject_b.screening_number in page
+    assert subject_a.screening_number not in page
+    home = client.get(reverse("home")).content.decode()
+    assert subject_a.screening_number not in home
