@@ -12,6 +12,8 @@ import contextlib
 from django.db import connection
 from psycopg.pq import TransactionStatus
 
+from audit.triggers import CHAIN_LOCK_KEY
+
 KEYS = ("alter.user_id", "alter.username", "alter.reason", "alter.context")
 
 
@@ -53,9 +55,22 @@ def _transaction_failed() -> bool:
     return raw is not None and raw.info.transaction_status == TransactionStatus.INERROR
 
 
+def lock_audit_chain() -> None:
+    """Take the audit chain's append lock now, before any row lock (held until commit).
+
+    Every audited write takes this lock in its trigger. A service that locks rows first
+    and appends to the chain later could deadlock with one that did the opposite; taking
+    the chain lock first, in every service, keeps one lock order.
+    """
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+
+
 @contextlib.contextmanager
 def audit_context(*, user=None, reason: str = "", context: str | None = None):
     """Within the block, writes are recorded with this user, reason and context."""
+    lock_audit_chain()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT " + ", ".join("coalesce(current_setting(%s, true), '')" for _ in KEYS), KEYS

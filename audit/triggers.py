@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection
 
 AUDITED_MODELS: list = []
+CHAIN_LOCK_KEY = 7310062026  # pg_advisory_xact_lock key serialising appends to the chain
 
 GENESIS_HASH = "0" * 64  # the chain trigger starts from repeat('0', 64)
 
@@ -39,7 +40,7 @@ BEGIN
       USING ERRCODE = 'insufficient_privilege';
   END IF;
   -- one writer at a time appends to the chain; held until commit
-  PERFORM pg_advisory_xact_lock(7310062026);
+  PERFORM pg_advisory_xact_lock(%(lock)s);
   SELECT chain_seq, row_hash INTO last_seq, last_hash
     FROM audit_auditevent ORDER BY chain_seq DESC LIMIT 1;
   NEW.chain_seq := coalesce(last_seq, 0) + 1;
@@ -56,7 +57,7 @@ BEGIN
 END $$;
 CREATE OR REPLACE TRIGGER audit_chain BEFORE INSERT ON audit_auditevent
   FOR EACH ROW EXECUTE FUNCTION audit_chain();
-"""
+""".replace("%(lock)s", str(CHAIN_LOCK_KEY))
 
 RECORD_SQL = """
 CREATE OR REPLACE FUNCTION audit_record_change() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -16,12 +16,14 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
 from accounts.models import Site
-from audit.context import audit_context
+from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason, save_versioned
 from subjects import lifecycle, schedule
 from subjects.models import StatusChange, Subject, Visit
 
 S = lifecycle.SubjectStatus
+# Reasons the system writes itself are stored in English whatever the user's language:
+# the audit trail reads the same for every reader and regulator.
 
 DEMOGRAPHIC_FIELDS = (
     "sex",
@@ -42,6 +44,7 @@ def _next_number(site: Site, field: str, template: str) -> str:
 @transaction.atomic
 def register_subject(*, site: Site, by, **demographics) -> Subject:
     """Register a subject in screening with a generated, site-prefixed screening number."""
+    lock_audit_chain()  # before the row lock: one lock order for every writer
     site = Site.objects.select_for_update().get(pk=site.pk, is_active=True)
     subject = Subject(
         site=site,
@@ -94,6 +97,7 @@ def change_status(
         message = _("“%(value)s” is not a subject status.") % {"value": target}
         raise ValidationError({"status": message}) from exc
     with transaction.atomic():
+        lock_audit_chain()  # before the row lock: one lock order for every writer
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
         if locked.version != expected_version:
             raise EditConflict(
@@ -113,9 +117,7 @@ def change_status(
         except lifecycle.TransitionError as exc:
             raise ValidationError({exc.field: exc.message}) from exc
         updates = _status_side_effects(locked, target, on_date, c1d1, last_dose)
-        with audit_context(
-            user=by, reason=reason.strip() or _("Status: %s") % lifecycle.LABELS[target]
-        ):
+        with audit_context(user=by, reason=reason.strip() or f"Status: {lifecycle.LABELS[target]}"):
             Subject.objects.filter(pk=locked.pk).update(
                 status=target,
                 status_date=on_date,
@@ -262,6 +264,12 @@ def record_visit(
         raise ValidationError({"missed": _("A visit with a date cannot be missed.")})
     if not missed and not actual_date:
         raise ValidationError({"actual_date": _("Enter the date, or mark the visit missed.")})
+    if visit.version != expected_version:  # someone saved it since this user opened it
+        raise EditConflict(
+            current=visit,
+            submitted={"actual_date": actual_date, "missed": missed, "note": note},
+            expected_version=expected_version,
+        )
     first_entry = visit.actual_date is None and not visit.missed
     if not first_entry:
         reason = require_reason(reason)
@@ -271,8 +279,8 @@ def record_visit(
             expected_version=expected_version,
             changes={"actual_date": actual_date, "missed": missed, "note": note},
             by=by,
-            reason=reason or _("Visit recorded"),
+            reason=reason or "Visit recorded",
         )
-        with audit_context(user=by, reason=reason or _("Schedule re-planned after visit")):
+        with audit_context(user=by, reason=reason or "Schedule re-planned after visit"):
             sync_schedule(saved.subject)
     return saved

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -67,11 +68,16 @@ def current_sites(request):
 @require_POST
 def switch_site(request):
     value = request.POST.get("site", "")
-    if value and visible_sites(request.user).filter(pk=value).exists():
+    if value.isdigit() and visible_sites(request.user).filter(pk=int(value)).exists():
         request.session[SITE_SESSION_KEY] = int(value)
     else:
         request.session.pop(SITE_SESSION_KEY, None)
-    return redirect(request.POST.get("next") or "home")
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = "home"  # never redirect off the site
+    return redirect(target)
 
 
 def _visit_rows(sites, horizon_days: int):

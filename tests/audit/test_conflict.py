@@ -327,3 +327,33 @@ def test_two_connections_saving_the_same_version_at_once_let_exactly_one_win(
     [event] = updates_of(subject_a)
     assert event.app_username == winner
     assert event.new_data["initials"] == subject_a.initials
+
+
+@pytest.mark.django_db
+def test_two_first_entries_of_one_visit_conflict_instead_of_asking_for_a_reason(
+    subject_a, coordinator_a, investigator_a
+):
+    from subjects.services import record_visit
+
+    scr = subject_a.visits.get(code="SCR")
+    opened_at = scr.version
+    record_visit(
+        visit=scr,
+        expected_version=opened_at,
+        actual_date=scr.target_date,
+        missed=False,
+        note="first",
+        by=coordinator_a,
+    )
+    with pytest.raises(EditConflict) as caught:
+        record_visit(
+            visit=scr,
+            expected_version=opened_at,
+            actual_date=scr.target_date,
+            missed=False,
+            note="second",
+            by=investigator_a,
+        )
+    assert caught.value.current.note == "first"
+    scr.refresh_from_db()
+    assert scr.note == "first"

@@ -462,3 +462,32 @@ def test_the_dashboard_shows_overdue_and_this_weeks_visits_of_the_own_site_only(
         ("GZ01-S002", "SCR"),
         ("SH02-S002", "SCR"),
     ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/x", "//evil.example/x", "javascript:alert(1)"]
+)
+def test_site_switcher_never_redirects_off_the_site(client, coordinator_a, target):
+    client.force_login(coordinator_a)
+    response = client.post(reverse("switch-site"), {"site": "", "next": target})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+
+
+@pytest.mark.django_db
+def test_site_switcher_ignores_a_non_numeric_site(client, coordinator_a, site_a):
+    client.force_login(coordinator_a)
+    response = client.post(reverse("switch-site"), {"site": "abc", "next": "/subjects/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/subjects/"
+    assert "edc_site" not in client.session
+
+
+@pytest.mark.django_db
+def test_site_switcher_remembers_an_own_site_but_not_another(client, coordinator_a, site_a, site_b):
+    client.force_login(coordinator_a)
+    client.post(reverse("switch-site"), {"site": str(site_b.pk), "next": "/"})
+    assert "edc_site" not in client.session
+    client.post(reverse("switch-site"), {"site": str(site_a.pk), "next": "/"})
+    assert client.session["edc_site"] == site_a.pk
