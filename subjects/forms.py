@@ -3,7 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from subjects import lifecycle
-from subjects.models import Subject, no_markup
+from subjects.models import STATUS_LABELS, Subject, no_markup
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -101,11 +101,10 @@ class TransitionForm(forms.Form):
         # Any status is accepted, so that the lifecycle itself explains why a change is
         # refused (beside this field); the menu offers only the changes allowed now.
         self.fields["target"].choices = [
-            (s.value, lifecycle.LABELS[s]) for s in lifecycle.SubjectStatus
+            (s.value, STATUS_LABELS[s]) for s in lifecycle.SubjectStatus
         ]
         self.fields["target"].widget.choices = [
-            (s.value, lifecycle.LABELS[s])
-            for s in lifecycle.allowed_targets(subject.lifecycle_status)
+            (s.value, STATUS_LABELS[s]) for s in lifecycle.allowed_targets(subject.lifecycle_status)
         ]
         self.helper = FormHelper()
         self.helper.form_tag = False

@@ -12,11 +12,41 @@ from accounts.models import Site
 from audit.models import VersionedModel, audited
 from subjects import lifecycle, schedule
 
+_S = lifecycle.SubjectStatus
+# The pure lifecycle module's labels, marked for translation (same English words).
+STATUS_LABELS = {
+    _S.SCREENING: _("screening"),
+    _S.SCREEN_FAILED: _("screen failed"),
+    _S.ENROLLED: _("enrolled"),
+    _S.ON_TREATMENT: _("on treatment"),
+    _S.OFF_TREATMENT: _("off treatment"),
+    _S.IN_FOLLOW_UP: _("in follow-up"),
+    _S.COMPLETED: _("completed"),
+    _S.WITHDRAWN: _("withdrawn"),
+    _S.DIED: _("deceased"),
+}
+_K = schedule.VisitKind
+VISIT_KIND_LABELS = {
+    _K.SCREENING: _("screening"),
+    _K.CYCLE: _("cycle"),
+    _K.TUMOUR_ASSESSMENT: _("tumour assessment"),
+    _K.END_OF_TREATMENT: _("end of treatment"),
+    _K.SAFETY_FOLLOW_UP: _("safety follow-up"),
+    _K.SURVIVAL_FOLLOW_UP: _("survival follow-up"),
+}
+_V = schedule.VisitStatus
+VISIT_STATUS_LABELS = {
+    _V.UPCOMING: _("upcoming"),
+    _V.DUE: _("due"),
+    _V.OVERDUE: _("overdue"),
+    _V.DONE: _("done"),
+    _V.MISSED: _("missed"),
+}
 SubjectStatus = models.TextChoices(
-    "SubjectStatus", [(s.name, (s.value, lifecycle.LABELS[s])) for s in lifecycle.SubjectStatus]
+    "SubjectStatus", [(s.name, (s.value, STATUS_LABELS[s])) for s in lifecycle.SubjectStatus]
 )
 VisitKind = models.TextChoices(
-    "VisitKind", [(k.name, (k.value, k.value.replace("_", " "))) for k in schedule.VisitKind]
+    "VisitKind", [(k.name, (k.value, VISIT_KIND_LABELS[k])) for k in schedule.VisitKind]
 )
 
 no_markup = RegexValidator(

@@ -31,7 +31,8 @@ from subjects.forms import (
     TransitionForm,
     VisitForm,
 )
-from subjects.models import StatusChange, Subject, Visit
+from subjects.models import STATUS_LABELS, StatusChange, Subject, Visit
+from subjects.schedule import VisitStatus
 
 SITE_SESSION_KEY = "edc_site"
 
@@ -109,9 +110,7 @@ def home(request):
     sites = list(current_sites(request))
     subjects = Subject.objects.filter(site__in=sites)
     counts = dict(subjects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-    status_counts = [
-        (s, lifecycle.LABELS[s], counts.get(s.value, 0)) for s in lifecycle.SubjectStatus
-    ]
+    status_counts = [(s, STATUS_LABELS[s], counts.get(s.value, 0)) for s in lifecycle.SubjectStatus]
     overdue, due = _visit_rows(sites, horizon_days=7)
     recent = subjects.select_related("site").order_by("-updated_at")[:8]
     return render(
@@ -149,7 +148,7 @@ def subject_list(request):
             "subjects": subjects[:500],
             "status": status,
             "q": query,
-            "statuses": [(s.value, lifecycle.LABELS[s]) for s in lifecycle.SubjectStatus],
+            "statuses": [(s.value, STATUS_LABELS[s]) for s in lifecycle.SubjectStatus],
         },
     )
 
@@ -179,12 +178,30 @@ def _subject(request, pk):
     return get_scoped_or_404(Subject.objects.select_related("site"), request.user, pk=pk)
 
 
+UPCOMING_SHOWN = 6  # planned visits shown before "show later visits"
+
+
+def _split_timeline(rows):
+    """Everything recorded, due or overdue, and the next few upcoming visits; then the rest."""
+    shown, later, upcoming = [], [], 0
+    for row in rows:
+        if row[1] == VisitStatus.UPCOMING:
+            upcoming += 1
+            if upcoming > UPCOMING_SHOWN:
+                later.append(row)
+                continue
+        shown.append(row)
+    return shown, later
+
+
 @login_required
 def subject_detail(request, pk):
     subject = _subject(request, pk)
     today = subject.site.today()
     visits = list(subject.visits.all())
-    timeline = [(v, v.status(today), v.days_outside_window()) for v in visits]
+    timeline, later = _split_timeline(
+        [(v, v.status(today), v.days_outside_window()) for v in visits]
+    )
     changes = StatusChange.objects.filter(subject=subject).select_related("by")
     can_edit = get_access(request.user).can(Action.ENTER_DATA, subject.site_id)
     transition_form = None
@@ -198,6 +215,7 @@ def subject_detail(request, pk):
         {
             "subject": subject,
             "timeline": timeline,
+            "later": later,
             "changes": changes,
             "today": today,
             "can_edit": can_edit,
@@ -269,7 +287,7 @@ def subject_transition(request, pk):
             messages.success(
                 request,
                 _("Status changed to %(s)s.")
-                % {"s": lifecycle.LABELS[lifecycle.SubjectStatus(data["target"])]},
+                % {"s": STATUS_LABELS[lifecycle.SubjectStatus(data["target"])]},
             )
             return redirect("subjects:detail", pk=subject.pk)
     return render(

@@ -6,6 +6,7 @@ test_services.py, whose timelines these tests reuse.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html import unescape
 
@@ -16,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from audit.models import AuditEvent
+from subjects import services
 from subjects.lifecycle import LABELS, SubjectStatus
 from subjects.models import StatusChange, Subject, Visit
 from tests.factories import make_subject
@@ -198,7 +200,7 @@ def test_recording_c3d1_a_week_late_shifts_later_cycles_but_not_assessments(
     assert all(after[code] == dates for code, dates in before.items() if code.startswith("TA"))
     page = coordinator_client.get(response["Location"]).content.decode()
     assert "done 2026-01-19" in page
-    assert "(4 days outside window)" in page  # the window closed on 2026-01-15
+    assert "(4 days late)" in page  # the window closed on 2026-01-15
 
 
 def test_correcting_a_recorded_visit_without_a_reason_is_refused_beside_the_reason(
@@ -491,3 +493,43 @@ def test_site_switcher_remembers_an_own_site_but_not_another(client, coordinator
     assert "edc_site" not in client.session
     client.post(reverse("switch-site"), {"site": str(site_a.pk), "next": "/"})
     assert client.session["edc_site"] == site_a.pk
+
+
+@pytest.mark.django_db
+def test_timeline_shows_the_next_six_planned_visits_and_folds_the_rest(
+    client, coordinator_a, site_a
+):
+    subject = make_subject(site_a, coordinator_a, initials="TLF")
+    today = site_a.today()
+    services.change_status(
+        subject=subject,
+        target="enrolled",
+        on_date=today,
+        reason="",
+        by=coordinator_a,
+        expected_version=subject.version,
+        c1d1=today + dt.timedelta(days=3),
+    )
+    client.force_login(coordinator_a)
+    page = client.get(reverse("subjects:detail", args=[subject.pk])).content.decode()
+    main, _, folded = page.partition('id="later-visits"')
+    # By hand: SCR is due (registered 3 days ago) and so is C1D1 (day 3, window opens today:
+    # day 3 - 3). The next six *upcoming* visits are C2D1 (day 24), C3D1 (45), TA1 (45),
+    # C4D1 (66), C5D1 (87) and TA2 (87); C6D1 (day 108) is the first folded one.
+    for code in ("SCR", "C1D1", "C2D1", "C3D1", "TA1", "C4D1", "C5D1", "TA2"):
+        assert f'data-code="{code}"' in main
+    assert 'data-code="C6D1"' in folded and 'data-code="C36D1"' in folded
+    assert 'data-code="C6D1"' not in main
+    # 1 screening + 36 cycles + 17 assessments = 54 visits; 8 shown, 46 folded.
+    assert subject.visits.count() == 54
+    assert "Show 46 later planned visits" in folded
+
+
+@pytest.mark.django_db
+def test_pages_speak_simplified_chinese_when_chosen(client, coordinator_a, subject_a):
+    client.force_login(coordinator_a)
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    page = client.get(reverse("subjects:detail", args=[subject_a.pk])).content.decode()
+    assert 'lang="zh-hans"' in page
+    assert "工作台" in page  # Dashboard
+    assert "访视" in page  # visit
