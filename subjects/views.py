@@ -22,6 +22,7 @@ from accounts.access import (
     sites_for,
     visible_sites,
 )
+from alter_s006 import protocol
 from audit.models import AuditEvent
 from audit.versioning import EditConflict
 from subjects import lifecycle, services
@@ -113,10 +114,25 @@ def home(request):
     status_counts = [(s, STATUS_LABELS[s], counts.get(s.value, 0)) for s in lifecycle.SubjectStatus]
     overdue, due = _visit_rows(sites, horizon_days=7)
     recent = subjects.select_related("site").order_by("-updated_at")[:8]
+    by_site = (
+        subjects.values("site__code", "site__name")
+        .annotate(
+            screened=Count("id"),
+            screen_failed=Count("id", filter=Q(status=lifecycle.SubjectStatus.SCREEN_FAILED)),
+            enrolled=Count("id", filter=Q(subject_number__isnull=False)),
+            on_treatment=Count("id", filter=Q(status=lifecycle.SubjectStatus.ON_TREATMENT)),
+        )
+        .order_by("site__code")
+    )
+    enrolled = sum(row["enrolled"] for row in by_site)
     return render(
         request,
         "subjects/home.html",
         {
+            "by_site": by_site,
+            "enrolled": enrolled,
+            "planned": protocol.PLANNED_SUBJECTS,
+            "enrolled_pct": round(100 * enrolled / protocol.PLANNED_SUBJECTS),
             "sites": sites,
             "status_counts": status_counts,
             "total": sum(counts.values()),

@@ -20,3 +20,10 @@ document.addEventListener("change", (event) => {
   if (event.target.id === "id_target") syncTransitionFields();
 });
 document.addEventListener("DOMContentLoaded", syncTransitionFields);
+
+// Progress bars: width from data-width (no inline style under the CSP).
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll(".progress-bar[data-width]").forEach((bar) => {
+    bar.style.width = `${Math.min(100, Number(bar.dataset.width) || 0)}%`;
+  });
+});

@@ -533,3 +533,31 @@ def test_pages_speak_simplified_chinese_when_chosen(client, coordinator_a, subje
     assert 'lang="zh-hans"' in page
     assert "工作台" in page  # Dashboard
     assert "访视" in page  # visit
+
+
+@pytest.mark.django_db
+def test_dashboard_counts_enrolment_by_site_for_a_data_manager(
+    client, data_manager, coordinator_a, coordinator_b, site_a, site_b
+):
+    make_subject(site_a, coordinator_a, initials="AAA")
+    enrolled = make_subject(site_a, coordinator_a, initials="AAB")
+    make_subject(site_b, coordinator_b, initials="BBA")
+    today = site_a.today()
+    services.change_status(
+        subject=enrolled,
+        target="enrolled",
+        on_date=today,
+        reason="",
+        by=coordinator_a,
+        expected_version=enrolled.version,
+        c1d1=today + dt.timedelta(days=3),
+    )
+    client.force_login(data_manager)
+    page = client.get(reverse("home")).content.decode()
+    rows = re.findall(
+        r"<tr><td title=\"[^\"]*\">(\w+)</td>((?:<td class=\"text-end\">\d+</td>)+)", page
+    )
+    counts = {code: re.findall(r">(\d+)<", cells) for code, cells in rows}
+    # screened, screen failed, enrolled, on treatment
+    assert counts == {"GZ01": ["2", "0", "1", "0"], "SH02": ["1", "0", "0", "0"]}
+    assert "1 of 48 planned subjects enrolled" in page
