@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "ninja",
     "accounts",
     "subjects",
+    "eligibility",
 ]
 
 MIDDLEWARE = [

@@ -74,9 +74,14 @@ def correct_subject(*, subject: Subject, expected_version: int, changes: dict, b
     unknown = set(changes) - set(DEMOGRAPHIC_FIELDS)
     if unknown:
         raise ValidationError(_("These fields cannot be changed here: %s") % ", ".join(unknown))
-    return save_versioned(
+    saved = save_versioned(
         subject, expected_version=expected_version, changes=changes, by=by, reason=reason
     )
+    # Demographics feed I02 and I09: a signed eligibility verdict no longer covers them.
+    from eligibility.services import void_stale_signatures
+
+    void_stale_signatures(saved, by=by, why=", ".join(sorted(changes)))
+    return saved
 
 
 def change_status(
@@ -141,6 +146,10 @@ def change_status(
 def _status_side_effects(subject, target, on_date, c1d1, last_dose) -> dict:
     """Validate and return the extra columns a transition sets."""
     if target == S.ENROLLED:
+        # PROTOCOL.md Eligibility: only with an investigator-signed eligible verdict.
+        from eligibility.services import assert_enrolable
+
+        c1d1 = assert_enrolable(subject, on_date=on_date, c1d1=c1d1)
         if c1d1 is None:
             raise ValidationError({"c1d1": _("Enter the planned cycle 1 day 1.")})
         if c1d1 < on_date:

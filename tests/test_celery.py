@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import uuid
+from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -13,7 +14,15 @@ from django.db import connection
 from alter_s006.celery import ping
 from subjects import services
 from subjects.tasks import count_overdue_visits
-from tests.factories import make_subject
+from tests.factories import enrol, make_subject
+
+
+def database_url(db: dict) -> str:
+    """The URL of the test database (a TCP host, or the embedded server's socket folder)."""
+    host = db["HOST"] or "127.0.0.1"
+    if host.startswith("/"):
+        return f"postgres://{db['USER']}@/{db['NAME']}?host={quote(host)}"
+    return f"postgres://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -24,8 +33,7 @@ def worker():
     db = connection.settings_dict
     env = {
         **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}",
+        "DATABASE_URL": database_url(db),
         "REDIS_URL": settings.CELERY_BROKER_URL,
     }
     proc = subprocess.Popen(
@@ -87,13 +95,10 @@ def test_the_worker_reads_the_database_the_app_wrote(worker, site_a, coordinator
         note="",
         by=coordinator_a,
     )
-    services.change_status(
-        subject=subject,
-        target="enrolled",
-        on_date=today - dt.timedelta(60),
-        reason="",
+    enrol(
+        subject,
         by=coordinator_a,
-        expected_version=subject.version,
+        on_date=today - dt.timedelta(60),
         c1d1=today - dt.timedelta(days=56),
     )
     result = count_overdue_visits.apply_async(queue=worker)

@@ -18,7 +18,15 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import ApiToken
+from eligibility.models import EligibilitySignature, Screening
+from eligibility.services import save_screening
 from subjects.models import Subject, Visit
+from tests.factories import (
+    PASSWORD,
+    add_reference_ranges,
+    eligible_screening_data,
+    sign_eligible,
+)
 
 # Columns of every row, in this order.
 MEMBERS = (
@@ -43,7 +51,8 @@ class Url:
     args: Callable[[SimpleNamespace], list] = lambda w: []
     body: Callable[[SimpleNamespace], dict] = lambda w: {}
     api: bool = False
-    writes: bool = False  # a successful request changes subjects or visits
+    writes: bool = False  # a successful request changes clinical data
+    setup: Callable[[SimpleNamespace], None] = lambda w: None  # data the request needs
 
 
 def subject_args(w):
@@ -89,6 +98,43 @@ def enrolment(w):
     }
 
 
+def signed_for_enrolment(w):
+    """Enrolment needs an investigator-signed eligible verdict for that C1D1."""
+    sign_eligible(w.subject, planned_c1d1=w.today + dt.timedelta(days=7))
+
+
+def eligible_screening_saved(w):
+    add_reference_ranges(w.site_a)
+    save_screening(
+        subject=w.subject,
+        changes=eligible_screening_data(w.subject),
+        expected_version=None,
+        by=w.subject.created_by,
+    )
+
+
+def failing_screening_saved(w):
+    save_screening(
+        subject=w.subject,
+        changes=eligible_screening_data(w.subject, prior_anlotinib=True),
+        expected_version=None,
+        by=w.subject.created_by,
+    )
+
+
+def screening_form(w):
+    """The eligible screening as the browser posts it."""
+
+    def encode(value):
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return str(value)
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+    return {k: encode(v) for k, v in eligible_screening_data(w.subject).items()}
+
+
 def visit_record(w):
     return {
         "version": w.visit.version,
@@ -126,6 +172,7 @@ ACCESS: dict[str, Url] = {
         args=subject_args,
         body=enrolment,
         writes=True,
+        setup=signed_for_enrolment,
     ),
     "subjects:history": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args),
     "subjects:visit": Url(
@@ -134,6 +181,35 @@ ACCESS: dict[str, Url] = {
         body=visit_record,
         writes=True,
     ),
+    # --- eligibility ---
+    "eligibility:screening": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=screening_form,
+        writes=True,
+    ),
+    "eligibility:verdict": Url(
+        # computes the verdict of what is typed, stores nothing: anyone who may read
+        {"GET": (302, 405, 405, 405, 405, 405), "POST": (302, 200, 200, 404, 200, 200)},
+        args=subject_args,
+        body=screening_form,
+    ),
+    "eligibility:sign": Url(
+        # only an investigator of the subject's site signs
+        {"GET": (302, 403, 200, 404, 403, 403), "POST": (302, 403, 302, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"password": PASSWORD},
+        writes=True,
+        setup=eligible_screening_saved,
+    ),
+    "eligibility:screen-fail": Url(
+        {"GET": (302, 405, 405, 405, 405, 405), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"version": w.subject.version},
+        writes=True,
+        setup=failing_screening_saved,
+    ),
+    "eligibility:log": Url({"GET": (302, 200, 200, 200, 200, 200)}),
     # --- API (bearer token) ---
     "api:api-root": Url({"GET": (404, 404, 404, 404, 404, 404)}, api=True),
     "api:list_sites": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
@@ -159,6 +235,7 @@ ACCESS: dict[str, Url] = {
         body=enrolment,
         api=True,
         writes=True,
+        setup=signed_for_enrolment,
     ),
     "api:list_visits": Url({"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True),
     "api:patch_visit": Url(
@@ -180,10 +257,12 @@ CASES = [
 
 
 def stored_clinical_data():
-    """Everything a write could change: subjects and visits with their versions and dates."""
-    subjects = list(Subject.objects.order_by("pk").values_list("pk", "version", "initials"))
+    """Everything a write could change: subjects, visits, screening CRFs and signatures."""
+    subjects = list(Subject.objects.order_by("pk").values_list("pk", "version", "status"))
     visits = list(Visit.objects.order_by("pk").values_list("pk", "version", "actual_date"))
-    return subjects, visits
+    screenings = list(Screening.objects.order_by("pk").values_list("pk", "version"))
+    signatures = list(EligibilitySignature.objects.order_by("pk").values_list("pk", "voided_at"))
+    return subjects, visits, screenings, signatures
 
 
 def send(client, method, path, body, *, api, token=None):
@@ -208,6 +287,8 @@ def test_role_and_site_decide_the_answer_of_every_url(
         visit=subject_a.visits.get(code="SCR"),
         today=site_a.today(),
     )
+    url.setup(world)
+    world.subject.refresh_from_db()
     path = reverse(name, args=url.args(world))
     user = cast.get(member)
     token = None

@@ -15,8 +15,7 @@ from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from subjects import services
-from tests.factories import make_subject
+from tests.factories import enrol, make_subject
 
 
 def _measure(client, url, runs=20):
@@ -40,15 +39,7 @@ def test_bench_subject_page(client, site_a, coordinator_a):
     one = make_subject(site_a, coordinator_a, initials="ONE")
     many = make_subject(site_a, coordinator_a, initials="MNY")
     today = site_a.today()
-    services.change_status(
-        subject=many,
-        target="enrolled",
-        on_date=today,
-        reason="",
-        by=coordinator_a,
-        expected_version=many.version,
-        c1d1=today + dt.timedelta(days=1),
-    )
+    enrol(many, by=coordinator_a, on_date=today, c1d1=today + dt.timedelta(days=1))
     rows = []
     for label, subject in (("1 visit", one), (f"{many.visits.count()} visits", many)):
         q, ms = _measure(client, reverse("subjects:detail", args=[subject.pk]))

@@ -12,7 +12,7 @@ from openapi_spec_validator import validate
 
 from accounts.models import ApiToken
 from subjects.models import Subject, Visit
-from tests.factories import make_subject
+from tests.factories import make_subject, sign_eligible
 
 API = "/api/v1"
 
@@ -295,6 +295,7 @@ def test_enrolment_with_c1d1_creates_cycle_visits(client, coordinator_a, subject
     api = Api(client, coordinator_a)
     today = subject_a.site.today()
     c1d1 = today + dt.timedelta(days=5)
+    sign_eligible(subject_a, planned_c1d1=c1d1)
     response = api.post(
         f"/subjects/{subject_a.pk}/transitions",
         {"version": 1, "target": "enrolled", "on_date": today, "c1d1": c1d1},
@@ -318,13 +319,13 @@ def test_enrolment_with_c1d1_creates_cycle_visits(client, coordinator_a, subject
     )
 
 
-def test_enrolment_without_c1d1_is_422_on_c1d1(client, coordinator_a, subject_a):
+def test_enrolment_without_a_signed_verdict_is_422(client, coordinator_a, subject_a):
     response = Api(client, coordinator_a).post(
         f"/subjects/{subject_a.pk}/transitions",
         {"version": 1, "target": "enrolled", "on_date": subject_a.site.today()},
     )
     assert response.status_code == 422
-    assert response.json()["detail"] == {"c1d1": ["Enter the planned cycle 1 day 1."]}
+    assert response.json()["detail"] == {"target": ["Enter the screening data first."]}
     subject_a.refresh_from_db()
     assert subject_a.status == "screening"
 

@@ -16,10 +16,11 @@ from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 
 from audit.models import AuditEvent
+from eligibility.models import EligibilitySignature
 from subjects import services
 from subjects.lifecycle import ALLOWED_TRANSITIONS, LABELS, REASON_REQUIRED, SubjectStatus
 from subjects.models import StatusChange, Subject, Visit
-from tests.factories import make_subject
+from tests.factories import make_subject, sign_eligible
 
 S = SubjectStatus
 D = dt.date
@@ -71,8 +72,20 @@ def _frozen_clock():
         yield
 
 
+def prepare_enrolment(subject, target, by, **overrides):
+    """Before enrolling: an eligible screening signed by an investigator for that C1D1."""
+    data = {"c1d1": None, **STEPS.get(target, {}), **overrides}
+    if target != S.ENROLLED or data["c1d1"] is None or subject.status != S.SCREENING:
+        return subject
+    if not EligibilitySignature.objects.filter(subject=subject, voided_at__isnull=True).exists():
+        sign_eligible(subject, by=by, anchor=data["on_date"], planned_c1d1=data["c1d1"])
+        subject.refresh_from_db()
+    return subject
+
+
 def change(subject, target, by, **overrides):
     """Call services.change_status with the timeline-A data for ``target``."""
+    subject = prepare_enrolment(subject, target, by, **overrides)
     data = {"reason": "", "c1d1": None, "last_dose": None, **STEPS.get(target, {})}
     data.update(overrides)
     return services.change_status(
@@ -324,7 +337,8 @@ BAD_STEPS = [
         "on_date",
         "The date cannot be before the previous status change (2026-01-05).",
     ),
-    (S.SCREENING, S.ENROLLED, {"c1d1": None}, "c1d1", "Enter the planned cycle 1 day 1."),
+    # no signed eligibility verdict at all: enrolment is refused (PROTOCOL.md Eligibility)
+    (S.SCREENING, S.ENROLLED, {"c1d1": None}, "status", "Enter the screening data first."),
     (
         S.SCREENING,
         S.ENROLLED,
@@ -354,6 +368,7 @@ def test_an_allowed_transition_with_bad_data_is_refused_and_changes_nothing(
     current, target, overrides, field, message, site_a, coordinator_a
 ):
     subject = subject_at(current, site_a, coordinator_a)
+    subject = prepare_enrolment(subject, target, coordinator_a, **overrides)
     before = snapshot(subject)
     with pytest.raises(ValidationError) as refused:
         change(subject, target, coordinator_a, **overrides)

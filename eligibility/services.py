@@ -1,0 +1,343 @@
+"""Write paths and selectors of eligibility: screening CRF, verdict, e-signature, enrolment gate.
+
+The verdict is never stored as truth: it is derived by ``eligibility.rules`` from the data
+each time. A signature stores the SHA-256 of the data it covered; when the data changes
+the signature is voided (audited, with the reason) and enrolment needs a new one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from decimal import Decimal
+
+from axes.exceptions import AxesBackendPermissionDenied
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.access import Action, get_access, require, scope
+from alter_s006 import protocol as P
+from audit.context import audit_context, lock_audit_chain
+from audit.versioning import save_versioned
+from eligibility import rules
+from eligibility.models import EligibilitySignature, ReferenceRange, Screening
+from subjects.lifecycle import SubjectStatus as S
+from subjects.models import StatusChange, Subject
+
+LAB_ANALYTES = (
+    "hb",
+    "anc",
+    "plt",
+    "creatinine",
+    "creatinine_clearance",
+    "bun",
+    "bilirubin",
+    "ast",
+    "alt",
+    "albumin",
+)
+FIXED_UNITS = {
+    "anc": "10^9/L",
+    "plt": "10^9/L",
+    "creatinine_clearance": "mL/min",
+    "ast": "U/L",
+    "alt": "U/L",
+}
+DATA_FIELDS = tuple(
+    f.name
+    for f in Screening._meta.get_fields()
+    if f.concrete and f.name not in {"id", "subject", "version", "created_at", "updated_at"}
+)
+
+
+def _lab(screening: Screening, analyte: str) -> rules.Lab:
+    value = getattr(screening, f"{analyte}_value")
+    unit = FIXED_UNITS.get(analyte) or getattr(screening, f"{analyte}_unit", "") or None
+    return rules.Lab(value=value, unit=unit if value is not None else unit)
+
+
+def to_input(subject: Subject, screening: Screening, enrolment_date: dt.date | None):
+    """The plain values the pure rules read (demographics from the subject, the rest entered)."""
+    names = {f.name for f in dataclasses.fields(rules.ScreeningInput)}
+    values = {
+        name: getattr(screening, name)
+        for name in names
+        if hasattr(screening, name) and name not in LAB_ANALYTES
+    }
+    values.update({a: _lab(screening, a) for a in LAB_ANALYTES})
+    values["fasting_glucose"] = rules.Lab(
+        value=screening.fasting_glucose_value, unit=screening.fasting_glucose_unit or None
+    )
+    values.update(
+        sex=subject.sex,
+        date_of_birth=subject.date_of_birth,
+        year_of_birth=subject.year_of_birth,
+        consent_date=subject.consent_date,
+        enrolment_date=enrolment_date,
+    )
+    for key in ("histology_other",):
+        values[key] = values.get(key) or ""
+    for key in names:
+        if key in values and values[key] == "" and key != "histology_other":
+            values[key] = None  # blank choice = not entered
+    return rules.ScreeningInput(**{k: v for k, v in values.items() if k in names})
+
+
+def ranges_for(subject: Subject, screening: Screening) -> dict[str, rules.RefRange]:
+    """The site's reference range in force on the laboratory date, per analyte (one query)."""
+    if screening.lab_date is None:
+        return {}
+    candidates = [
+        rules.RefRange(
+            analyte=r.analyte,
+            unit=r.unit,
+            lln=r.lln,
+            uln=r.uln,
+            sex=r.sex or None,
+            valid_from=r.valid_from,
+        )
+        for r in ReferenceRange.objects.filter(site_id=subject.site_id)
+    ]
+    found = {}
+    for analyte in ("creatinine", "bun", "bilirubin", "ast", "alt"):
+        chosen = rules.select_reference_range(
+            candidates, analyte=analyte, sex=subject.sex, on=screening.lab_date
+        )
+        if chosen is not None:
+            found[analyte] = chosen
+    return found
+
+
+def evaluate(
+    subject: Subject, screening: Screening | None = None, enrolment_date: dt.date | None = None
+) -> rules.Verdict:
+    """Derive the verdict from what is stored now."""
+    screening = screening if screening is not None else get_screening(subject)
+    today = enrolment_date or subject.site.today()
+    return rules.evaluate(to_input(subject, screening, today), ranges_for(subject, screening))
+
+
+def _jsonable(value):
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value.normalize())
+    return value
+
+
+def data_hash(subject: Subject, screening: Screening) -> str:
+    """SHA-256 over the entered data and the reference ranges the verdict used."""
+    entered = {name: _jsonable(getattr(screening, name)) for name in DATA_FIELDS}
+    entered.update(
+        subject_sex=subject.sex,
+        subject_dob=_jsonable(subject.date_of_birth),
+        subject_yob=subject.year_of_birth,
+        subject_consent=_jsonable(subject.consent_date),
+    )
+    entered["ranges"] = {
+        a: {k: _jsonable(v) for k, v in dataclasses.asdict(r).items()}
+        for a, r in sorted(ranges_for(subject, screening).items())
+    }
+    canonical = json.dumps(entered, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def get_screening(subject: Subject) -> Screening:
+    """The subject's screening CRF (an unsaved empty one before the first save)."""
+    try:
+        return subject.screening
+    except Screening.DoesNotExist:
+        return Screening(subject=subject)
+
+
+def save_screening(
+    *, subject: Subject, changes: dict, expected_version: int | None, by, reason: str = ""
+) -> Screening:
+    """Create the screening CRF or correct it (reason, version); void stale signatures."""
+    current = get_screening(subject)
+    if current.pk is None:
+        screening = Screening(subject=subject, **changes)
+        screening.full_clean()
+        with transaction.atomic(), audit_context(user=by, reason=reason):
+            screening.save()
+    else:
+        screening = save_versioned(
+            current, expected_version=expected_version, changes=changes, by=by, reason=reason
+        )
+    void_stale_signatures(subject, by=by, why=_changed_fields(current, changes))
+    return screening
+
+
+def _changed_fields(before: Screening, changes: dict) -> str:
+    if before.pk is None:
+        return ""
+    fields = [name for name, value in changes.items() if getattr(before, name) != value]
+    return ", ".join(fields)
+
+
+def void_stale_signatures(subject: Subject, *, by, why: str = "") -> int:
+    """Void every active signature whose hash no longer matches the data; returns how many."""
+    active = list(EligibilitySignature.objects.filter(subject=subject, voided_at__isnull=True))
+    if not active:
+        return 0
+    subject.refresh_from_db()
+    current = data_hash(subject, get_screening(subject))
+    stale = [s.pk for s in active if s.data_hash != current]
+    if stale:
+        reason = "Data changed after signing" + (f": {why}" if why else "")
+        with transaction.atomic(), audit_context(user=by, reason=reason):
+            EligibilitySignature.objects.filter(pk__in=stale).update(
+                voided_at=timezone.now(), void_reason=reason[:500]
+            )
+    return len(stale)
+
+
+def current_signature(subject: Subject) -> EligibilitySignature | None:
+    """The latest signature (void or not), for display."""
+    return EligibilitySignature.objects.filter(subject=subject).select_related("signed_by").first()
+
+
+def valid_signature(subject: Subject, screening: Screening) -> EligibilitySignature | None:
+    """The active signature that covers exactly the data stored now, if any."""
+    signature = EligibilitySignature.objects.filter(subject=subject, voided_at__isnull=True).first()
+    if signature is None or signature.data_hash != data_hash(subject, screening):
+        return None
+    return signature
+
+
+def sign_eligibility(*, subject: Subject, by, password: str, request=None) -> EligibilitySignature:
+    """The investigator's e-signature: password re-entered, meaning shown, bound to the data."""
+    require(by, Action.SIGN, subject.site_id)
+    screening = get_screening(subject)
+    if screening.pk is None:
+        raise ValidationError(_("Enter the screening data before signing."))
+    try:
+        user = authenticate(request, username=by.get_username(), password=password or "")
+    except AxesBackendPermissionDenied as exc:
+        raise ValidationError(
+            {
+                "password": _(
+                    "Your account is locked after too many failed attempts; ask your data manager."
+                )
+            }
+        ) from exc
+    if user is None or user.pk != by.pk:
+        if getattr(request, "axes_locked_out", False):
+            raise ValidationError(
+                {
+                    "password": _(
+                        "Your account is locked after too many failed "
+                        "attempts; ask your data manager."
+                    )
+                }
+            )
+        raise ValidationError({"password": _("The password is not correct. Nothing was signed.")})
+    verdict = evaluate(subject, screening)
+    if not verdict.eligible:
+        raise ValidationError(_("The verdict is not eligible: there is nothing to sign."))
+    with transaction.atomic(), audit_context(user=by, reason="Eligibility e-signature"):
+        lock_audit_chain()
+        EligibilitySignature.objects.filter(subject=subject, voided_at__isnull=True).update(
+            voided_at=timezone.now(), void_reason="Superseded by a new signature"
+        )
+        return EligibilitySignature.objects.create(
+            subject=subject,
+            signed_by=by,
+            printed_name=by.get_full_name() or by.get_username(),
+            meaning=EligibilitySignature.MEANING,
+            data_hash=data_hash(subject, screening),
+            verdict=verdict_json(verdict),
+        )
+
+
+def verdict_json(verdict: rules.Verdict) -> dict:
+    return {
+        "eligible": verdict.eligible,
+        "results": [
+            {"code": r.code, "kind": r.kind.value, "status": r.status.value, "reason": r.reason}
+            for r in verdict.results
+        ],
+    }
+
+
+def assert_enrolable(subject: Subject, *, on_date: dt.date, c1d1: dt.date | None) -> dt.date:
+    """Raise unless a valid signature covers an eligible verdict; return the C1D1 to use."""
+    screening = get_screening(subject)
+    if screening.pk is None:
+        raise ValidationError({"status": _("Enter the screening data first.")})
+    verdict = evaluate(subject, screening, enrolment_date=on_date)
+    if not verdict.eligible:
+        codes = ", ".join(r.code for r in verdict.failing + verdict.missing)
+        raise ValidationError({"status": _("The subject is not eligible (%s).") % codes})
+    if valid_signature(subject, screening) is None:
+        raise ValidationError(
+            {"status": _("An investigator must sign the eligibility verdict first.")}
+        )
+    planned = screening.planned_c1d1
+    if c1d1 is not None and c1d1 != planned:
+        raise ValidationError(
+            {
+                "c1d1": _(
+                    "C1D1 must be the planned date signed for (%(d)s). To move it, change the "
+                    "planned C1D1 in the screening form; the investigator then signs again."
+                )
+                % {"d": planned}
+            }
+        )
+    return planned
+
+
+def screening_window_warning(screening: Screening) -> str:
+    """PROTOCOL.md Schedule: C1D1 no later than 28 days after the first screening procedure."""
+    if not (screening.first_procedure_date and screening.planned_c1d1):
+        return ""
+    days = (screening.planned_c1d1 - screening.first_procedure_date).days
+    limit = P.SCREENING_MAX_DAYS_BEFORE_C1D1
+    if days > limit:
+        return _(
+            "Planned C1D1 is %(d)d days after the first screening procedure; the "
+            "screening window is %(l)d days."
+        ) % {"d": days, "l": limit}
+    return ""
+
+
+def failure_reason(verdict: rules.Verdict) -> str:
+    """The screen-failure reason: every criterion not met, with its one-line reason."""
+    return "; ".join(f"{r.code}: {r.reason}" for r in verdict.failing)[:500]
+
+
+def screening_log(user, sites):
+    """Every screened subject with outcome and reason; CONSORT-style counts per site."""
+    subjects = scope(Subject.objects.filter(site__in=sites), user).select_related("site")
+    failures = dict(
+        StatusChange.objects.filter(subject__in=subjects, to_status=S.SCREEN_FAILED).values_list(
+            "subject_id", "reason"
+        )
+    )
+    counts = list(
+        subjects.values("site__code")
+        .annotate(
+            screened=Count("id"),
+            in_screening=Count("id", filter=Q(status=S.SCREENING)),
+            screen_failed=Count("id", filter=Q(status=S.SCREEN_FAILED)),
+            enrolled=Count("id", filter=Q(subject_number__isnull=False)),
+            withdrawn_in_screening=Count(
+                "id", filter=Q(subject_number__isnull=True) & Q(status__in=[S.WITHDRAWN, S.DIED])
+            ),
+        )
+        .order_by("site__code")
+    )
+    rows = [
+        (s, failures.get(s.pk, "")) for s in subjects.order_by("site__code", "screening_number")
+    ]
+    return rows, counts
+
+
+def can_sign(user, subject: Subject) -> bool:
+    return get_access(user).can(Action.SIGN, subject.site_id)

@@ -1,0 +1,177 @@
+"""Screening pages: the CRF with a live verdict, the investigator's signature, the screening log."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.access import Action, get_access, get_scoped_or_404, require
+from audit.versioning import EditConflict
+from eligibility import services
+from eligibility.forms import ScreeningForm, SignatureForm
+from eligibility.models import Screening
+from subjects import lifecycle
+from subjects import services as subject_services
+from subjects.models import Subject
+from subjects.views import attach_errors, conflict_response, current_sites
+
+
+def _subject(request, pk):
+    return get_scoped_or_404(Subject.objects.select_related("site"), request.user, pk=pk)
+
+
+def _changes(form) -> dict:
+    return {
+        name: form.cleaned_data[name] for name in services.DATA_FIELDS if name in form.cleaned_data
+    }
+
+
+def _context(request, subject, form, screening):
+    verdict = services.evaluate(subject, screening)
+    signature = services.current_signature(subject)
+    valid = services.valid_signature(subject, screening) if screening.pk else None
+    access = get_access(request.user)
+    return {
+        "subject": subject,
+        "form": form,
+        "screening": screening,
+        "verdict": verdict,
+        "checklist": verdict.checklist(),
+        "signature": signature,
+        "valid_signature": valid,
+        "can_edit": access.can(Action.ENTER_DATA, subject.site_id)
+        and subject.status == "screening",
+        "can_sign": access.can(Action.SIGN, subject.site_id),
+        "window_warning": services.screening_window_warning(screening),
+        "today": subject.site.today(),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screening(request, pk):
+    subject = _subject(request, pk)
+    current = services.get_screening(subject)
+    if request.method == "POST":
+        require(request.user, Action.ENTER_DATA, subject.site_id)
+    form = ScreeningForm(
+        request.POST or None,
+        instance=current if current.pk else None,
+        initial={"version": current.version if current.pk else None},
+        site_today=subject.site.today(),
+        saved=current.pk is not None,
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.save_screening(
+                subject=subject,
+                changes=_changes(form),
+                by=request.user,
+                expected_version=form.cleaned_data.get("version"),
+                reason=form.cleaned_data.get("reason", ""),
+            )
+        except EditConflict as exc:
+            return conflict_response(request, exc, request.path)
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Screening data saved."))
+            return redirect("eligibility:screening", pk=subject.pk)
+    return render(request, "eligibility/screening.html", _context(request, subject, form, current))
+
+
+@login_required
+@require_POST
+def verdict(request, pk):
+    """htmx: the verdict of what is typed now, without saving anything."""
+    subject = _subject(request, pk)
+    current = services.get_screening(subject)
+    draft = Screening(subject=subject)
+    if current.pk:
+        for name in services.DATA_FIELDS:
+            setattr(draft, name, getattr(current, name))
+    form = ScreeningForm(request.POST, instance=draft, site_today=subject.site.today(), saved=False)
+    form.is_valid()  # fills cleaned_data for the valid fields only
+    for name in services.DATA_FIELDS:
+        if name in form.cleaned_data and name not in form.errors:
+            setattr(draft, name, form.cleaned_data[name])
+    result = services.evaluate(subject, draft)
+    return render(
+        request,
+        "eligibility/_verdict.html",
+        {"verdict": result, "checklist": result.checklist(), "live": True},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sign(request, pk):
+    subject = _subject(request, pk)
+    require(request.user, Action.SIGN, subject.site_id)
+    current = services.get_screening(subject)
+    form = SignatureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.sign_eligibility(
+                subject=subject,
+                by=request.user,
+                password=form.cleaned_data["password"],
+                request=request,
+            )
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Eligibility signed."))
+            return redirect("eligibility:screening", pk=subject.pk)
+    verdict_now = services.evaluate(subject, current)
+    return render(
+        request,
+        "eligibility/sign.html",
+        {
+            "subject": subject,
+            "form": form,
+            "verdict": verdict_now,
+            "checklist": verdict_now.checklist(),
+            "meaning": services.EligibilitySignature.MEANING,
+            "printed_name": request.user.get_full_name() or request.user.get_username(),
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def screen_fail(request, pk):
+    """Record a screen failure with the failing criteria as the reason."""
+    subject = _subject(request, pk)
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    verdict_now = services.evaluate(subject)
+    if not verdict_now.failing:
+        messages.error(request, _("No criterion is failed: complete the data instead."))
+        return redirect("eligibility:screening", pk=subject.pk)
+    try:
+        subject_services.change_status(
+            subject=subject,
+            target=lifecycle.SubjectStatus.SCREEN_FAILED,
+            on_date=subject.site.today(),
+            reason=services.failure_reason(verdict_now),
+            by=request.user,
+            expected_version=int(request.POST.get("version", -1)),
+        )
+    except EditConflict as exc:
+        return conflict_response(request, exc, request.path)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("eligibility:screening", pk=subject.pk)
+    messages.success(request, _("Recorded as a screen failure."))
+    return redirect("subjects:detail", pk=subject.pk)
+
+
+@login_required
+def screening_log(request):
+    rows, counts = services.screening_log(request.user, current_sites(request))
+    return render(request, "eligibility/log.html", {"rows": rows, "counts": counts})
