@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.http import HttpRequest
 
 from accounts.models import Membership, Role, Site
 from audit.context import audit_context
+from eligibility.demo import add_reference_ranges, eligible_screening_data
+from eligibility.services import evaluate, failure_reason, save_screening, sign_eligibility
 from subjects import services
 from subjects.lifecycle import SubjectStatus as S
 from subjects.models import Subject
@@ -44,7 +48,7 @@ class Demo:
 
 DEMOS = [
     Demo("GZ01", "ZWL", "F", 1978, 5, ()),
-    Demo("GZ01", "LXM", "M", 1969, 40, ((S.SCREEN_FAILED, 30, "I08 not met: ALT 3.1 x ULN"),)),
+    Demo("GZ01", "LXM", "M", 1969, 40, ((S.SCREEN_FAILED, 30, ""),)),
     Demo("GZ01", "CHY", "F", 1985, 20, ((S.ENROLLED, 3, -4),)),
     Demo("GZ01", "WJF", "M", 1972, 130, ((S.ENROLLED, 110, 104), (S.ON_TREATMENT, 104, 7))),
     Demo("GZ01", "HQS", "F", 1990, 70, ((S.ENROLLED, 50, 45), (S.ON_TREATMENT, 45, 0))),
@@ -133,6 +137,7 @@ class Command(BaseCommand):
 
     def _site(self, code, name, tz) -> Site:
         site, _ = Site.objects.get_or_create(code=code, defaults={"name": name, "time_zone": tz})
+        add_reference_ranges(site)
         return site
 
     def _user(self, username, first, last, *, staff=False):
@@ -188,6 +193,13 @@ class Command(BaseCommand):
             consent_version="2.1",
         )
         self._record(subject, "SCR", subject.consent_date + dt.timedelta(days=1), by, today)
+        if demo.initials == "ZWL":  # screening data entered, awaiting the investigator
+            save_screening(
+                subject=subject,
+                expected_version=None,
+                by=by,
+                changes=eligible_screening_data(subject),
+            )
         for i, (status, ago, extra) in enumerate(demo.path):
             later = demo.path[i + 1][1] if i + 1 < len(demo.path) else 0
             until = today - dt.timedelta(days=later)
@@ -198,6 +210,12 @@ class Command(BaseCommand):
         kwargs = {"reason": ""}
         if status == S.ENROLLED:
             kwargs["c1d1"] = subject.site.today() - dt.timedelta(days=extra)
+            self._sign_eligibility(subject, on_date, kwargs["c1d1"], by)
+        elif status == S.SCREEN_FAILED:
+            # ALT 124 U/L = 3.1 x ULN 40 without liver metastases: I08 not met
+            data = eligible_screening_data(subject, anchor=on_date, alt_value=Decimal("124"))
+            save_screening(subject=subject, changes=data, expected_version=None, by=by)
+            kwargs["reason"] = failure_reason(evaluate(subject, enrolment_date=on_date))
         elif status == S.ON_TREATMENT:
             self._treat(subject, on_date, extra, by, until)
             subject.refresh_from_db()
@@ -218,6 +236,15 @@ class Command(BaseCommand):
         if status == S.OFF_TREATMENT:
             self._record(subject, "EOT", on_date + dt.timedelta(days=2), by, subject.site.today())
         return subject
+
+    def _sign_eligibility(self, subject, on_date, c1d1, by):
+        """Eligible screening data, signed by the site's investigator with the demo password."""
+        data = eligible_screening_data(subject, anchor=on_date, planned_c1d1=c1d1)
+        save_screening(subject=subject, changes=data, expected_version=None, by=by)
+        investigator = Membership.objects.get(site=subject.site, role=Role.INVESTIGATOR).user
+        request = HttpRequest()
+        request.META["REMOTE_ADDR"] = "127.0.0.1"
+        sign_eligibility(subject=subject, by=investigator, password=DEMO_PASSWORD, request=request)
 
     def _treat(self, subject, c1d1, delay_cycle3, by, until):
         """Start treatment on C1D1 and record every cycle whose day 1 passed before ``until``."""
