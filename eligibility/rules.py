@@ -1081,14 +1081,23 @@ def _e10(data: ScreeningInput) -> _Part:
     )
 
 
+def _judgement(answer: bool | None, *, unanswered: str, excluded: str, attested: str) -> _Part:
+    """An exclusion the investigator judges: yes excludes, no is attested, blank is missing."""
+    if answer is None:
+        return _missing(unanswered)
+    if answer:
+        return _not_met(excluded)
+    return (Status.ATTESTED, attested)
+
+
 def _e11(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E11: tumour likely to invade major vessels (investigator judgement)."""
-    answer = data.major_vessel_invasion_risk
-    if answer is None:
-        return _missing("investigator has not judged the risk of major-vessel invasion")
-    if answer:
-        return _not_met("investigator judges the tumour likely to invade major vessels / bleed")
-    return (Status.ATTESTED, "investigator attests no major-vessel invasion risk")
+    return _judgement(
+        data.major_vessel_invasion_risk,
+        unanswered="investigator has not judged the risk of major-vessel invasion",
+        excluded="investigator judges the tumour likely to invade major vessels / bleed",
+        attested="investigator attests no major-vessel invasion risk",
+    )
 
 
 def _e12(data: ScreeningInput) -> _Part:
@@ -1127,12 +1136,12 @@ def _e15(data: ScreeningInput) -> _Part:
 
 def _e16(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E16: any other condition the investigator judges unsafe (judgement)."""
-    answer = data.investigator_unsafe_judgement
-    if answer is None:
-        return _missing("investigator has not given the overall safety judgement")
-    if answer:
-        return _not_met("investigator judges participation unsafe")
-    return (Status.ATTESTED, "investigator attests no other unsafe condition")
+    return _judgement(
+        data.investigator_unsafe_judgement,
+        unanswered="investigator has not given the overall safety judgement",
+        excluded="investigator judges participation unsafe",
+        attested="investigator attests no other unsafe condition",
+    )
 
 
 _Rule = Callable[[ScreeningInput, Mapping[str, RefRange]], _Part]
