@@ -37,6 +37,11 @@ PAST_DATES = [
 ]
 
 
+def unit_label(unit: str) -> str:
+    """A unit as people write it: "umol/L" -> "µmol/L", "10^9/L" -> "10⁹/L"."""
+    return unit.replace("umol", "µmol").replace("10^9", "10⁹")
+
+
 def _row(*names):
     return Div(*[Div(n, css_class="col-md") for n in names], css_class="row")
 
@@ -81,8 +86,7 @@ class ScreeningForm(forms.ModelForm):
         for _value_field, unit_field, analyte in LAB_FIELDS:
             if unit_field:
                 self.fields[unit_field].choices = [("", "—")] + [
-                    (u, u.replace("umol", "µmol").replace("10^9", "10⁹"))
-                    for u in units.UNITS[analyte]
+                    (u, unit_label(u)) for u in units.UNITS[analyte]
                 ]
         self.helper = FormHelper()
         self.helper.form_tag = False
@@ -104,8 +108,8 @@ class ScreeningForm(forms.ModelForm):
 
     def _check_lab(self, cleaned, value_field, unit_field, analyte):
         value = cleaned.get(value_field)
-        if value is None:
-            return
+        if value is None or (unit_field and unit_field in self.errors):
+            return  # nothing typed, or the unit already has its own message
         unit = cleaned.get(unit_field) if unit_field else units.CANONICAL[analyte]
         if not unit:
             self.add_error(unit_field, _("Choose the unit of this value."))
@@ -125,10 +129,10 @@ class ScreeningForm(forms.ModelForm):
                 )
                 % {
                     "v": value,
-                    "u": unit,
+                    "u": unit_label(unit),
                     "lo": limits[0],
                     "hi": limits[1],
-                    "cu": units.CANONICAL[analyte],
+                    "cu": unit_label(units.CANONICAL[analyte]),
                 },
             )
 
@@ -235,6 +239,7 @@ def _layout(saved: bool) -> Layout:
 
 class SignatureForm(forms.Form):
     password = forms.CharField(
+        strip=False,
         label=_("Your password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text=_("Re-enter your password to sign. Failed attempts count towards the lockout."),

@@ -16,15 +16,15 @@ from decimal import Decimal
 from axes.exceptions import AxesBackendPermissionDenied
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
+from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
 from accounts.access import Action, get_access, require, scope
 from alter_s006 import protocol as P
 from audit.context import audit_context, lock_audit_chain
-from audit.versioning import save_versioned
+from audit.versioning import EditConflict, save_versioned
 from eligibility import rules
 from eligibility.models import EligibilitySignature, ReferenceRange, Screening
 from subjects.lifecycle import SubjectStatus as S
@@ -56,8 +56,15 @@ DATA_FIELDS = tuple(
 )
 
 
+def plain(value: Decimal | None) -> Decimal | None:
+    """120.000 -> 120, 3.100 -> 3.1: the value as a person wrote it (the column has 3 places)."""
+    if value is None:
+        return None
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
 def _lab(screening: Screening, analyte: str) -> rules.Lab:
-    value = getattr(screening, f"{analyte}_value")
+    value = plain(getattr(screening, f"{analyte}_value"))
     unit = FIXED_UNITS.get(analyte) or getattr(screening, f"{analyte}_unit", "") or None
     return rules.Lab(value=value, unit=unit if value is not None else unit)
 
@@ -72,7 +79,7 @@ def to_input(subject: Subject, screening: Screening, enrolment_date: dt.date | N
     }
     values.update({a: _lab(screening, a) for a in LAB_ANALYTES})
     values["fasting_glucose"] = rules.Lab(
-        value=screening.fasting_glucose_value, unit=screening.fasting_glucose_unit or None
+        value=plain(screening.fasting_glucose_value), unit=screening.fasting_glucose_unit or None
     )
     values.update(
         sex=subject.sex,
@@ -97,8 +104,8 @@ def ranges_for(subject: Subject, screening: Screening) -> dict[str, rules.RefRan
         rules.RefRange(
             analyte=r.analyte,
             unit=r.unit,
-            lln=r.lln,
-            uln=r.uln,
+            lln=plain(r.lln),
+            uln=plain(r.uln),
             sex=r.sex or None,
             valid_from=r.valid_from,
         )
@@ -161,16 +168,34 @@ def save_screening(
 ) -> Screening:
     """Create the screening CRF or correct it (reason, version); void stale signatures."""
     current = get_screening(subject)
-    if current.pk is None:
-        screening = Screening(subject=subject, **changes)
-        screening.full_clean()
+    # Compare with the row as stored: the caller's instance may carry typed values already.
+    before = Screening.objects.filter(pk=current.pk).first() if current.pk else current
+    # One transaction: the data and the voiding of the signatures it invalidates commit together.
+    with transaction.atomic():
+        lock_audit_chain()
+        if current.pk is None:
+            screening = _create_screening(subject, changes, by=by, reason=reason)
+        else:
+            screening = save_versioned(
+                current, expected_version=expected_version, changes=changes, by=by, reason=reason
+            )
+        void_stale_signatures(subject, by=by, why=_changed_fields(before, changes))
+    subject.screening = screening  # the caller's subject reads the data just saved
+    return screening
+
+
+def _create_screening(subject: Subject, changes: dict, *, by, reason: str) -> Screening:
+    """The first save; a concurrent first save by someone else is an edit conflict."""
+    screening = Screening(subject=subject, **changes)
+    screening.full_clean(validate_unique=False)
+    try:
         with transaction.atomic(), audit_context(user=by, reason=reason):
             screening.save()
-    else:
-        screening = save_versioned(
-            current, expected_version=expected_version, changes=changes, by=by, reason=reason
-        )
-    void_stale_signatures(subject, by=by, why=_changed_fields(current, changes))
+    except IntegrityError as exc:
+        saved = Screening.objects.filter(subject=subject).first()
+        if saved is None:
+            raise
+        raise EditConflict(current=saved, submitted=changes, expected_version=0) from exc
     return screening
 
 
@@ -193,7 +218,8 @@ def void_stale_signatures(subject: Subject, *, by, why: str = "") -> int:
         reason = "Data changed after signing" + (f": {why}" if why else "")
         with transaction.atomic(), audit_context(user=by, reason=reason):
             EligibilitySignature.objects.filter(pk__in=stale).update(
-                voided_at=timezone.now(), void_reason=reason[:500]
+                voided_at=Now(),
+                void_reason=reason[:500],  # the database clock, as signed_at
             )
     return len(stale)
 
@@ -211,47 +237,58 @@ def valid_signature(subject: Subject, screening: Screening) -> EligibilitySignat
     return signature
 
 
-def sign_eligibility(*, subject: Subject, by, password: str, request=None) -> EligibilitySignature:
-    """The investigator's e-signature: password re-entered, meaning shown, bound to the data."""
+def sign_eligibility(
+    *, subject: Subject, by, password: str, request=None, expected_hash: str = ""
+) -> EligibilitySignature:
+    """The investigator's e-signature: password re-entered, meaning shown, bound to the data.
+
+    ``request`` must be the real request: django-axes counts a wrong password towards the
+    account's lockout as at login. ``expected_hash`` is the data hash of the page the
+    investigator read; if the data changed since, nothing is signed.
+    """
     require(by, Action.SIGN, subject.site_id)
-    screening = get_screening(subject)
-    if screening.pk is None:
+    if get_screening(subject).pk is None:
         raise ValidationError(_("Enter the screening data before signing."))
+    locked = ValidationError(
+        {
+            "password": _(
+                "Your account is locked after too many failed attempts; ask your data manager."
+            )
+        }
+    )
     try:
+        # Outside any transaction: the failed attempt axes records must not be rolled back.
         user = authenticate(request, username=by.get_username(), password=password or "")
-    except AxesBackendPermissionDenied as exc:
-        raise ValidationError(
-            {
-                "password": _(
-                    "Your account is locked after too many failed attempts; ask your data manager."
-                )
-            }
-        ) from exc
+    except AxesBackendPermissionDenied as exc:  # pragma: no cover - authenticate() catches it
+        raise locked from exc
     if user is None or user.pk != by.pk:
         if getattr(request, "axes_locked_out", False):
-            raise ValidationError(
-                {
-                    "password": _(
-                        "Your account is locked after too many failed "
-                        "attempts; ask your data manager."
-                    )
-                }
-            )
+            raise locked
         raise ValidationError({"password": _("The password is not correct. Nothing was signed.")})
-    verdict = evaluate(subject, screening)
-    if not verdict.eligible:
-        raise ValidationError(_("The verdict is not eligible: there is nothing to sign."))
     with transaction.atomic(), audit_context(user=by, reason="Eligibility e-signature"):
-        lock_audit_chain()
+        lock_audit_chain()  # corrections take it too: the data cannot change until commit
+        subject.refresh_from_db()
+        screening = get_screening(subject)
+        signed_hash = data_hash(subject, screening)
+        if expected_hash and expected_hash != signed_hash:
+            raise ValidationError(
+                _(
+                    "The screening data changed while you were reading it. Nothing was "
+                    "signed: review the verdict again, then sign."
+                )
+            )
+        verdict = evaluate(subject, screening)
+        if not verdict.eligible:
+            raise ValidationError(_("The verdict is not eligible: there is nothing to sign."))
         EligibilitySignature.objects.filter(subject=subject, voided_at__isnull=True).update(
-            voided_at=timezone.now(), void_reason="Superseded by a new signature"
+            voided_at=Now(), void_reason="Superseded by a new signature"
         )
         return EligibilitySignature.objects.create(
             subject=subject,
             signed_by=by,
             printed_name=by.get_full_name() or by.get_username(),
             meaning=EligibilitySignature.MEANING,
-            data_hash=data_hash(subject, screening),
+            data_hash=signed_hash,
             verdict=verdict_json(verdict),
         )
 
@@ -315,10 +352,13 @@ def failure_reason(verdict: rules.Verdict) -> str:
 def screening_log(user, sites):
     """Every screened subject with outcome and reason; CONSORT-style counts per site."""
     subjects = scope(Subject.objects.filter(site__in=sites), user).select_related("site")
+    # The reason screening ended without enrolment: screen failure, withdrawal or death.
     failures = dict(
-        StatusChange.objects.filter(subject__in=subjects, to_status=S.SCREEN_FAILED).values_list(
-            "subject_id", "reason"
-        )
+        StatusChange.objects.filter(
+            subject__in=subjects,
+            from_status=S.SCREENING,
+            to_status__in=[S.SCREEN_FAILED, S.WITHDRAWN, S.DIED],
+        ).values_list("subject_id", "reason")
     )
     counts = list(
         subjects.values("site__code")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -60,7 +61,9 @@ def screening(request, pk):
         require(request.user, Action.ENTER_DATA, subject.site_id)
     form = ScreeningForm(
         request.POST or None,
-        instance=current if current.pk else None,
+        # A copy: validating the form writes the typed values into its instance, and the
+        # verdict, signature and warning beside the form must stay those of the stored data.
+        instance=Screening.objects.get(pk=current.pk) if current.pk else None,
         initial={"version": current.version if current.pk else None},
         site_today=subject.site.today(),
         saved=current.pk is not None,
@@ -97,7 +100,11 @@ def verdict(request, pk):
     form = ScreeningForm(request.POST, instance=draft, site_today=subject.site.today(), saved=False)
     form.is_valid()  # fills cleaned_data for the valid fields only
     for name in services.DATA_FIELDS:
-        if name in form.cleaned_data and name not in form.errors:
+        if name in form.errors:
+            # What is typed there is unusable: the verdict shows it as not entered, never
+            # the value stored before (that would show a criterion met on a typing error).
+            setattr(draft, name, Screening._meta.get_field(name).get_default())
+        elif name in form.cleaned_data:
             setattr(draft, name, form.cleaned_data[name])
     result = services.evaluate(subject, draft)
     return render(
@@ -121,12 +128,22 @@ def sign(request, pk):
                 by=request.user,
                 password=form.cleaned_data["password"],
                 request=request,
+                # The data the investigator read on this page: signed only if unchanged.
+                expected_hash=request.POST.get("data_hash", "")[:64],
             )
         except ValidationError as exc:
+            if getattr(request, "axes_locked_out", False):
+                # The account is now locked (django-axes): its open session ends too. The
+                # axes middleware answers with the lockout page.
+                logout(request)
+                return redirect("login")
             attach_errors(form, exc)
         else:
             messages.success(request, _("Eligibility signed."))
             return redirect("eligibility:screening", pk=subject.pk)
+    if request.method == "POST":
+        subject.refresh_from_db()  # show what is stored now (it may have changed meanwhile)
+        current = services.get_screening(subject)
     verdict_now = services.evaluate(subject, current)
     return render(
         request,
@@ -138,6 +155,7 @@ def sign(request, pk):
             "checklist": verdict_now.checklist(),
             "meaning": services.EligibilitySignature.MEANING,
             "printed_name": request.user.get_full_name() or request.user.get_username(),
+            "data_hash": services.data_hash(subject, current) if current.pk else "",
         },
         status=422 if form.errors else 200,
     )
@@ -153,6 +171,7 @@ def screen_fail(request, pk):
     if not verdict_now.failing:
         messages.error(request, _("No criterion is failed: complete the data instead."))
         return redirect("eligibility:screening", pk=subject.pk)
+    version = request.POST.get("version", "")
     try:
         subject_services.change_status(
             subject=subject,
@@ -160,7 +179,8 @@ def screen_fail(request, pk):
             on_date=subject.site.today(),
             reason=services.failure_reason(verdict_now),
             by=request.user,
-            expected_version=int(request.POST.get("version", -1)),
+            # A missing or garbled version matches no saved version: an edit conflict.
+            expected_version=int(version) if version.isdigit() else -1,
         )
     except EditConflict as exc:
         return conflict_response(request, exc, request.path)

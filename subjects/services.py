@@ -74,13 +74,16 @@ def correct_subject(*, subject: Subject, expected_version: int, changes: dict, b
     unknown = set(changes) - set(DEMOGRAPHIC_FIELDS)
     if unknown:
         raise ValidationError(_("These fields cannot be changed here: %s") % ", ".join(unknown))
-    saved = save_versioned(
-        subject, expected_version=expected_version, changes=changes, by=by, reason=reason
-    )
     # Demographics feed I02 and I09: a signed eligibility verdict no longer covers them.
     from eligibility.services import void_stale_signatures
 
-    void_stale_signatures(saved, by=by, why=", ".join(sorted(changes)))
+    stored = Subject.objects.get(pk=subject.pk)  # the form may have written onto ``subject``
+    changed = sorted(name for name, value in changes.items() if getattr(stored, name) != value)
+    with transaction.atomic():
+        saved = save_versioned(
+            subject, expected_version=expected_version, changes=changes, by=by, reason=reason
+        )
+        void_stale_signatures(saved, by=by, why=", ".join(changed))
     return saved
 
 

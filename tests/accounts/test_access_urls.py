@@ -135,6 +135,17 @@ def screening_form(w):
     return {k: encode(v) for k, v in eligible_screening_data(w.subject).items()}
 
 
+def screening_json(w):
+    """The eligible screening as an API client sends it (JSON: ISO dates, decimal strings)."""
+
+    def encode(value):
+        if isinstance(value, bool) or value is None or isinstance(value, int):
+            return value
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+    return {k: encode(v) for k, v in eligible_screening_data(w.subject).items()}
+
+
 def visit_record(w):
     return {
         "version": w.visit.version,
@@ -246,6 +257,31 @@ ACCESS: dict[str, Url] = {
         writes=True,
     ),
     "api:history": Url({"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True),
+    "api:get_screening": Url({"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True),
+    "api:put_screening": Url(
+        # first save: 201 Created
+        {"PUT": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=screening_json,
+        api=True,
+        writes=True,
+    ),
+    "api:get_eligibility": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)},
+        args=subject_args,
+        api=True,
+        setup=eligible_screening_saved,
+    ),
+    "api:sign_eligibility": Url(
+        # only an investigator of the subject's site signs
+        {"POST": (401, 403, 201, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"password": PASSWORD},
+        api=True,
+        writes=True,
+        setup=eligible_screening_saved,
+    ),
+    "api:screening_log": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
 }
 
 CASES = [
