@@ -328,8 +328,8 @@ class Screening(VersionedModel):
     seizures_needing_treatment = yes_no(_("E09g Seizures needing treatment"))
     major_vessel_invasion_risk = yes_no(
         _(
-            "E11 Tumour likely to invade major vessels / fatal haemorrhage, or large-vein thrombus "
-            "(investigator)"
+            "E11 Tumour likely to invade major vessels / cause fatal haemorrhage, or tumour "
+            "thrombus in a large vein (investigator)"
         )
     )
     unhealed_wound_or_fracture = yes_no(_("E12 Unhealed major wound, ulcer or fracture"))
