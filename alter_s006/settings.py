@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "accounts",
     "subjects",
     "eligibility",
+    "dosing",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import ApiToken
+from dosing.models import Dispensing, DoseEvent
 from eligibility.models import EligibilitySignature, Screening
 from eligibility.services import save_screening
 from subjects.models import Subject, Visit
@@ -146,6 +147,37 @@ def screening_json(w):
     return {k: encode(v) for k, v in eligible_screening_data(w.subject).items()}
 
 
+def on_treatment(w):
+    """Enrolled 2 days ago, first dose (C1D1) yesterday, 28 capsules dispensed that day."""
+    from dosing.services import record_dispensing
+    from subjects.services import change_status
+    from tests.factories import enrol
+
+    c1d1 = w.today - dt.timedelta(days=1)
+    subject = enrol(w.subject, on_date=w.today - dt.timedelta(days=2), c1d1=c1d1)
+    subject = change_status(
+        subject=subject,
+        target="on_treatment",
+        on_date=c1d1,
+        reason="",
+        by=subject.created_by,
+        expected_version=subject.version,
+    )
+    w.dispensing = record_dispensing(
+        subject=subject,
+        by=subject.created_by,
+        dispensed_on=c1d1,
+        strength_mg=12,
+        lot_number="A2311",
+        expiry=w.today + dt.timedelta(days=300),
+        capsules=28,
+    )
+
+
+def dispensing_args(w):
+    return [w.subject.pk, w.dispensing.pk]
+
+
 def visit_record(w):
     return {
         "version": w.visit.version,
@@ -221,6 +253,47 @@ ACCESS: dict[str, Url] = {
         setup=failing_screening_saved,
     ),
     "eligibility:log": Url({"GET": (302, 200, 200, 200, 200, 200)}),
+    # --- dosing ---
+    "dosing:calendar": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {
+            "event-kind": "interruption",
+            "event-start": w.today.isoformat(),
+            "event-end": (w.today + dt.timedelta(days=1)).isoformat(),
+            "event-reason": "toxicity",
+        },
+        writes=True,
+        setup=on_treatment,
+    ),
+    "dosing:diary": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args, setup=on_treatment
+    ),
+    "dosing:accountability": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {
+            "disp-dispensed_on": w.today.isoformat(),
+            "disp-strength_mg": "12",
+            "disp-lot_number": "A2312",
+            "disp-expiry": (w.today + dt.timedelta(days=200)).isoformat(),
+            "disp-capsules": "14",
+        },
+        writes=True,
+        setup=on_treatment,
+    ),
+    "dosing:return": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=dispensing_args,
+        body=lambda w: {
+            "version": w.dispensing.version,
+            "returned_on": w.today.isoformat(),
+            "returned": "10",
+            "reported_missed": "0",
+        },
+        writes=True,
+        setup=on_treatment,
+    ),
     # --- API (bearer token) ---
     "api:api-root": Url({"GET": (404, 404, 404, 404, 404, 404)}, api=True),
     "api:list_sites": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
@@ -298,7 +371,10 @@ def stored_clinical_data():
     visits = list(Visit.objects.order_by("pk").values_list("pk", "version", "actual_date"))
     screenings = list(Screening.objects.order_by("pk").values_list("pk", "version"))
     signatures = list(EligibilitySignature.objects.order_by("pk").values_list("pk", "voided_at"))
-    return subjects, visits, screenings, signatures
+    dosing = list(DoseEvent.objects.values_list("pk")) + list(
+        Dispensing.objects.order_by("pk").values_list("pk", "version")
+    )
+    return subjects, visits, screenings, signatures, dosing
 
 
 def send(client, method, path, body, *, api, token=None):

@@ -1,0 +1,15 @@
+from django.contrib import admin
+
+from dosing.models import Dispensing, DoseEvent
+from subjects.admin import ReadOnlyAdmin
+
+
+@admin.register(DoseEvent)
+class DoseEventAdmin(ReadOnlyAdmin):
+    list_display = ["subject", "kind", "start", "end", "dose_mg", "reason"]
+    list_filter = ["kind", "reason"]
+
+
+@admin.register(Dispensing)
+class DispensingAdmin(ReadOnlyAdmin):
+    list_display = ["subject", "dispensed_on", "strength_mg", "lot_number", "capsules", "returned"]

@@ -1,0 +1,44 @@
+from crispy_forms.helper import FormHelper
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from dosing.models import Dispensing, DoseEvent
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class DoseEventForm(forms.ModelForm):
+    class Meta:
+        model = DoseEvent
+        fields = ["kind", "start", "end", "dose_mg", "cycle", "days", "reason", "detail"]
+        widgets = {"start": DATE, "end": DATE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [
+            c for c in DoseEvent.Kind.choices if c[0] != DoseEvent.Kind.REESCALATION
+        ]
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class DispensingForm(forms.ModelForm):
+    class Meta:
+        model = Dispensing
+        fields = ["dispensed_on", "strength_mg", "lot_number", "expiry", "capsules"]
+        widgets = {"dispensed_on": DATE, "expiry": DATE}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.form_tag = False
+
+
+class ReturnForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    returned_on = forms.DateField(label=_("Returned on"), widget=DATE)
+    returned = forms.IntegerField(label=_("Capsules returned"), min_value=0)
+    reported_missed = forms.IntegerField(
+        label=_("Missed doses reported"), min_value=0, required=False
+    )
+    reason = forms.CharField(label=_("Reason for change"), required=False, max_length=500)

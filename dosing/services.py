@@ -1,0 +1,206 @@
+"""Write paths and selectors of dosing: modifications, calendar, diary, accountability, exposure."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from audit.context import audit_context, lock_audit_chain
+from dosing import calendar, exposure
+from dosing.models import Dispensing, DoseEvent
+from subjects.lifecycle import SubjectStatus as S
+from subjects.models import Subject
+
+RECORDABLE = {S.ON_TREATMENT, S.OFF_TREATMENT}
+
+
+def to_pure(event: DoseEvent) -> calendar.DoseEvent:
+    return calendar.DoseEvent(
+        kind=calendar.EventKind(event.kind),
+        start=event.start,
+        end=event.end,
+        dose_mg=event.dose_mg,
+        cycle=event.cycle,
+        days=event.days,
+        reason=event.reason,
+    )
+
+
+def events_for(subject: Subject) -> list[calendar.DoseEvent]:
+    return [to_pure(e) for e in subject.dose_events.all()]
+
+
+def _c1d1(subject: Subject) -> dt.date:
+    if subject.c1d1_date is None or subject.status not in RECORDABLE:
+        raise ValidationError(
+            _("Dosing is recorded from the first dose (status on treatment) onwards.")
+        )
+    return subject.c1d1_date
+
+
+def add_event(
+    *,
+    subject: Subject,
+    by,
+    kind: str,
+    start: dt.date,
+    reason: str,
+    end: dt.date | None = None,
+    dose_mg: int | None = None,
+    cycle: int | None = None,
+    days: int | None = None,
+    detail: str = "",
+) -> DoseEvent:
+    """Record a dose modification after checking it against the calendar (nothing stored if not)."""
+    c1d1 = _c1d1(subject)
+    with transaction.atomic():
+        lock_audit_chain()
+        locked = Subject.objects.select_for_update().get(pk=subject.pk)
+        new = calendar.DoseEvent(
+            kind=calendar.EventKind(kind),
+            start=start,
+            end=end,
+            dose_mg=dose_mg,
+            cycle=cycle,
+            days=days,
+            reason=reason,
+        )
+        try:
+            calendar.validate_event(c1d1, events_for(locked), new, today=locked.site.today())
+        except calendar.CalendarError as exc:
+            raise ValidationError({exc.field: exc.message}) from exc
+        event = DoseEvent(
+            subject=locked,
+            kind=kind,
+            start=start,
+            end=end,
+            dose_mg=dose_mg,
+            cycle=cycle,
+            days=days,
+            reason=reason,
+            detail=detail,
+            recorded_by=by,
+        )
+        event.full_clean()
+        with audit_context(user=by, reason=f"{event.get_kind_display()}: {reason}"):
+            event.save()
+    return event
+
+
+def calendar_for(subject: Subject, start: dt.date, end: dt.date) -> list[calendar.CalendarDay]:
+    if subject.c1d1_date is None:
+        return []
+    return calendar.build_calendar(subject.c1d1_date, events_for(subject), start, end)
+
+
+def diary_cycle(subject: Subject) -> calendar.Cycle | None:
+    """The cycle the patient's next diary covers: the next to start (today included)."""
+    if subject.c1d1_date is None:
+        return None
+    today = subject.site.today()
+    events = events_for(subject)
+    cycles = calendar.cycle_starts(subject.c1d1_date, events, today + dt.timedelta(days=60))
+    for cycle in cycles:
+        if cycle.day1 >= today:
+            return cycle
+    return None
+
+
+def record_dispensing(
+    *, subject: Subject, by, dispensed_on, strength_mg, lot_number, expiry, capsules
+) -> Dispensing:
+    _c1d1(subject)
+    pure = exposure.Dispensing(
+        dispensed_on=dispensed_on, strength_mg=strength_mg, capsules=capsules, expiry=expiry
+    )
+    _validate_dispensing(pure, subject)
+    row = Dispensing(
+        subject=subject,
+        dispensed_on=dispensed_on,
+        strength_mg=strength_mg,
+        lot_number=lot_number,
+        expiry=expiry,
+        capsules=capsules,
+    )
+    row.full_clean()
+    with transaction.atomic(), audit_context(user=by, reason="Dispensed"):
+        row.save()
+    return row
+
+
+def _validate_dispensing(pure: exposure.Dispensing, subject: Subject) -> None:
+    try:
+        exposure.validate_dispensing(pure, today=subject.site.today())
+    except ValueError as exc:
+        field = getattr(exc, "field", None) or "__all__"
+        raise ValidationError({field: str(getattr(exc, "message", exc))}) from exc
+
+
+def compliance_rows(subject: Subject):
+    """(dispensing, capsules taken, compliance) per dispensing, computed from the calendar."""
+    rows = []
+    dispensings = list(subject.dispensings.all())
+    if not dispensings or subject.c1d1_date is None:
+        return [(d, None, None) for d in dispensings]
+    start = min([subject.c1d1_date] + [d.dispensed_on for d in dispensings])
+    end = max((d.returned_on or d.dispensed_on) for d in dispensings)
+    days = calendar_for(subject, start, end)
+    for d in dispensings:
+        pure = exposure.Dispensing(
+            dispensed_on=d.dispensed_on,
+            strength_mg=d.strength_mg,
+            capsules=d.capsules,
+            returned_on=d.returned_on,
+            returned=d.returned,
+            reported_missed=d.reported_missed,
+            expiry=d.expiry,
+        )
+        rows.append((d, exposure.capsules_taken(pure), exposure.compliance(pure, days)))
+    return rows
+
+
+def exposure_for(subject: Subject):
+    if subject.c1d1_date is None:
+        return None
+    return exposure.exposure(subject.c1d1_date, events_for(subject), subject.site.today())
+
+
+def record_return(
+    *,
+    dispensing: Dispensing,
+    expected_version: int,
+    by,
+    returned_on,
+    returned: int,
+    reported_missed: int | None,
+    reason: str = "",
+) -> Dispensing:
+    """Record the capsules brought back; a correction of a recorded return needs a reason."""
+    from audit.versioning import require_reason, save_versioned
+
+    first = dispensing.returned_on is None
+    reason = "Capsules returned" if first and not reason.strip() else require_reason(reason)
+    pure = exposure.Dispensing(
+        dispensed_on=dispensing.dispensed_on,
+        strength_mg=dispensing.strength_mg,
+        capsules=dispensing.capsules,
+        returned_on=returned_on,
+        returned=returned,
+        reported_missed=reported_missed,
+        expiry=dispensing.expiry,
+    )
+    _validate_dispensing(pure, dispensing.subject)
+    return save_versioned(
+        dispensing,
+        expected_version=expected_version,
+        by=by,
+        reason=reason,
+        changes={
+            "returned_on": returned_on,
+            "returned": returned,
+            "reported_missed": reported_missed,
+        },
+    )

@@ -1,0 +1,265 @@
+"""Dosing on real records: modifications, calendar page, diary PDF, accountability, access.
+
+Clock frozen at 2026-03-02 10:00 in Guangzhou. Subject: enrolled 2026-01-03, C1D1 (first dose)
+2026-01-05. Cycles by hand: C1 01-05 (dose 01-05..01-18, rest 01-19..01-25), C2 01-26
+(dose to 02-08), C3 02-16 (dose to 03-01), C4 03-09.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from dosing import services
+from dosing.models import Dispensing, DoseEvent
+from subjects import services as subject_services
+from tests.factories import enrol, make_subject
+
+D = dt.date
+NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def treated(site_a, coordinator_a):
+    subject = make_subject(site_a, coordinator_a, sex="M", consent_date=D(2025, 12, 20))
+    subject = enrol(subject, by=coordinator_a, on_date=D(2026, 1, 3), c1d1=D(2026, 1, 5))
+    return subject_services.change_status(
+        subject=subject,
+        target="on_treatment",
+        on_date=D(2026, 1, 5),
+        reason="",
+        by=coordinator_a,
+        expected_version=subject.version,
+    )
+
+
+def stored():
+    return DoseEvent.objects.count(), Dispensing.objects.count(), AuditEvent.objects.count()
+
+
+def test_a_reduction_mid_cycle_changes_the_calendar_from_its_date(treated, coordinator_a):
+    # C2 day 8 = 2026-02-02: days 1-7 (01-26..02-01) at 12 mg, 8-14 (02-02..02-08) at 10 mg
+    services.add_event(
+        subject=treated,
+        by=coordinator_a,
+        kind="reduction",
+        start=D(2026, 2, 2),
+        dose_mg=10,
+        reason="toxicity",
+        detail="Hypertension grade 3",
+    )
+    days = {d.day: d for d in services.calendar_for(treated, D(2026, 1, 26), D(2026, 2, 8))}
+    assert days[D(2026, 2, 1)].dose_mg == 12
+    assert days[D(2026, 2, 2)].dose_mg == 10
+    assert days[D(2026, 2, 8)].dose_mg == 10
+    event = DoseEvent.objects.get()
+    audit = AuditEvent.objects.get(table_name="dosing_doseevent", action="INSERT")
+    assert (audit.app_username, audit.reason) == ("coord_a", "Dose reduction: toxicity")
+    assert event.detail == "Hypertension grade 3"
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message_part"),
+    [
+        # before C1D1 (2026-01-05)
+        (
+            {"kind": "interruption", "start": D(2026, 1, 4), "end": D(2026, 1, 6)},
+            None,
+            "cycle 1 day 1",
+        ),
+        # in the future (today 2026-03-02)
+        ({"kind": "interruption", "start": D(2026, 3, 3), "end": D(2026, 3, 4)}, None, "future"),
+        # 12 -> 8 skips a level
+        ({"kind": "reduction", "start": D(2026, 2, 2), "dose_mg": 8}, None, "one level"),
+        # a dose that is not a level at all
+        ({"kind": "reduction", "start": D(2026, 2, 2), "dose_mg": 11}, None, "mg"),
+        # re-escalation is not allowed in this protocol
+        ({"kind": "reescalation", "start": D(2026, 2, 2), "dose_mg": 12}, None, "escalat"),
+    ],
+)
+def test_an_invalid_modification_is_refused_with_a_message_and_nothing_stored(
+    treated, coordinator_a, data, field, message_part
+):
+    before = stored()
+    with pytest.raises(ValidationError) as refused:
+        services.add_event(subject=treated, by=coordinator_a, reason="toxicity", **data)
+    assert message_part.lower() in " ".join(refused.value.messages).lower()
+    assert stored() == before
+
+
+def test_overlapping_interruptions_and_events_after_discontinuation_are_refused(
+    treated, coordinator_a
+):
+    services.add_event(
+        subject=treated,
+        by=coordinator_a,
+        kind="interruption",
+        start=D(2026, 1, 16),
+        end=D(2026, 1, 28),
+        reason="toxicity",
+    )
+    before = stored()
+    with pytest.raises(ValidationError) as overlap:
+        services.add_event(
+            subject=treated,
+            by=coordinator_a,
+            kind="interruption",
+            start=D(2026, 1, 27),
+            end=D(2026, 1, 29),
+            reason="toxicity",
+        )
+    assert "overlap" in " ".join(overlap.value.messages).lower()
+    services.add_event(
+        subject=treated,
+        by=coordinator_a,
+        kind="discontinuation",
+        start=D(2026, 2, 20),
+        reason="progression",
+    )
+    with pytest.raises(ValidationError):
+        services.add_event(
+            subject=treated,
+            by=coordinator_a,
+            kind="reduction",
+            start=D(2026, 2, 25),
+            dose_mg=10,
+            reason="toxicity",
+        )
+    assert stored()[0] == before[0] + 1  # only the discontinuation was added
+
+
+def test_the_calendar_page_colours_days_and_monitors_only_read(
+    client, treated, coordinator_a, monitor_a, coordinator_b
+):
+    services.add_event(
+        subject=treated,
+        by=coordinator_a,
+        kind="interruption",
+        start=D(2026, 2, 16),
+        end=D(2026, 2, 18),
+        reason="toxicity",
+    )
+    url = reverse("dosing:calendar", args=[treated.pk])
+    client.force_login(monitor_a)
+    page = client.get(url + "?month=2026-02").content.decode()
+    # C3 day 1-3 (02-16..02-18) interrupted; 02-19 back to 12 mg; today 03-02 is C3 day 15 (rest)
+    assert 'class="dd-interrupted" data-date="2026-02-16"' in page
+    assert 'class="dd-on" data-date="2026-02-19"' in page
+    assert "Record a modification" not in page
+    response = client.post(
+        url,
+        {
+            "event-kind": "interruption",
+            "event-start": "2026-02-20",
+            "event-end": "2026-02-21",
+            "event-reason": "toxicity",
+        },
+    )
+    assert response.status_code == 403
+    client.force_login(coordinator_b)
+    assert client.get(url).status_code == 404
+
+
+def test_the_diary_pdf_lists_the_doses_of_the_next_cycle(client, treated, coordinator_a):
+    # reduction to 10 mg from 2026-02-20; next cycle C4 starts 2026-03-09: days 1-14 at 10 mg
+    services.add_event(
+        subject=treated,
+        by=coordinator_a,
+        kind="reduction",
+        start=D(2026, 2, 20),
+        dose_mg=10,
+        reason="toxicity",
+    )
+    client.force_login(coordinator_a)
+    response = client.get(reverse("dosing:diary", args=[treated.pk]))
+    assert response["Content-Type"] == "application/pdf"
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
+    assert "cycle 4" in text.lower()
+    assert "2026-03-09" in text and "2026-03-22" in text  # C4 day 1 and day 14
+    assert text.count("10 mg") == 14
+    assert "12 mg" not in text
+    assert text.count("rest day") == 7  # days 15-21: 03-23..03-29
+
+
+def test_compliance_from_dispensed_and_returned_capsules(treated, coordinator_a):
+    # 28 x 12 mg dispensed 01-05, returned 01-26 (C2 day 1): planned doses 01-05..01-18 = 14.
+    row = services.record_dispensing(
+        subject=treated,
+        by=coordinator_a,
+        dispensed_on=D(2026, 1, 5),
+        strength_mg=12,
+        lot_number="A2311",
+        expiry=D(2027, 6, 30),
+        capsules=28,
+    )
+    services.record_return(
+        dispensing=row,
+        expected_version=row.version,
+        by=coordinator_a,
+        returned_on=D(2026, 1, 26),
+        returned=16,
+        reported_missed=2,
+    )
+    ((_, taken, result),) = services.compliance_rows(treated)
+    assert taken == 12  # 28 - 16
+    assert result.planned_doses == 14
+    assert str(result.percent) == "85.7"  # 12 / 14 = 85.71 %
+    assert result.flag == ""
+
+
+def test_accountability_refuses_impossible_returns_and_expired_lots(treated, coordinator_a):
+    row = services.record_dispensing(
+        subject=treated,
+        by=coordinator_a,
+        dispensed_on=D(2026, 1, 5),
+        strength_mg=12,
+        lot_number="A2311",
+        expiry=D(2027, 6, 30),
+        capsules=28,
+    )
+    before = stored()
+    with pytest.raises(ValidationError):  # more back than were given
+        services.record_return(
+            dispensing=row,
+            expected_version=row.version,
+            by=coordinator_a,
+            returned_on=D(2026, 1, 26),
+            returned=29,
+            reported_missed=0,
+        )
+    with pytest.raises(ValidationError):  # lot expired before it was dispensed
+        services.record_dispensing(
+            subject=treated,
+            by=coordinator_a,
+            dispensed_on=D(2026, 1, 26),
+            strength_mg=12,
+            lot_number="OLD1",
+            expiry=D(2026, 1, 1),
+            capsules=28,
+        )
+    with pytest.raises(ValidationError):  # dispensed in the future
+        services.record_dispensing(
+            subject=treated,
+            by=coordinator_a,
+            dispensed_on=D(2026, 3, 3),
+            strength_mg=12,
+            lot_number="A2311",
+            expiry=D(2027, 6, 30),
+            capsules=28,
+        )
+    assert stored() == before
