@@ -87,6 +87,10 @@ def add_event(
         event.full_clean()
         with audit_context(user=by, reason=f"{event.get_kind_display()}: {reason}"):
             event.save()
+            if kind == DoseEvent.Kind.DELAY:  # later cycle visits follow; the TA grid does not
+                from subjects.services import sync_schedule
+
+                sync_schedule(locked)
     return event
 
 

@@ -81,13 +81,22 @@ def cycle_visits(
     c1d1: date,
     actual_dates: Mapping[int, date] | None = None,
     n_cycles: int = P.MAX_CYCLES,
+    delays: Mapping[int, int] | None = None,
 ) -> list[PlannedVisit]:
-    """Plan cycle day-1 visits; an actual date of cycle N re-anchors cycles N+1 onwards."""
+    """Plan cycle day-1 visits; an actual date of cycle N re-anchors cycles N+1 onwards.
+
+    ``delays`` maps a cycle number to the days its day 1 was delayed (a dosing decision,
+    PROTOCOL.md Schedule: "a delayed cycle shifts every later cycle"); the delay moves that
+    cycle's target and, through it, every later one. Cycle 1 is C1D1 itself.
+    """
     actual_dates = actual_dates or {}
+    delays = delays or {}
     cycle_length = timedelta(days=P.CYCLE_LENGTH_DAYS)
     visits: list[PlannedVisit] = []
     target = c1d1
     for number in range(1, n_cycles + 1):
+        if number > 1:
+            target += timedelta(days=delays.get(number, 0))
         visits.append(_around(VisitKind.CYCLE, number, f"C{number}D1", target, P.CYCLE_WINDOW_DAYS))
         target = actual_dates.get(number, target) + cycle_length
     return visits

@@ -194,7 +194,7 @@ def plan_for(subject: Subject, visits: list[Visit]) -> list[schedule.PlannedVisi
         for v in visits
         if v.kind == schedule.VisitKind.CYCLE and v.actual_date
     }
-    cycles = schedule.cycle_visits(subject.c1d1_date, actual)
+    cycles = schedule.cycle_visits(subject.c1d1_date, actual, delays=_cycle_delays(subject))
     if status in TREATMENT_STOPPED:
         # Cycles end on the day treatment stopped, not on a later status date (going
         # into follow-up must not bring back the cycles dropped at the decision).
@@ -210,6 +210,18 @@ def plan_for(subject: Subject, visits: list[Visit]) -> list[schedule.PlannedVisi
         # recorded or marked missed.
         plan = [p for p in plan if p.code in recorded or p.target <= subject.status_date]
     return plan
+
+
+def _cycle_delays(subject: Subject) -> dict[int, int]:
+    """Days each cycle's day 1 was delayed by a dosing decision (dosing app)."""
+    from dosing.models import DoseEvent
+
+    delays: dict[int, int] = {}
+    for cycle, days in DoseEvent.objects.filter(subject=subject, kind="delay").values_list(
+        "cycle", "days"
+    ):
+        delays[cycle] = delays.get(cycle, 0) + days
+    return delays
 
 
 def _decision_date(subject: Subject) -> dt.date:

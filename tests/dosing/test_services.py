@@ -263,3 +263,26 @@ def test_accountability_refuses_impossible_returns_and_expired_lots(treated, coo
             capsules=28,
         )
     assert stored() == before
+
+
+def test_a_cycle_delay_moves_later_cycle_visits_but_not_the_assessment_grid(treated, coordinator_a):
+    before = {v.code: v.target_date for v in treated.visits.all()}
+    # C4 (day 1 2026-03-09, not started) delayed 3 days, decided today 2026-03-02
+    services.add_event(
+        subject=treated,
+        by=coordinator_a,
+        kind="delay",
+        start=D(2026, 3, 2),
+        cycle=4,
+        days=3,
+        reason="toxicity",
+        detail="Neutropenia grade 3",
+    )
+    after = {v.code: v.target_date for v in treated.visits.all()}
+    assert before["C4D1"] == D(2026, 3, 9)
+    assert after["C4D1"] == D(2026, 3, 12)
+    assert after["C5D1"] == D(2026, 4, 2)  # 03-12 + 21
+    assert after["C3D1"] == before["C3D1"] == D(2026, 2, 16)
+    assert all(after[c] == before[c] for c in before if c.startswith("TA"))
+    days = {d.day: d for d in services.calendar_for(treated, D(2026, 3, 9), D(2026, 3, 12))}
+    assert days[D(2026, 3, 9)].kind == "delayed" and days[D(2026, 3, 12)].dose_mg == 12

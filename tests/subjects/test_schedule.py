@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from subjects import schedule
 from subjects.schedule import (
     PlannedVisit,
     VisitKind,
@@ -434,3 +435,21 @@ def test_days_outside_window_across_month_end():
     visit = cycle_visits(C1D1)[3]
     assert days_outside_window(visit, d("2026-02-27")) == -7
     assert days_outside_window(visit, d("2026-03-15")) == 3
+
+
+def test_a_dosing_delay_of_cycle_2_moves_it_and_every_later_cycle_but_not_assessments():
+    # By hand from C1D1 2026-01-05: C2 = 01-26 + 3 = 01-29, C3 = 01-29 + 21 = 02-19,
+    # C4 = 03-12; without the delay C4 would be 03-09. TA1 stays at 01-05 + 42 = 02-16.
+    c1d1 = date(2026, 1, 5)
+    cycles = {v.code: v for v in schedule.cycle_visits(c1d1, delays={2: 3})}
+    assert cycles["C1D1"].target == date(2026, 1, 5)
+    assert cycles["C2D1"].target == date(2026, 1, 29)
+    assert (cycles["C2D1"].earliest, cycles["C2D1"].latest) == (date(2026, 1, 26), date(2026, 2, 1))
+    assert cycles["C3D1"].target == date(2026, 2, 19)
+    assert cycles["C4D1"].target == date(2026, 3, 12)
+    assert schedule.assessment_visits(c1d1)[0].target == date(2026, 2, 16)
+
+
+def test_a_delay_of_cycle_1_is_ignored_by_the_schedule_because_c1d1_is_the_anchor():
+    c1d1 = date(2026, 1, 5)
+    assert schedule.cycle_visits(c1d1, delays={1: 5})[0].target == c1d1
