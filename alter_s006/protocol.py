@@ -17,6 +17,7 @@ PLANNED_SUBJECTS = 48
 DRUG_NAME = "anlotinib hydrochloride"
 START_DOSE_MG = 12
 DOSE_LEVELS_MG = (12, 10, 8)  # [default] start -> -1 -> -2; intolerance at 8 mg stops treatment
+ALLOW_REESCALATION = False  # [default] no re-escalation after a reduction
 DOSING_DAYS = (1, 14)  # days 1-14 of each cycle, once daily, orally
 CYCLE_LENGTH_DAYS = 21
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from alter_s006 import protocol as P
 from audit.context import audit_context, lock_audit_chain
 from dosing import calendar, exposure
 from dosing.models import Dispensing, DoseEvent
@@ -69,7 +70,13 @@ def add_event(
             reason=reason,
         )
         try:
-            calendar.validate_event(c1d1, events_for(locked), new, today=locked.site.today())
+            calendar.validate_event(
+                c1d1,
+                events_for(locked),
+                new,
+                today=locked.site.today(),
+                allow_reescalation=P.ALLOW_REESCALATION,
+            )
         except calendar.CalendarError as exc:
             raise ValidationError({exc.field: exc.message}) from exc
         event = DoseEvent(
@@ -97,7 +104,21 @@ def add_event(
 def calendar_for(subject: Subject, start: dt.date, end: dt.date) -> list[calendar.CalendarDay]:
     if subject.c1d1_date is None:
         return []
-    return calendar.build_calendar(subject.c1d1_date, events_for(subject), start, end)
+    return calendar.build_calendar(
+        subject.c1d1_date, events_for(subject), start, end, allow_reescalation=P.ALLOW_REESCALATION
+    )
+
+
+def current_dose(subject: Subject) -> int | None:
+    """The dose level in force today (None before the first dose)."""
+    if subject.c1d1_date is None:
+        return None
+    return calendar.current_dose(
+        subject.c1d1_date,
+        events_for(subject),
+        subject.site.today(),
+        allow_reescalation=P.ALLOW_REESCALATION,
+    )
 
 
 def diary_cycle(subject: Subject) -> calendar.Cycle | None:
@@ -169,7 +190,12 @@ def compliance_rows(subject: Subject):
 def exposure_for(subject: Subject):
     if subject.c1d1_date is None:
         return None
-    return exposure.exposure(subject.c1d1_date, events_for(subject), subject.site.today())
+    return exposure.exposure(
+        subject.c1d1_date,
+        events_for(subject),
+        subject.site.today(),
+        allow_reescalation=P.ALLOW_REESCALATION,
+    )
 
 
 def record_return(

@@ -97,11 +97,7 @@ def dosing(request, pk):
             "next_month": next_month,
             "events": subject.dose_events.select_related("recorded_by"),
             "exposure": services.exposure_for(subject),
-            "dose_now": services.calendar.current_dose(
-                subject.c1d1_date, services.events_for(subject), today
-            )
-            if subject.c1d1_date
-            else None,
+            "dose_now": services.current_dose(subject),
             "diary_cycle": services.diary_cycle(subject),
         },
         status=422 if form.errors else 200,

@@ -222,9 +222,14 @@ def subject_detail(request, pk):
     can_edit = get_access(request.user).can(Action.ENTER_DATA, subject.site_id)
     transition_form = None
     if can_edit and lifecycle.allowed_targets(subject.lifecycle_status):
-        transition_form = TransitionForm(
-            subject=subject, initial={"version": subject.version, "on_date": today}
-        )
+        initial = {"version": subject.version, "on_date": today}
+        if subject.status == lifecycle.SubjectStatus.ON_TREATMENT:
+            # the dosing calendar knows the last dose taken (it drives EOT, SFU, AE window)
+            from dosing.services import exposure_for
+
+            exposure = exposure_for(subject)
+            initial["last_dose"] = exposure.last_dose if exposure else None
+        transition_form = TransitionForm(subject=subject, initial=initial)
     return render(
         request,
         "subjects/subject_detail.html",

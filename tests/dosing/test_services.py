@@ -286,3 +286,19 @@ def test_a_cycle_delay_moves_later_cycle_visits_but_not_the_assessment_grid(trea
     assert all(after[c] == before[c] for c in before if c.startswith("TA"))
     days = {d.day: d for d in services.calendar_for(treated, D(2026, 3, 9), D(2026, 3, 12))}
     assert days[D(2026, 3, 9)].kind == "delayed" and days[D(2026, 3, 12)].dose_mg == 12
+
+
+def test_stopping_treatment_offers_the_last_dose_from_the_dosing_calendar(
+    client, treated, coordinator_a
+):
+    # Discontinued 2026-02-20 (C3 day 5): the last dose was 2026-02-19 (C3 day 4).
+    services.add_event(
+        subject=treated,
+        by=coordinator_a,
+        kind="discontinuation",
+        start=D(2026, 2, 20),
+        reason="progression",
+    )
+    client.force_login(coordinator_a)
+    page = client.get(reverse("subjects:detail", args=[treated.pk])).content.decode()
+    assert 'name="last_dose" value="2026-02-19"' in page
