@@ -302,3 +302,14 @@ def test_stopping_treatment_offers_the_last_dose_from_the_dosing_calendar(
     client.force_login(coordinator_a)
     page = client.get(reverse("subjects:detail", args=[treated.pk])).content.decode()
     assert 'name="last_dose" value="2026-02-19"' in page
+
+
+def test_the_diary_speaks_the_patients_language(client, treated, coordinator_a):
+    client.force_login(coordinator_a)
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+    response = client.get(reverse("dosing:diary", args=[treated.pk]))
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
+    assert "服药日记" in text  # "dosing diary", rendered with a CJK font and extractable
+    assert text.count("12 mg") == 14  # C4 (2026-03-09..03-22) at the starting dose
