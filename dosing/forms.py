@@ -2,6 +2,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from alter_s006 import protocol as P
 from dosing.models import Dispensing, DoseEvent
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -15,9 +16,10 @@ class DoseEventForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["kind"].choices = [
-            c for c in DoseEvent.Kind.choices if c[0] != DoseEvent.Kind.REESCALATION
-        ]
+        if not P.ALLOW_REESCALATION:  # PROTOCOL.md: no re-escalation unless configured
+            self.fields["kind"].choices = [
+                c for c in DoseEvent.Kind.choices if c[0] != DoseEvent.Kind.REESCALATION
+            ]
         self.helper = FormHelper()
         self.helper.form_tag = False
 
