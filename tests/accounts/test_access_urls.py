@@ -355,6 +355,58 @@ ACCESS: dict[str, Url] = {
         setup=eligible_screening_saved,
     ),
     "api:screening_log": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
+    "api:dosing_calendar": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=on_treatment
+    ),
+    "api:list_dose_modifications": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=on_treatment
+    ),
+    "api:add_dose_modification": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {
+            "kind": "interruption",
+            "start": w.today.isoformat(),
+            "end": (w.today + dt.timedelta(days=1)).isoformat(),
+            "reason": "toxicity",
+        },
+        api=True,
+        writes=True,
+        setup=on_treatment,
+    ),
+    "api:list_dispensings": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=on_treatment
+    ),
+    "api:add_dispensing": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {
+            "dispensed_on": w.today.isoformat(),
+            "strength_mg": 12,
+            "lot_number": "A2312",
+            "expiry": (w.today + dt.timedelta(days=200)).isoformat(),
+            "capsules": 14,
+        },
+        api=True,
+        writes=True,
+        setup=on_treatment,
+    ),
+    "api:record_return": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.dispensing.pk],
+        body=lambda w: {
+            "version": w.dispensing.version,
+            "returned_on": w.today.isoformat(),
+            "returned": 10,
+            "reported_missed": 0,
+        },
+        api=True,
+        writes=True,
+        setup=on_treatment,
+    ),
+    "api:dosing_exposure": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=on_treatment
+    ),
 }
 
 CASES = [
