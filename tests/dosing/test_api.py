@@ -12,14 +12,11 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from openapi_spec_validator import validate
 
 from audit.models import AuditEvent
 from dosing import services
 from dosing.models import Dispensing, DoseEvent
-from subjects import services as subject_services
-from tests.factories import enrol, make_subject
 from tests.subjects.test_api import API, Api
 
 D = dt.date
@@ -27,23 +24,8 @@ NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 @pytest.fixture(autouse=True)
-def _frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def treated(site_a, coordinator_a):
-    subject = make_subject(site_a, coordinator_a, sex="M", consent_date=D(2025, 12, 20))
-    subject = enrol(subject, by=coordinator_a, on_date=D(2026, 1, 3), c1d1=D(2026, 1, 5))
-    return subject_services.change_status(
-        subject=subject,
-        target="on_treatment",
-        on_date=D(2026, 1, 5),
-        reason="",
-        by=coordinator_a,
-        expected_version=subject.version,
-    )
+def _frozen(frozen_clock):
+    """Every test here runs at 2026-03-02 10:00 in Guangzhou (conftest)."""
 
 
 @pytest.fixture
