@@ -9,7 +9,6 @@ from 03-02, today), C4 03-09.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from openapi_spec_validator import validate
@@ -20,7 +19,6 @@ from dosing.models import Dispensing, DoseEvent
 from tests.subjects.test_api import API, Api
 
 D = dt.date
-NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 @pytest.fixture(autouse=True)

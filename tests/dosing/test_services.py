@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -20,7 +19,6 @@ from dosing import services
 from dosing.models import Dispensing, DoseEvent
 
 D = dt.date
-NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 @pytest.fixture(autouse=True)
