@@ -16,6 +16,13 @@ from subjects.lifecycle import SubjectStatus as S
 from subjects.models import Subject
 
 RECORDABLE = {S.ON_TREATMENT, S.OFF_TREATMENT}
+AUDIT_LABELS = {
+    "interruption": "Interruption",
+    "reduction": "Dose reduction",
+    "delay": "Cycle delay",
+    "discontinuation": "Permanent discontinuation",
+    "reescalation": "Re-escalation",
+}
 
 
 def to_pure(event: DoseEvent) -> calendar.DoseEvent:
@@ -92,7 +99,8 @@ def add_event(
             recorded_by=by,
         )
         event.full_clean()
-        with audit_context(user=by, reason=f"{event.get_kind_display()}: {reason}"):
+        # the trail reads the same in every language: the reason is written in English
+        with audit_context(user=by, reason=f"{AUDIT_LABELS[kind]}: {reason}"):
             event.save()
             if kind == DoseEvent.Kind.DELAY:  # later cycle visits follow; the TA grid does not
                 from subjects.services import sync_schedule

@@ -373,12 +373,12 @@ def visit_edit(request, pk, visit_pk):
 @login_required
 def subject_history(request, pk):
     subject = _subject(request, pk)
-    visit_ids = [str(v) for v in subject.visits.values_list("pk", flat=True)]
-    change_ids = [str(c) for c in subject.status_changes.values_list("pk", flat=True)]
+    # the subject's own row, and every audited row that belongs to it (visits, status changes,
+    # screening, signatures, dosing, and whatever later CRFs carry a subject_id)
     events = AuditEvent.objects.filter(
         Q(table_name="subjects_subject", record_pk=str(subject.pk))
-        | Q(table_name="subjects_visit", record_pk__in=visit_ids)
-        | Q(table_name="subjects_statuschange", record_pk__in=change_ids)
+        | Q(new_data__subject_id=subject.pk)
+        | Q(old_data__subject_id=subject.pk)
     ).order_by("-chain_seq")
     rows = []
     for e in events[:1000]:
@@ -402,4 +402,12 @@ def _record_label(table: str, data: dict) -> str:
         return _("Visit %(c)s") % {"c": data.get("code", "?")}
     if table == "subjects_statuschange":
         return _("Status change")
+    if table == "eligibility_screening":
+        return _("Screening")
+    if table == "eligibility_eligibilitysignature":
+        return _("Eligibility signature")
+    if table == "dosing_doseevent":
+        return _("Dose modification")
+    if table == "dosing_dispensing":
+        return _("Dispensing")
     return _("Subject")

@@ -293,3 +293,21 @@ def test_the_diary_speaks_the_patients_language(client, treated, coordinator_a):
     ).stdout.decode()
     assert "服药日记" in text  # "dosing diary", rendered with a CJK font and extractable
     assert text.count("12 mg") == 14  # C4 (2026-03-09..03-22) at the starting dose
+
+
+def test_the_subject_audit_trail_shows_screening_signature_and_dosing_rows(
+    client, treated, coordinator_a
+):
+    services.add_event(
+        subject=treated,
+        by=coordinator_a,
+        kind="reduction",
+        start=D(2026, 2, 2),
+        dose_mg=10,
+        reason="toxicity",
+    )
+    client.force_login(coordinator_a)
+    page = client.get(reverse("subjects:history", args=[treated.pk])).content.decode()
+    for label in ("Screening", "Eligibility signature", "Dose modification · Created"):
+        assert label in page
+    assert "Dose reduction: toxicity" in page  # the reason written with it
