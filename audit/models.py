@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
@@ -39,7 +40,12 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["chain_seq"]
-        indexes = [models.Index(fields=["table_name", "record_pk"], name="audit_record_idx")]
+        indexes = [
+            models.Index(fields=["table_name", "record_pk"], name="audit_record_idx"),
+            # a subject's history gathers every row that carries its subject_id
+            models.Index(KeyTransform("subject_id", "new_data"), name="audit_new_subject_idx"),
+            models.Index(KeyTransform("subject_id", "old_data"), name="audit_old_subject_idx"),
+        ]
         default_permissions = ("view",)
 
     # Columns the ``audit_chain`` trigger overwrites, whatever the client sent.
