@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "subjects",
     "eligibility",
     "dosing",
+    "assessments",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,261 @@
+"""RECIST 1.1 assessments on real records, values worked out by hand.
+
+Clock frozen at 2026-03-02 10:00 in Guangzhou; C1D1 2026-01-05 (tests/dosing/conftest.py).
+TA1 is C1D1 + 42 = 2026-02-16, window +/- 7: 02-09..02-23; TA2 2026-03-30 (03-23..04-06).
+Baseline 2026-01-02: T1 liver 40 mm, T2 lung 30 mm, T3 node short axis 30 mm (sum 100 mm),
+NT1 bone (non-target).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from assessments import services
+from assessments.models import Lesion, LesionMeasurement, Timepoint
+from audit.models import AuditEvent
+
+D = dt.date
+BASELINE = D(2026, 1, 2)
+
+
+@pytest.fixture(autouse=True)
+def _frozen(frozen_clock):
+    """Every test here runs at 2026-03-02 10:00 in Guangzhou (tests/dosing/conftest.py)."""
+
+
+def target(lesion_id, organ, mm, *, is_node=False, method="CT", slice_mm=5):
+    return {
+        "lesion_id": lesion_id,
+        "organ": organ,
+        "location": f"{organ} lesion",
+        "method": method,
+        "slice_thickness_mm": slice_mm,
+        "is_node": is_node,
+        "baseline_date": BASELINE,
+        "diameter_mm": mm,
+    }
+
+
+TARGETS = [
+    target("T1", "liver", 40),
+    target("T2", "lung", 30),
+    target("T3", "lymph node", 30, is_node=True),
+]
+NON_TARGETS = [
+    {
+        "lesion_id": "NT1",
+        "organ": "bone",
+        "location": "L3 vertebra",
+        "method": "CT",
+        "is_node": False,
+        "baseline_date": BASELINE,
+    }
+]
+
+
+def stored():
+    return (
+        Lesion.objects.count(),
+        Timepoint.objects.count(),
+        LesionMeasurement.objects.count(),
+        AuditEvent.objects.count(),
+    )
+
+
+@pytest.fixture
+def baseline(treated, coordinator_a):
+    services.record_baseline(
+        subject=treated, by=coordinator_a, targets=TARGETS, non_targets=NON_TARGETS
+    )
+    return treated
+
+
+def scan(subject, by, on, t1, t2, t3, **kwargs):
+    measured = "measured"
+    data = {
+        "subject": subject,
+        "by": by,
+        "scan_date": on,
+        "measurements": {"T1": (measured, t1), "T2": (measured, t2), "T3": (measured, t3)},
+        "non_target_status": "non-CR/non-PD",
+        "new_lesion": "no",
+    }
+    data.update(kwargs)
+    return services.record_timepoint(**data)
+
+
+def test_baseline_with_three_targets_is_stored(baseline):
+    lesions = {x.lesion_id: x for x in baseline.lesions.all()}
+    assert sorted(lesions) == ["NT1", "T1", "T2", "T3"]
+    assert lesions["T1"].role == "target" and lesions["T1"].baseline_diameter_mm == 40
+    assert lesions["T3"].is_node and lesions["T3"].baseline_diameter_mm == 30
+    assert lesions["NT1"].role == "non_target" and lesions["NT1"].baseline_diameter_mm is None
+    assert AuditEvent.objects.filter(table_name="assessments_lesion").count() == 4
+
+
+def test_second_baseline_refused(baseline, coordinator_a):
+    before = stored()
+    with pytest.raises(ValidationError, match="already recorded"):
+        services.record_baseline(
+            subject=baseline, by=coordinator_a, targets=TARGETS, non_targets=[]
+        )
+    assert stored() == before
+
+
+@pytest.mark.parametrize(
+    ("targets", "field"),
+    [
+        (  # 6 targets in 6 organs: RECIST 4.2 allows 5
+            [target(f"T{i}", organ, 20) for i, organ in enumerate("abcdef", 1)],
+            "targets-5",
+        ),
+        (  # a third target in the liver
+            [target("T1", "liver", 20), target("T2", "liver", 20), target("T3", "Liver", 20)],
+            "targets-2-organ",
+        ),
+        (  # a node of 12 mm short axis is pathological but not measurable (needs >= 15)
+            [target("T1", "lymph node", 12, is_node=True)],
+            "targets-0-diameter_mm",
+        ),
+        (  # 9 mm on CT with 5 mm slices: below 10 mm
+            [target("T1", "liver", 9)],
+            "targets-0-diameter_mm",
+        ),
+    ],
+    ids=["sixth-target", "third-in-organ", "12mm-node", "9mm-ct"],
+)
+def test_invalid_baseline_refused_nothing_stored(treated, coordinator_a, targets, field):
+    before = stored()
+    with pytest.raises(ValidationError) as exc:
+        services.record_baseline(subject=treated, by=coordinator_a, targets=targets, non_targets=[])
+    assert field in exc.value.message_dict
+    assert stored() == before
+
+
+def test_baseline_more_than_28_days_before_c1d1_refused(treated, coordinator_a):
+    early = dict(TARGETS[0], baseline_date=D(2025, 12, 7))  # C1D1 - 29 days
+    before = stored()
+    with pytest.raises(ValidationError) as exc:
+        services.record_baseline(subject=treated, by=coordinator_a, targets=[early], non_targets=[])
+    assert "targets-0-baseline_date" in exc.value.message_dict
+    assert stored() == before
+
+
+def test_partial_response_computed_and_stored(baseline, coordinator_a):
+    # 28 + 21 + 21 = 70 mm against 100 mm: -30.00 % exactly, PR (RECIST 4.3.1)
+    tp, out_of_window = scan(baseline, coordinator_a, D(2026, 2, 16), 28, 21, 21)
+    tp.refresh_from_db()
+    assert tp.sum_mm == Decimal("70")
+    assert tp.change_from_baseline_pct == Decimal("-30.00")
+    assert tp.nadir_mm == Decimal("100")
+    assert tp.change_from_nadir_mm == Decimal("-30")
+    assert tp.target_response == "PR"
+    assert tp.non_target_response == "non-CR/non-PD"
+    assert tp.overall_response == "PR"
+    assert not out_of_window and tp.visit.code == "TA1"
+    assert tp.measurements.count() == 3
+
+
+def test_progression_by_20_percent_and_5_mm_from_nadir(baseline, coordinator_a):
+    scan(baseline, coordinator_a, D(2026, 2, 16), 28, 21, 21)  # 70 mm: the nadir
+    # 34 + 25 + 25 = 84 mm: +14 mm and +20.00 % over the nadir of 70: PD (still -16 % baseline)
+    tp, _ = scan(baseline, coordinator_a, D(2026, 3, 1), 34, 25, 25)
+    tp.refresh_from_db()
+    assert tp.sum_mm == Decimal("84")
+    assert tp.nadir_mm == Decimal("70")
+    assert tp.change_from_nadir_mm == Decimal("14")
+    assert tp.change_from_nadir_pct == Decimal("20.00")
+    assert tp.change_from_baseline_pct == Decimal("-16.00")
+    assert tp.target_response == "PD" and tp.overall_response == "PD"
+
+
+def test_measurement_of_unknown_lesion_refused(baseline, coordinator_a):
+    before = stored()
+    with pytest.raises(ValidationError) as exc:
+        services.record_timepoint(
+            subject=baseline,
+            by=coordinator_a,
+            scan_date=D(2026, 2, 16),
+            measurements={"T1": ("measured", 28), "T9": ("measured", 10)},
+            non_target_status="non-CR/non-PD",
+            new_lesion="no",
+        )
+    assert "measurements-T9" in exc.value.message_dict
+    assert stored() == before
+
+
+@pytest.mark.parametrize("mm", [-1, 501])
+def test_diameter_out_of_range_refused(baseline, coordinator_a, mm):
+    before = stored()
+    with pytest.raises(ValidationError) as exc:
+        scan(baseline, coordinator_a, D(2026, 2, 16), mm, 21, 21)
+    assert "measurements-T1" in exc.value.message_dict
+    assert stored() == before
+
+
+def test_scan_before_baseline_refused(baseline, coordinator_a):
+    before = stored()
+    with pytest.raises(ValidationError, match="before the baseline") as exc:
+        scan(baseline, coordinator_a, D(2026, 1, 1), 28, 21, 21)
+    assert "scan_date" in exc.value.message_dict
+    assert stored() == before
+
+
+def test_scan_in_the_future_refused(baseline, coordinator_a):
+    before = stored()
+    with pytest.raises(ValidationError, match="future"):
+        scan(baseline, coordinator_a, D(2026, 3, 3), 28, 21, 21)
+    assert stored() == before
+
+
+def test_disagreement_needs_a_reason(baseline, coordinator_a):
+    before = stored()
+    with pytest.raises(ValidationError) as exc:  # computed PR, investigator says SD
+        scan(baseline, coordinator_a, D(2026, 2, 16), 28, 21, 21, investigator_response="SD")
+    assert "disagreement_reason" in exc.value.message_dict
+    assert stored() == before
+
+    tp, _ = scan(
+        baseline,
+        coordinator_a,
+        D(2026, 2, 16),
+        28,
+        21,
+        21,
+        investigator_response="SD",
+        disagreement_reason="T2 re-read by radiology as 24 mm",
+    )
+    tp.refresh_from_db()
+    assert tp.investigator_response == "SD"
+    assert tp.disagreement_reason == "T2 re-read by radiology as 24 mm"
+    assert tp.overall_response == "PR"  # the computed response is kept
+
+
+def test_scan_outside_every_ta_window_is_flagged(baseline, coordinator_a):
+    # 2026-01-30: TA1's window opens 02-09
+    tp, out_of_window = scan(baseline, coordinator_a, D(2026, 1, 30), 40, 30, 30)
+    assert out_of_window
+    assert tp.visit is None
+    assert tp.overall_response == "SD"
+
+
+def test_best_overall_response_confirmed_pr(baseline, coordinator_a):
+    scan(baseline, coordinator_a, D(2026, 1, 30), 28, 21, 21)  # 70 mm: PR
+    scan(baseline, coordinator_a, D(2026, 2, 27), 26, 20, 19)  # 65 mm: PR, 28 days later
+    bor = services.best_response(baseline)
+    assert bor.response == "PR"
+    assert bor.response_date == D(2026, 1, 30)
+    assert bor.confirmed_on == D(2026, 2, 27)
+    assert bor.first_pd_date is None
+
+
+def test_pr_27_days_apart_is_not_confirmed(baseline, coordinator_a):
+    scan(baseline, coordinator_a, D(2026, 1, 30), 28, 21, 21)
+    scan(baseline, coordinator_a, D(2026, 2, 26), 26, 20, 19)  # 27 days
+    bor = services.best_response(baseline)
+    assert bor.response == "SD"  # PR on day 52 counts as SD (>= 35 days after C1D1)
+    assert bor.confirmed_on is None
