@@ -99,6 +99,7 @@ def dosing(request, pk):
             "exposure": services.exposure_for(subject),
             "dose_now": services.current_dose(subject),
             "diary_cycle": services.diary_cycle(subject),
+            "start_dose": P.START_DOSE_MG,  # days below it are shown as reduced
         },
         status=422 if form.errors else 200,
     )

@@ -1212,3 +1212,17 @@ def evaluate(data: ScreeningInput, ranges: Mapping[str, RefRange]) -> Verdict:
         status, reason = _RULES[code](data, ranges)
         results.append(CriterionResult(code, kind, title, status, reason))
     return Verdict(tuple(results))
+
+
+def screening_window_exceeded(
+    first_procedure: date | None, planned_c1d1: date | None
+) -> int | None:
+    """Days from the first screening procedure to C1D1, when beyond the screening window.
+
+    PROTOCOL.md Schedule: screening lasts up to 28 days before C1D1 [default]; a longer gap is
+    a warning before enrolment, not an eligibility criterion. None when within it or unknown.
+    """
+    if first_procedure is None or planned_c1d1 is None:
+        return None
+    days = (planned_c1d1 - first_procedure).days
+    return days if days > P.SCREENING_MAX_DAYS_BEFORE_C1D1 else None

@@ -331,17 +331,14 @@ def assert_enrolable(subject: Subject, *, on_date: dt.date, c1d1: dt.date | None
 
 
 def screening_window_warning(screening: Screening) -> str:
-    """PROTOCOL.md Schedule: C1D1 no later than 28 days after the first screening procedure."""
-    if not (screening.first_procedure_date and screening.planned_c1d1):
+    """The screening-window warning (rule: ``rules.screening_window_exceeded``)."""
+    days = rules.screening_window_exceeded(screening.first_procedure_date, screening.planned_c1d1)
+    if days is None:
         return ""
-    days = (screening.planned_c1d1 - screening.first_procedure_date).days
-    limit = P.SCREENING_MAX_DAYS_BEFORE_C1D1
-    if days > limit:
-        return _(
-            "Planned C1D1 is %(d)d days after the first screening procedure; the "
-            "screening window is %(l)d days."
-        ) % {"d": days, "l": limit}
-    return ""
+    return _(
+        "Planned C1D1 is %(d)d days after the first screening procedure; the "
+        "screening window is %(l)d days."
+    ) % {"d": days, "l": P.SCREENING_MAX_DAYS_BEFORE_C1D1}
 
 
 def failure_reason(verdict: rules.Verdict) -> str:

@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import pytest
 
+from eligibility import rules
 from eligibility.rules import (
     CRITERIA,
     HISTOLOGY_ALLOWED,
@@ -1049,3 +1050,18 @@ def test_select_reference_range_other_analyte_or_nothing():
     assert select_reference_range(CANDIDATES, analyte="ast", sex="F", on=d("2026-05-31")) is None
     assert select_reference_range(CANDIDATES, analyte="ast", sex="F", on=d("2026-06-01")) is OTHER
     assert select_reference_range([], analyte="alt", sex="F", on=d("2026-01-01")) is None
+
+
+@pytest.mark.parametrize(
+    ("first", "c1d1", "expected"),
+    [
+        # 2026-01-05 + 28 days = 2026-02-02: still inside the screening window
+        (date(2026, 1, 5), date(2026, 2, 2), None),
+        # 2026-02-03 is 29 days after: a warning naming the 29 days
+        (date(2026, 1, 5), date(2026, 2, 3), 29),
+        (None, date(2026, 2, 3), None),
+        (date(2026, 1, 5), None, None),
+    ],
+)
+def test_screening_window_is_28_days_before_c1d1(first, c1d1, expected):
+    assert rules.screening_window_exceeded(first, c1d1) == expected
