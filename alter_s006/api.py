@@ -6,6 +6,7 @@ from ninja.errors import ValidationError as RequestInvalid
 
 from accounts.api import BearerAuth
 from accounts.api import router as sites_router
+from assessments.api import router as assessments_router
 from audit.versioning import EditConflict
 from dosing.api import router as dosing_router
 from eligibility.api import router as eligibility_router
@@ -27,6 +28,7 @@ api.add_router("", sites_router)
 api.add_router("", subjects_router)
 api.add_router("", eligibility_router)
 api.add_router("", dosing_router)
+api.add_router("", assessments_router)
 
 
 @api.exception_handler(ValidationError)

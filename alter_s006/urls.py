@@ -23,6 +23,7 @@ urlpatterns = [
     path("subjects/", include("subjects.urls")),
     path("", include("eligibility.urls")),
     path("", include("dosing.urls")),
+    path("", include("assessments.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

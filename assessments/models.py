@@ -90,6 +90,19 @@ class Timepoint(VersionedModel):
         _("non-target lesions"), max_length=20, choices=NON_TARGET_CHOICES, blank=True
     )
     new_lesion = models.CharField(_("new lesion"), max_length=10, choices=NEW_LESION_CHOICES)
+    confirms_equivocal = models.BooleanField(
+        _("confirms the equivocal new lesion"),
+        default=False,
+        help_text=_(
+            "The new lesion is the one seen as equivocal before: progression is dated back to "
+            "its first scan (RECIST 4.3.4)."
+        ),
+    )
+    out_of_window = models.BooleanField(
+        _("out of window"),
+        default=False,
+        help_text=_("No tumour-assessment visit window (every 42 days, ±7) holds the scan date."),
+    )
     investigator_response = response(_("investigator's response"))
     disagreement_reason = models.TextField(
         _("reason for disagreement"), blank=True, validators=[no_markup]

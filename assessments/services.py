@@ -14,12 +14,15 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
 from alter_s006 import protocol as P
 from assessments import recist
 from assessments.models import Lesion, LesionMeasurement, Timepoint
 from audit.context import audit_context, lock_audit_chain
+from audit.versioning import EditConflict, require_reason
 from subjects.models import Subject, Visit
 from subjects.schedule import VisitKind
 
@@ -89,6 +92,23 @@ def _lesion(data: dict, *, role: str, field: str) -> tuple[Lesion, recist.Lesion
     return row, row.to_pure()
 
 
+def _check_baseline_date(subject: Subject, when, field: str) -> None:
+    """A baseline scan is dated within the screening window before C1D1 (PROTOCOL.md)."""
+    c1d1 = _c1d1(subject)
+    earliest = c1d1 - dt.timedelta(days=P.SCREENING_MAX_DAYS_BEFORE_C1D1)
+    if not isinstance(when, dt.date):
+        raise ValidationError({field: _("Enter the date of the baseline scan.")})
+    if when > subject.site.today():
+        raise ValidationError({field: _("The baseline scan cannot be in the future.")})
+    if not earliest <= when <= c1d1:
+        raise ValidationError(
+            {
+                field: _("The baseline scan must be within %(d)d days before C1D1 (%(c1d1)s).")
+                % {"d": P.SCREENING_MAX_DAYS_BEFORE_C1D1, "c1d1": c1d1.isoformat()}
+            }
+        )
+
+
 def record_baseline(*, subject: Subject, by, targets: list[dict], non_targets: list[dict]):
     """Record the baseline lesions (RECIST 3.1, 4.2) once; nothing is stored if refused.
 
@@ -96,8 +116,8 @@ def record_baseline(*, subject: Subject, by, targets: list[dict], non_targets: l
     ``is_node``, ``baseline_date`` and ``diameter_mm`` (optional for a non-target lesion)."""
     with transaction.atomic():
         lock_audit_chain()
-        locked = Subject.objects.select_for_update().get(pk=subject.pk)
-        c1d1 = _c1d1(locked)
+        locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
+        _c1d1(locked)
         if locked.lesions.exists():
             raise ValidationError(_("The baseline of this subject is already recorded."))
         rows: list[Lesion] = []
@@ -114,26 +134,10 @@ def record_baseline(*, subject: Subject, by, targets: list[dict], non_targets: l
             recist.validate_baseline(pure["targets"], pure["non_targets"])
         except recist.RecistError as exc:
             raise _recist_error(exc) from exc
-        earliest = c1d1 - dt.timedelta(days=P.SCREENING_MAX_DAYS_BEFORE_C1D1)
-        today = locked.site.today()
         for i, row in enumerate(rows):
             group = "targets" if row.role == Lesion.Role.TARGET else "non_targets"
             index = i if group == "targets" else i - len(pure["targets"])
-            field = f"{group}-{index}-baseline_date"
-            when = row.baseline_date
-            if not isinstance(when, dt.date):
-                raise ValidationError({field: _("Enter the date of the baseline scan.")})
-            if when > today:
-                raise ValidationError({field: _("The baseline scan cannot be in the future.")})
-            if not earliest <= when <= c1d1:
-                raise ValidationError(
-                    {
-                        field: _(
-                            "The baseline scan must be within %(d)d days before C1D1 (%(c1d1)s)."
-                        )
-                        % {"d": P.SCREENING_MAX_DAYS_BEFORE_C1D1, "c1d1": c1d1.isoformat()}
-                    }
-                )
+            _check_baseline_date(locked, row.baseline_date, f"{group}-{index}-baseline_date")
             row.subject = locked
             try:
                 row.full_clean()
@@ -158,6 +162,166 @@ def _ta_visit(subject: Subject, scan_date: dt.date) -> Visit | None:
     return min(visits, key=lambda v: abs((v.target_date - scan_date).days), default=None)
 
 
+class _Evaluated(NamedTuple):
+    result: recist.TimepointResult
+    rows: list[LesionMeasurement]
+    non_target_status: str
+    new_lesion: recist.NewLesion
+
+
+def _lesions(subject: Subject) -> dict[str, Lesion]:
+    lesions = {lesion.lesion_id: lesion for lesion in subject.lesions.all()}
+    if not lesions:
+        raise ValidationError(_("Record the baseline lesions first."))
+    return lesions
+
+
+def _check_scan_date(
+    subject: Subject, lesions: dict[str, Lesion], scan_date, others: list[Timepoint]
+) -> None:
+    """The scan date against the baseline, C1D1, today and the other timepoints (in order)."""
+    c1d1 = _c1d1(subject)
+    baseline = min(lesion.baseline_date for lesion in lesions.values())
+    if not isinstance(scan_date, dt.date):
+        raise ValidationError({"scan_date": _("Enter the scan date.")})
+    if scan_date < baseline:
+        raise ValidationError(
+            {"scan_date": _("The scan is dated before the baseline (%(d)s).") % {"d": baseline}}
+        )
+    if scan_date <= c1d1:
+        raise ValidationError({"scan_date": _("An on-study scan is dated after C1D1.")})
+    if scan_date > subject.site.today():
+        raise ValidationError({"scan_date": _("The scan date cannot be in the future.")})
+    if any(tp.scan_date == scan_date for tp in others):
+        raise ValidationError(
+            {"scan_date": _("An assessment dated %(d)s is already recorded.") % {"d": scan_date}}
+        )
+
+
+def _evaluate(
+    lesions: dict[str, Lesion],
+    previous_sums: list[Decimal | None],
+    measurements: dict[str, tuple[str, object]],
+    non_target_status: str,
+    new_lesion: str,
+) -> _Evaluated:
+    """Check the entries of one timepoint and derive its response (nothing stored)."""
+    targets = [x for x in lesions.values() if x.role == Lesion.Role.TARGET]
+    has_non_targets = any(x.role == Lesion.Role.NON_TARGET for x in lesions.values())
+    pure_measurements: list[recist.Measurement] = []
+    rows: list[LesionMeasurement] = []
+    for lesion_id, (kind, diameter) in measurements.items():
+        field = f"measurements-{lesion_id}"
+        lesion = lesions.get(lesion_id)
+        if lesion is None:
+            raise ValidationError({field: _("No lesion %(id)s at baseline.") % {"id": lesion_id}})
+        if lesion.role != Lesion.Role.TARGET:
+            raise ValidationError(
+                {field: _("Only target lesions are measured (non-target: overall status).")}
+            )
+        try:
+            kind = recist.MeasurementKind(kind)
+        except ValueError:
+            raise ValidationError({field: _("Choose the result.")}) from None
+        mm = _mm(diameter, field)
+        pure_measurements.append(recist.Measurement(lesion_id, kind, mm))
+        rows.append(LesionMeasurement(lesion=lesion, kind=kind.value, diameter_mm=mm))
+
+    if has_non_targets:
+        try:
+            non_target = recist.NonTargetStatus(non_target_status)
+        except ValueError:
+            raise ValidationError(
+                {"non_target_status": _("Give the status of the non-target lesions.")}
+            ) from None
+    else:
+        non_target = None
+        non_target_status = ""
+    try:
+        new = recist.NewLesion(new_lesion)
+    except ValueError:
+        raise ValidationError({"new_lesion": _("Answer: new lesion?")}) from None
+    try:
+        result = recist.evaluate_timepoint(
+            [x.to_pure() for x in targets], previous_sums, pure_measurements, non_target, new
+        )
+    except recist.RecistError as exc:
+        raise _recist_error(exc) from exc
+    return _Evaluated(result, rows, non_target_status, new)
+
+
+def _check_investigator(result: recist.TimepointResult, response: str, reason: str) -> str:
+    """The investigator's own response: a RECIST value; a different one needs a reason."""
+    if response:
+        try:
+            recist.Response(response)
+        except ValueError:
+            raise ValidationError(
+                {"investigator_response": _("Choose a RECIST response.")}
+            ) from None
+    disagrees = bool(response) and response != result.overall
+    if disagrees and not reason.strip():
+        raise ValidationError(
+            {
+                "disagreement_reason": _(
+                    "The investigator's response differs from the computed %(r)s: give the reason."
+                )
+                % {"r": result.overall.value}
+            }
+        )
+    return reason.strip() if disagrees else ""
+
+
+def _check_confirms_equivocal(confirms: bool, new: recist.NewLesion, before: list[Timepoint]):
+    if not confirms:
+        return
+    if new != recist.NewLesion.YES:
+        raise ValidationError(
+            {"confirms_equivocal": _("Only an unequivocal new lesion confirms an equivocal one.")}
+        )
+    if not before or before[-1].new_lesion != recist.NewLesion.EQUIVOCAL:
+        raise ValidationError(
+            {"confirms_equivocal": _("The assessment before has no equivocal new lesion.")}
+        )
+
+
+def _derived(result: recist.TimepointResult) -> dict:
+    return {
+        "sum_mm": result.sum_mm,
+        "change_from_baseline_pct": result.change_from_baseline_pct,
+        "nadir_mm": result.nadir_mm,
+        "change_from_nadir_pct": result.change_from_nadir_pct,
+        "change_from_nadir_mm": result.change_from_nadir_mm,
+        "target_response": result.target_response or "",
+        "non_target_response": result.non_target_response or "",
+        "overall_response": result.overall.value,
+        "notes": "\n".join(result.notes),
+    }
+
+
+def preview_timepoint(
+    *,
+    subject: Subject,
+    scan_date,
+    measurements: dict[str, tuple[str, object]],
+    non_target_status: str,
+    new_lesion: str,
+    timepoint: Timepoint | None = None,
+) -> recist.TimepointResult:
+    """The response the entries would get, computed as ``record_timepoint`` would, unsaved.
+
+    ``timepoint``: the stored assessment being corrected (its own sum is not a nadir)."""
+    lesions = _lesions(subject)
+    before = [
+        tp
+        for tp in _previous(subject)
+        if tp != timepoint and (not isinstance(scan_date, dt.date) or tp.scan_date < scan_date)
+    ]
+    return _evaluate(
+        lesions, [tp.sum_mm for tp in before], measurements, non_target_status, new_lesion
+    ).result
+
+
 def record_timepoint(
     *,
     subject: Subject,
@@ -168,132 +332,234 @@ def record_timepoint(
     new_lesion: str,
     investigator_response: str = "",
     disagreement_reason: str = "",
+    confirms_equivocal: bool = False,
 ) -> RecordedTimepoint:
     """Record one on-study assessment and its RECIST response (RECIST 4.3, 4.4).
 
     ``measurements`` maps a target ``lesion_id`` to ``(kind, diameter_mm)``. Timepoints are
     entered in date order (each response depends on the earlier sums). The computed overall
-    response is kept; an investigator's different response needs a reason."""
+    response is kept; an investigator's different response needs a reason.
+    ``confirms_equivocal``: the new lesion is the one seen as equivocal on the assessment
+    before, so progression is dated back to that first scan (RECIST 4.3.4)."""
     with transaction.atomic():
         lock_audit_chain()
-        locked = Subject.objects.select_for_update().get(pk=subject.pk)
-        c1d1 = _c1d1(locked)
-        lesions = {lesion.lesion_id: lesion for lesion in locked.lesions.all()}
-        if not lesions:
-            raise ValidationError(_("Record the baseline lesions first."))
-        baseline = min(lesion.baseline_date for lesion in lesions.values())
-        if not isinstance(scan_date, dt.date):
-            raise ValidationError({"scan_date": _("Enter the scan date.")})
-        if scan_date < baseline:
-            raise ValidationError(
-                {"scan_date": _("The scan is dated before the baseline (%(d)s).") % {"d": baseline}}
-            )
-        if scan_date <= c1d1:
-            raise ValidationError({"scan_date": _("An on-study scan is dated after C1D1.")})
-        if scan_date > locked.site.today():
-            raise ValidationError({"scan_date": _("The scan date cannot be in the future.")})
+        locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
+        lesions = _lesions(locked)
         previous = _previous(locked)
-        if previous and scan_date <= previous[-1].scan_date:
+        _check_scan_date(locked, lesions, scan_date, previous)
+        if previous and scan_date < previous[-1].scan_date:
             raise ValidationError(
                 {
-                    "scan_date": _("Assessments are entered in date order: the last is %(d)s.")
+                    "scan_date": _(
+                        "Assessments are entered in date order: the last is %(d)s. Correct "
+                        "the stored assessments instead."
+                    )
                     % {"d": previous[-1].scan_date}
                 }
             )
-
-        targets = [x for x in lesions.values() if x.role == Lesion.Role.TARGET]
-        has_non_targets = any(x.role == Lesion.Role.NON_TARGET for x in lesions.values())
-        pure_measurements: list[recist.Measurement] = []
-        rows: list[LesionMeasurement] = []
-        for lesion_id, (kind, diameter) in measurements.items():
-            field = f"measurements-{lesion_id}"
-            lesion = lesions.get(lesion_id)
-            if lesion is None:
-                raise ValidationError(
-                    {field: _("No lesion %(id)s at baseline.") % {"id": lesion_id}}
-                )
-            if lesion.role != Lesion.Role.TARGET:
-                raise ValidationError(
-                    {field: _("Only target lesions are measured (non-target: overall status).")}
-                )
-            try:
-                kind = recist.MeasurementKind(kind)
-            except ValueError:
-                raise ValidationError({field: _("Choose the result.")}) from None
-            mm = _mm(diameter, field)
-            pure_measurements.append(recist.Measurement(lesion_id, kind, mm))
-            rows.append(LesionMeasurement(lesion=lesion, kind=kind.value, diameter_mm=mm))
-
-        if has_non_targets:
-            try:
-                non_target = recist.NonTargetStatus(non_target_status)
-            except ValueError:
-                raise ValidationError(
-                    {"non_target_status": _("Give the status of the non-target lesions.")}
-                ) from None
-        else:
-            non_target = None
-            non_target_status = ""
-        try:
-            new = recist.NewLesion(new_lesion)
-        except ValueError:
-            raise ValidationError({"new_lesion": _("Answer: new lesion?")}) from None
-        try:
-            result = recist.evaluate_timepoint(
-                [x.to_pure() for x in targets],
-                [tp.sum_mm for tp in previous],
-                pure_measurements,
-                non_target,
-                new,
-            )
-        except recist.RecistError as exc:
-            raise _recist_error(exc) from exc
-
-        if investigator_response:
-            try:
-                recist.Response(investigator_response)
-            except ValueError:
-                raise ValidationError(
-                    {"investigator_response": _("Choose a RECIST response.")}
-                ) from None
-        disagrees = bool(investigator_response) and investigator_response != result.overall
-        if disagrees and not disagreement_reason.strip():
-            raise ValidationError(
-                {
-                    "disagreement_reason": _(
-                        "The investigator's response differs from the computed %(r)s: give "
-                        "the reason."
-                    )
-                    % {"r": result.overall.value}
-                }
-            )
+        evaluated = _evaluate(
+            lesions, [tp.sum_mm for tp in previous], measurements, non_target_status, new_lesion
+        )
+        reason = _check_investigator(evaluated.result, investigator_response, disagreement_reason)
+        _check_confirms_equivocal(confirms_equivocal, evaluated.new_lesion, previous)
         visit = _ta_visit(locked, scan_date)
         timepoint = Timepoint(
             subject=locked,
             visit=visit,
             scan_date=scan_date,
-            non_target_status=non_target_status,
-            new_lesion=new.value,
+            non_target_status=evaluated.non_target_status,
+            new_lesion=evaluated.new_lesion.value,
+            confirms_equivocal=confirms_equivocal,
             investigator_response=investigator_response,
-            disagreement_reason=disagreement_reason.strip() if disagrees else "",
-            sum_mm=result.sum_mm,
-            change_from_baseline_pct=result.change_from_baseline_pct,
-            nadir_mm=result.nadir_mm,
-            change_from_nadir_pct=result.change_from_nadir_pct,
-            change_from_nadir_mm=result.change_from_nadir_mm,
-            target_response=result.target_response or "",
-            non_target_response=result.non_target_response or "",
-            overall_response=result.overall.value,
-            notes="\n".join(result.notes),
+            disagreement_reason=reason,
+            out_of_window=visit is None,
+            **_derived(evaluated.result),
         )
         timepoint.full_clean()
-        with audit_context(user=by, reason=f"Tumour assessment recorded: {result.overall.value}"):
+        overall = evaluated.result.overall.value
+        with audit_context(user=by, reason=f"Tumour assessment recorded: {overall}"):
             timepoint.save()
-            for row in rows:
+            for row in evaluated.rows:
                 row.timepoint = timepoint
                 row.full_clean()
                 row.save()
     return RecordedTimepoint(timepoint=timepoint, out_of_window=visit is None)
+
+
+def _recompute(subject: Subject) -> list[Timepoint]:
+    """Derive every stored timepoint again, in date order, from the stored entries.
+
+    A correction of a baseline lesion or of one assessment changes the nadir and the
+    responses of the later ones; each changed row is saved (and audited) under the caller's
+    audit context. Returns the timepoints whose computed overall response changed."""
+    lesions = _lesions(subject)
+    changed: list[Timepoint] = []
+    sums: list[Decimal | None] = []
+    for tp in _previous(subject):
+        measurements = {
+            m.lesion.lesion_id: (m.kind, m.diameter_mm)
+            for m in tp.measurements.select_related("lesion")
+        }
+        evaluated = _evaluate(lesions, sums, measurements, tp.non_target_status, tp.new_lesion)
+        derived = _derived(evaluated.result)
+        if any(getattr(tp, k) != v for k, v in derived.items()):
+            if tp.overall_response != derived["overall_response"]:
+                changed.append(tp)
+            Timepoint.objects.filter(pk=tp.pk).update(
+                **derived, version=F("version") + 1, updated_at=Now()
+            )
+        sums.append(evaluated.result.sum_mm)
+    return changed
+
+
+def correct_timepoint(
+    *,
+    timepoint: Timepoint,
+    by,
+    expected_version: int,
+    reason: str,
+    scan_date: dt.date,
+    measurements: dict[str, tuple[str, object]],
+    non_target_status: str,
+    new_lesion: str,
+    investigator_response: str = "",
+    disagreement_reason: str = "",
+    confirms_equivocal: bool = False,
+) -> Timepoint:
+    """Correct a stored assessment (reason required) and derive it and every later one again.
+
+    The same checks as ``record_timepoint``; the scan date may move but not past another
+    assessment (their order is the order the nadir is taken in)."""
+    reason = require_reason(reason)
+    with transaction.atomic():
+        lock_audit_chain()
+        locked = (
+            Subject.objects.select_for_update().select_related("site").get(pk=timepoint.subject_id)
+        )
+        current = Timepoint.objects.select_for_update().get(pk=timepoint.pk)
+        if current.version != expected_version:
+            raise EditConflict(
+                current=current,
+                submitted={
+                    "scan_date": scan_date,
+                    "non_target_status": non_target_status,
+                    "new_lesion": new_lesion,
+                },
+                expected_version=expected_version,
+            )
+        lesions = _lesions(locked)
+        all_timepoints = _previous(locked)
+        others = [tp for tp in all_timepoints if tp.pk != current.pk]
+        _check_scan_date(locked, lesions, scan_date, others)
+        index = all_timepoints.index(current)
+        low = all_timepoints[index - 1].scan_date if index else None
+        high = all_timepoints[index + 1].scan_date if index + 1 < len(all_timepoints) else None
+        if (low and scan_date <= low) or (high and scan_date >= high):
+            raise ValidationError(
+                {
+                    "scan_date": _(
+                        "The corrected date must stay between the assessments before and after."
+                    )
+                }
+            )
+        before = all_timepoints[:index]
+        evaluated = _evaluate(
+            lesions, [tp.sum_mm for tp in before], measurements, non_target_status, new_lesion
+        )
+        why = _check_investigator(evaluated.result, investigator_response, disagreement_reason)
+        _check_confirms_equivocal(confirms_equivocal, evaluated.new_lesion, before)
+        visit = _ta_visit(locked, scan_date)
+        with audit_context(user=by, reason=reason):
+            Timepoint.objects.filter(pk=current.pk).update(
+                scan_date=scan_date,
+                visit=visit,
+                out_of_window=visit is None,
+                non_target_status=evaluated.non_target_status,
+                new_lesion=evaluated.new_lesion.value,
+                confirms_equivocal=confirms_equivocal,
+                investigator_response=investigator_response,
+                disagreement_reason=why,
+                **_derived(evaluated.result),
+                version=F("version") + 1,
+                updated_at=Now(),
+            )
+            stored = {m.lesion_id: m for m in current.measurements.all()}
+            for row in evaluated.rows:
+                old = stored.get(row.lesion_id)
+                if old is None:
+                    row.timepoint = current
+                    row.full_clean()
+                    row.save()
+                elif (old.kind, old.diameter_mm) != (row.kind, row.diameter_mm):
+                    LesionMeasurement.objects.filter(pk=old.pk).update(
+                        kind=row.kind,
+                        diameter_mm=row.diameter_mm,
+                        version=F("version") + 1,
+                        updated_at=Now(),
+                    )
+            _recompute(locked)
+    return Timepoint.objects.get(pk=current.pk)
+
+
+LESION_FIELDS = (
+    "organ",
+    "location",
+    "method",
+    "slice_thickness_mm",
+    "is_node",
+    "baseline_date",
+    "baseline_diameter_mm",
+)
+
+
+def correct_lesion(*, lesion: Lesion, by, expected_version: int, reason: str, changes: dict):
+    """Correct a baseline lesion (reason required): the baseline is checked again as a whole
+    (RECIST 3.1, 4.2) and every stored assessment derived again from the corrected sums."""
+    reason = require_reason(reason)
+    unknown = set(changes) - set(LESION_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("These fields cannot be corrected: %s") % ", ".join(sorted(unknown))
+        )
+    with transaction.atomic():
+        lock_audit_chain()
+        locked = (
+            Subject.objects.select_for_update().select_related("site").get(pk=lesion.subject_id)
+        )
+        current = Lesion.objects.select_for_update().get(pk=lesion.pk)
+        if current.version != expected_version:
+            raise EditConflict(
+                current=current, submitted=changes, expected_version=expected_version
+            )
+        candidate = Lesion.objects.get(pk=current.pk)
+        for name, value in changes.items():
+            if name in ("slice_thickness_mm", "baseline_diameter_mm"):
+                value = _mm(value, name)
+            setattr(candidate, name, value)
+        try:
+            recist.Method(candidate.method)
+        except ValueError:
+            raise ValidationError({"method": _("Choose the method.")}) from None
+        lesions = [candidate if x.pk == candidate.pk else x for x in locked.lesions.all()]
+        targets = [x.to_pure() for x in lesions if x.role == Lesion.Role.TARGET]
+        non_targets = [x.to_pure() for x in lesions if x.role == Lesion.Role.NON_TARGET]
+        try:
+            recist.validate_baseline(targets, non_targets)
+        except recist.RecistError as exc:
+            # the field of the pure error names a position; here it is this lesion's field
+            name = exc.field.rsplit(".", 1)[-1] if "." in exc.field else "__all__"
+            name = {"diameter_mm": "baseline_diameter_mm"}.get(name, name)
+            raise ValidationError({name: exc.message}) from exc
+        _check_baseline_date(locked, candidate.baseline_date, "baseline_date")
+        candidate.full_clean()
+        with audit_context(user=by, reason=reason):
+            Lesion.objects.filter(pk=current.pk).update(
+                **{name: getattr(candidate, name) for name in changes},
+                version=F("version") + 1,
+                updated_at=Now(),
+            )
+            _recompute(locked)
+    return Lesion.objects.get(pk=current.pk)
 
 
 def best_response(subject: Subject) -> recist.BestOverallResponse | None:
@@ -307,6 +573,7 @@ def best_response(subject: Subject) -> recist.BestOverallResponse | None:
             overall=recist.Response(tp.overall_response),
             new_lesion=recist.NewLesion(tp.new_lesion),
             non_target_only=non_target_only,
+            confirms_equivocal=tp.confirms_equivocal,
         )
         for tp in subject.timepoints.order_by("scan_date")
     ]

@@ -18,6 +18,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from accounts.models import ApiToken
+from assessments.models import Lesion, Timepoint
 from dosing.models import Dispensing, DoseEvent
 from eligibility.models import EligibilitySignature, Screening
 from eligibility.services import save_screening
@@ -174,6 +175,72 @@ def on_treatment(w):
     )
 
 
+def with_baseline(w):
+    """On treatment (C1D1 yesterday) with one target lesion, liver 40 mm, 3 days ago."""
+    from assessments.services import record_baseline
+
+    on_treatment(w)
+    w.subject.refresh_from_db()
+    [w.lesion] = record_baseline(
+        subject=w.subject,
+        by=w.subject.created_by,
+        targets=[
+            {
+                "lesion_id": "T1",
+                "organ": "liver",
+                "method": "CT",
+                "slice_thickness_mm": 5,
+                "baseline_date": w.today - dt.timedelta(days=3),
+                "diameter_mm": 40,
+            }
+        ],
+        non_targets=[],
+    )
+
+
+def with_timepoint(w):
+    """... and one assessment today (T1 38 mm: SD)."""
+    from assessments.services import record_timepoint
+
+    with_baseline(w)
+    w.timepoint = record_timepoint(
+        subject=w.subject,
+        by=w.subject.created_by,
+        scan_date=w.today,
+        measurements={"T1": ("measured", 38)},
+        non_target_status="",
+        new_lesion="no",
+    ).timepoint
+
+
+def timepoint_form(w):
+    return {
+        "scan_date": w.today.isoformat(),
+        "measurements-T1": "measured",
+        "measurements-T1-mm": "36",
+        "new_lesion": "no",
+    }
+
+
+def timepoint_json(w):
+    return {
+        "scan_date": w.today.isoformat(),
+        "measurements": {"T1": {"diameter_mm": 36}},
+        "new_lesion": "no",
+    }
+
+
+def lesion_json(w):
+    return {
+        "lesion_id": "T1",
+        "organ": "liver",
+        "method": "CT",
+        "slice_thickness_mm": 5,
+        "baseline_date": (w.today - dt.timedelta(days=3)).isoformat(),
+        "diameter_mm": 40,
+    }
+
+
 def dispensing_args(w):
     return [w.subject.pk, w.dispensing.pk]
 
@@ -294,6 +361,55 @@ ACCESS: dict[str, Url] = {
         writes=True,
         setup=on_treatment,
     ),
+    # --- tumour assessments ---
+    "assessments:overview": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args, setup=with_timepoint
+    ),
+    "assessments:baseline": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {f"targets-0-{k}": v for k, v in lesion_json(w).items()},
+        writes=True,
+        setup=on_treatment,
+    ),
+    "assessments:new": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=timepoint_form,
+        writes=True,
+        setup=with_baseline,
+    ),
+    "assessments:preview": Url(
+        {"POST": (302, 200, 200, 404, 200, 200)},
+        args=subject_args,
+        body=timepoint_form,
+        setup=with_baseline,
+    ),
+    "assessments:edit": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=lambda w: [w.subject.pk, w.timepoint.pk],
+        body=lambda w: (
+            timepoint_form(w) | {"version": w.timepoint.version, "reason": "T1 re-measured"}
+        ),
+        writes=True,
+        setup=with_timepoint,
+    ),
+    "assessments:lesion": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=lambda w: [w.subject.pk, w.lesion.pk],
+        body=lambda w: {
+            "organ": "liver",
+            "location": "segment VII",
+            "method": "CT",
+            "slice_thickness_mm": "5",
+            "baseline_date": (w.today - dt.timedelta(days=3)).isoformat(),
+            "baseline_diameter_mm": "41",
+            "version": w.lesion.version,
+            "reason": "re-measured",
+        },
+        writes=True,
+        setup=with_baseline,
+    ),
     # --- API (bearer token) ---
     "api:api-root": Url({"GET": (404, 404, 404, 404, 404, 404)}, api=True),
     "api:list_sites": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
@@ -407,6 +523,47 @@ ACCESS: dict[str, Url] = {
     "api:dosing_exposure": Url(
         {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=on_treatment
     ),
+    "api:list_lesions": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=with_baseline
+    ),
+    "api:record_baseline": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"targets": [lesion_json(w)]},
+        api=True,
+        writes=True,
+        setup=on_treatment,
+    ),
+    "api:correct_lesion": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.lesion.pk],
+        body=lambda w: {"version": w.lesion.version, "reason": "re-measured", "location": "S7"},
+        api=True,
+        writes=True,
+        setup=with_baseline,
+    ),
+    "api:list_timepoints": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=with_timepoint
+    ),
+    "api:record_timepoint": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=timepoint_json,
+        api=True,
+        writes=True,
+        setup=with_baseline,
+    ),
+    "api:correct_timepoint": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.timepoint.pk],
+        body=lambda w: timepoint_json(w) | {"version": w.timepoint.version, "reason": "T1"},
+        api=True,
+        writes=True,
+        setup=with_timepoint,
+    ),
+    "api:best_response": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=with_timepoint
+    ),
 }
 
 CASES = [
@@ -426,7 +583,10 @@ def stored_clinical_data():
     dosing = list(DoseEvent.objects.values_list("pk")) + list(
         Dispensing.objects.order_by("pk").values_list("pk", "version")
     )
-    return subjects, visits, screenings, signatures, dosing
+    tumour = list(Lesion.objects.order_by("pk").values_list("pk", "version")) + list(
+        Timepoint.objects.order_by("pk").values_list("pk", "version")
+    )
+    return subjects, visits, screenings, signatures, dosing, tumour
 
 
 def send(client, method, path, body, *, api, token=None):

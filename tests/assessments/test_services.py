@@ -259,3 +259,153 @@ def test_pr_27_days_apart_is_not_confirmed(baseline, coordinator_a):
     bor = services.best_response(baseline)
     assert bor.response == "SD"  # PR on day 52 counts as SD (>= 35 days after C1D1)
     assert bor.confirmed_on is None
+
+
+def test_stored_out_of_window_flag(baseline, coordinator_a):
+    tp, _ = scan(baseline, coordinator_a, D(2026, 1, 30), 40, 30, 30)
+    tp.refresh_from_db()
+    assert tp.out_of_window
+    tp2, _ = scan(baseline, coordinator_a, D(2026, 2, 9), 40, 30, 30)  # TA1 window opens 02-09
+    tp2.refresh_from_db()
+    assert not tp2.out_of_window and tp2.visit.code == "TA1"
+
+
+def test_preview_computes_without_storing(baseline, coordinator_a):
+    scan(baseline, coordinator_a, D(2026, 1, 30), 28, 21, 21)  # 70 mm: the nadir
+    before = stored()
+    result = services.preview_timepoint(
+        subject=baseline,
+        scan_date=D(2026, 2, 16),
+        measurements={"T1": ("measured", 34), "T2": ("measured", 25), "T3": ("measured", 25)},
+        non_target_status="non-CR/non-PD",
+        new_lesion="no",
+    )
+    # 84 mm: +14 mm, +20 % over the nadir of 70 -> PD
+    assert result.sum_mm == Decimal("84")
+    assert result.nadir_mm == Decimal("70")
+    assert result.overall == "PD"
+    assert stored() == before
+
+
+def test_correcting_an_assessment_derives_the_later_ones_again(baseline, coordinator_a):
+    first, _ = scan(baseline, coordinator_a, D(2026, 1, 30), 28, 21, 21)  # 70 mm PR
+    second, _ = scan(baseline, coordinator_a, D(2026, 2, 27), 34, 25, 25)  # 84: +20 % PD
+    second.refresh_from_db()
+    assert second.overall_response == "PD"
+    first.refresh_from_db()
+    # T1 was 38 mm, not 28: the first sum is 80 mm (-20 %, SD); the nadir for the second is
+    # then 80 and 84 is +5 % -> SD
+    corrected = services.correct_timepoint(
+        timepoint=first,
+        by=coordinator_a,
+        expected_version=first.version,
+        reason="Transcription error: T1 38 mm on the radiology report",
+        scan_date=D(2026, 1, 30),
+        measurements={"T1": ("measured", 38), "T2": ("measured", 21), "T3": ("measured", 21)},
+        non_target_status="non-CR/non-PD",
+        new_lesion="no",
+    )
+    assert corrected.sum_mm == Decimal("80")
+    assert corrected.overall_response == "SD"
+    assert corrected.version == first.version + 1
+    second.refresh_from_db()
+    assert second.nadir_mm == Decimal("80")
+    assert second.change_from_nadir_pct == Decimal("5.00")
+    assert second.overall_response == "SD"
+    events = AuditEvent.objects.filter(
+        table_name="assessments_timepoint", reason__startswith="Transcription error"
+    )
+    assert events.count() == 2  # the corrected row, then the later one derived again
+    assert LesionMeasurement.objects.get(timepoint=first, lesion__lesion_id="T1").diameter_mm == 38
+
+
+def test_correction_needs_a_reason_and_the_version_read(baseline, coordinator_a):
+    from audit.versioning import EditConflict
+
+    first, _ = scan(baseline, coordinator_a, D(2026, 1, 30), 28, 21, 21)
+    first.refresh_from_db()
+    kwargs = {
+        "timepoint": first,
+        "by": coordinator_a,
+        "scan_date": D(2026, 1, 30),
+        "measurements": {"T1": ("measured", 38), "T2": ("measured", 21), "T3": ("measured", 21)},
+        "non_target_status": "non-CR/non-PD",
+        "new_lesion": "no",
+    }
+    before = stored()
+    with pytest.raises(ValidationError) as exc:
+        services.correct_timepoint(expected_version=first.version, reason=" ", **kwargs)
+    assert "reason" in exc.value.message_dict
+    with pytest.raises(EditConflict):
+        services.correct_timepoint(expected_version=first.version - 1, reason="x", **kwargs)
+    assert stored() == before
+
+
+def test_correcting_a_baseline_lesion_derives_every_assessment_again(baseline, coordinator_a):
+    tp, _ = scan(baseline, coordinator_a, D(2026, 2, 16), 28, 21, 21)  # 70 of 100: -30 % PR
+    t1 = baseline.lesions.get(lesion_id="T1")
+    # T1 was 50 mm at baseline: 110 mm, and 70 is -36.36 % -> still PR
+    services.correct_lesion(
+        lesion=t1,
+        by=coordinator_a,
+        expected_version=t1.version,
+        reason="Baseline T1 re-measured on the reference slice",
+        changes={"baseline_diameter_mm": 50},
+    )
+    tp.refresh_from_db()
+    assert tp.nadir_mm == Decimal("110")
+    assert tp.change_from_baseline_pct == Decimal("-36.36")
+    assert tp.overall_response == "PR"
+
+
+def test_baseline_correction_breaking_measurability_refused(baseline, coordinator_a):
+    t1 = baseline.lesions.get(lesion_id="T1")
+    before = stored()
+    with pytest.raises(ValidationError) as exc:  # 9 mm on CT with 5 mm slices
+        services.correct_lesion(
+            lesion=t1,
+            by=coordinator_a,
+            expected_version=t1.version,
+            reason="re-measured",
+            changes={"baseline_diameter_mm": 9},
+        )
+    assert "baseline_diameter_mm" in exc.value.message_dict
+    assert stored() == before
+
+
+def test_equivocal_new_lesion_confirmed_later_dates_pd_back(baseline, coordinator_a):
+    # 02-16: sums steady, an equivocal new lesion -> SD on that date (RECIST 4.3.4)
+    tp1, _ = scan(baseline, coordinator_a, D(2026, 2, 16), 40, 30, 30, new_lesion="equivocal")
+    tp1.refresh_from_db()
+    assert tp1.overall_response == "SD"
+    # 03-01: the lesion is unequivocal and is the one seen on 02-16 -> PD dated 02-16
+    scan(
+        baseline,
+        coordinator_a,
+        D(2026, 3, 1),
+        40,
+        30,
+        30,
+        new_lesion="yes",
+        confirms_equivocal=True,
+    )
+    bor = services.best_response(baseline)
+    assert bor.first_pd_date == D(2026, 2, 16)
+    assert bor.response == "PD"  # the SD of 02-16 is day 42 but that date is now PD
+
+
+def test_confirming_without_an_earlier_equivocal_lesion_refused(baseline, coordinator_a):
+    before = stored()
+    with pytest.raises(ValidationError) as exc:
+        scan(
+            baseline,
+            coordinator_a,
+            D(2026, 2, 16),
+            40,
+            30,
+            30,
+            new_lesion="yes",
+            confirms_equivocal=True,
+        )
+    assert "confirms_equivocal" in exc.value.message_dict
+    assert stored() == before

@@ -1,0 +1,365 @@
+"""Tumour assessment pages: overview (history, best response, spider plot), baseline lesions,
+a new assessment with its response computed as it is typed (htmx), corrections."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.access import Action, get_access, get_scoped_or_404, require
+from assessments import recist, services
+from assessments.forms import BaselineForm, LesionForm, TimepointForm
+from assessments.models import Lesion, Timepoint
+from audit.versioning import EditConflict
+from subjects.models import Subject
+from subjects.views import attach_errors, conflict_response
+
+
+def _subject(request, pk):
+    return get_scoped_or_404(Subject.objects.select_related("site"), request.user, pk=pk)
+
+
+def _timepoint(request, subject, tp_pk):
+    return get_scoped_or_404(
+        Timepoint.objects.filter(subject=subject), request.user, "subject__site", pk=tp_pk
+    )
+
+
+# --- spider plot ----------------------------------------------------------------------------
+
+PLOT_W, PLOT_H, PAD_L, PAD_R, PAD_T, PAD_B = 640, 240, 48, 16, 12, 28
+
+
+def spider(subject, timepoints) -> dict | None:
+    """Coordinates of the subject's line (% change of the sum from baseline against days from
+    C1D1) for an inline SVG, with the PR (-30 %) and PD (+20 %) reference lines."""
+    points = [(0, Decimal(0), "BL")] + [
+        ((tp.scan_date - subject.c1d1_date).days, tp.change_from_baseline_pct, tp.overall_response)
+        for tp in timepoints
+        if tp.change_from_baseline_pct is not None
+    ]
+    if len(points) < 2:
+        return None
+    max_x = max(p[0] for p in points) or 1
+    low = min(Decimal(-100), min(p[1] for p in points))
+    high = max(Decimal(40), max(p[1] for p in points))
+
+    def x(day):
+        return round(PAD_L + (PLOT_W - PAD_L - PAD_R) * day / max_x, 1)
+
+    def y(pct):
+        return round(PAD_T + (PLOT_H - PAD_T - PAD_B) * float((high - pct) / (high - low)), 1)
+
+    coords = [(x(d), y(p), d, p, r) for d, p, r in points]
+    ticks = [t for t in range(-100, int(high) + 1, 20) if low <= t <= high]
+    return {
+        "width": PLOT_W,
+        "height": PLOT_H,
+        "left": PAD_L,
+        "right": PLOT_W - PAD_R,
+        "bottom": PLOT_H - PAD_B,
+        "polyline": " ".join(f"{cx},{cy}" for cx, cy, *_ in coords),
+        "points": coords,
+        "pd_y": y(Decimal(20)),
+        "pr_y": y(Decimal(-30)),
+        "zero_y": y(Decimal(0)),
+        "ticks": [(t, y(Decimal(t))) for t in ticks],
+        "max_day": max_x,
+    }
+
+
+@login_required
+def overview(request, pk):
+    subject = _subject(request, pk)
+    lesions = list(subject.lesions.all())
+    timepoints = list(
+        subject.timepoints.select_related("visit").prefetch_related("measurements__lesion")
+    )
+    targets = [x for x in lesions if x.role == Lesion.Role.TARGET]
+    for tp in timepoints:
+        by_lesion = {m.lesion_id: m for m in tp.measurements.all()}
+        tp.cells = [by_lesion.get(t.pk) for t in targets]
+    can_edit = get_access(request.user).can(Action.ENTER_DATA, subject.site_id)
+    return render(
+        request,
+        "assessments/overview.html",
+        {
+            "subject": subject,
+            "targets": targets,
+            "non_targets": [x for x in lesions if x.role == Lesion.Role.NON_TARGET],
+            "baseline_sum": sum((t.baseline_diameter_mm for t in targets), Decimal(0)),
+            "timepoints": timepoints,
+            "bor": services.best_response(subject) if timepoints else None,
+            "spider": spider(subject, timepoints) if subject.c1d1_date else None,
+            "can_edit": can_edit,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def baseline(request, pk):
+    subject = _subject(request, pk)
+    if subject.lesions.exists():
+        messages.info(request, _("The baseline is recorded; correct a lesion from its row."))
+        return redirect("assessments:overview", pk=subject.pk)
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    form = BaselineForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.record_baseline(
+                subject=subject,
+                by=request.user,
+                targets=form.lesions("targets"),
+                non_targets=form.lesions("non_targets"),
+            )
+        except ValidationError as exc:
+            _attach_rows(form, exc)
+        else:
+            messages.success(request, _("Baseline lesions recorded."))
+            return redirect("assessments:overview", pk=subject.pk)
+    return render(
+        request,
+        "assessments/baseline.html",
+        {
+            "subject": subject,
+            "form": form,
+            "groups": [
+                (_("Target lesions"), form.target_rows()),
+                (_("Non-target lesions and non-measurable disease"), form.non_target_rows()),
+            ],
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+def _attach_rows(form, exc: ValidationError) -> None:
+    """Service keys are ``targets-2-organ`` (the form's names), ``targets-5`` for a row that
+    is one too many, ``targets-0-diameter_mm`` for the size: put each beside its field."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for key, errors in exc.message_dict.items():
+        if key in form.fields:
+            form.add_error(key, errors)
+        elif f"{key}-organ" in form.fields:
+            form.add_error(f"{key}-organ", errors)
+        else:
+            form.add_error(None, errors)
+
+
+def _timepoint_form(request, subject, *, data=None, initial=None, correcting=False):
+    lesions = list(subject.lesions.all())
+    return TimepointForm(
+        data,
+        initial=initial,
+        targets=[x for x in lesions if x.role == Lesion.Role.TARGET],
+        has_non_targets=any(x.role == Lesion.Role.NON_TARGET for x in lesions),
+        correcting=correcting,
+    )
+
+
+def _attach_timepoint(form, exc: ValidationError) -> None:
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for key, errors in exc.message_dict.items():
+        form.add_error(key if key in form.fields else None, errors)
+
+
+def _timepoint_context(subject, form, timepoint=None) -> dict:
+    previous = [tp for tp in subject.timepoints.all() if tp != timepoint]
+    before = [tp for tp in previous if timepoint is None or tp.scan_date < timepoint.scan_date]
+    return {
+        "offer_confirmation": bool(before) and before[-1].new_lesion == recist.NewLesion.EQUIVOCAL,
+        "subject": subject,
+        "form": form,
+        "timepoint": timepoint,
+        "previous": previous,
+        "result": None,
+        "responses": [r.value for r in recist.Response],
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def new_timepoint(request, pk):
+    subject = _subject(request, pk)
+    if not subject.lesions.exists():
+        messages.info(request, _("Record the baseline lesions first."))
+        return redirect("assessments:overview", pk=subject.pk)
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    form = _timepoint_form(request, subject, data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            recorded = services.record_timepoint(subject=subject, by=request.user, **form.entries())
+        except ValidationError as exc:
+            _attach_timepoint(form, exc)
+        else:
+            tp = recorded.timepoint
+            messages.success(
+                request,
+                _("Assessment of %(d)s recorded: %(r)s.")
+                % {"d": tp.scan_date.isoformat(), "r": tp.overall_response},
+            )
+            if recorded.out_of_window:
+                messages.warning(
+                    request,
+                    _("The scan date is outside every tumour-assessment window (±7 days)."),
+                )
+            return redirect("assessments:overview", pk=subject.pk)
+    context = _timepoint_context(subject, form)
+    context["result"] = _preview(subject, form) if request.method == "POST" else None
+    return render(
+        request,
+        "assessments/timepoint.html",
+        context,
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit_timepoint(request, pk, tp_pk):
+    subject = _subject(request, pk)
+    timepoint = _timepoint(request, subject, tp_pk)
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    initial = {
+        "version": timepoint.version,
+        "scan_date": timepoint.scan_date,
+        "non_target_status": timepoint.non_target_status,
+        "new_lesion": timepoint.new_lesion,
+        "confirms_equivocal": timepoint.confirms_equivocal,
+        "investigator_response": timepoint.investigator_response,
+        "disagreement_reason": timepoint.disagreement_reason,
+    }
+    for m in timepoint.measurements.select_related("lesion"):
+        initial[f"measurements-{m.lesion.lesion_id}"] = m.kind
+        initial[f"measurements-{m.lesion.lesion_id}-mm"] = m.diameter_mm
+    form = _timepoint_form(
+        request, subject, data=request.POST or None, initial=initial, correcting=True
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.correct_timepoint(
+                timepoint=timepoint,
+                by=request.user,
+                expected_version=form.cleaned_data.get("version") or 0,
+                reason=form.cleaned_data.get("reason", ""),
+                **form.entries(),
+            )
+        except EditConflict as exc:
+            return conflict_response(request, exc, request.path)
+        except ValidationError as exc:
+            _attach_timepoint(form, exc)
+        else:
+            messages.success(request, _("Assessment corrected; later assessments derived again."))
+            return redirect("assessments:overview", pk=subject.pk)
+    context = _timepoint_context(subject, form, timepoint)
+    context["result"] = _preview(subject, form, timepoint)
+    return render(
+        request, "assessments/timepoint.html", context, status=422 if form.errors else 200
+    )
+
+
+def _preview(subject, form, timepoint=None):
+    """The derived values of what the form holds now, or the messages why they cannot be."""
+    if not form.is_bound:
+        if timepoint is None:
+            return None
+        data = {
+            "scan_date": timepoint.scan_date,
+            "measurements": {
+                m.lesion.lesion_id: (m.kind, m.diameter_mm)
+                for m in timepoint.measurements.select_related("lesion")
+            },
+            "non_target_status": timepoint.non_target_status,
+            "new_lesion": timepoint.new_lesion,
+        }
+    else:
+        form.is_valid()
+        entries = form.entries() if hasattr(form, "cleaned_data") else {}
+        data = {k: entries.get(k) for k in ("scan_date", "measurements")}
+        data["non_target_status"] = entries.get("non_target_status", "")
+        data["new_lesion"] = entries.get("new_lesion", "")
+        data["measurements"] = data["measurements"] or {}
+    missing = []
+    if not data["new_lesion"]:
+        missing.append(_("new lesion"))
+        data["new_lesion"] = recist.NewLesion.NO.value
+    if "non_target_status" in form.fields and not data["non_target_status"]:
+        missing.append(_("non-target lesions"))
+        data["non_target_status"] = recist.NonTargetStatus.NON_CR_NON_PD.value
+    try:
+        result = services.preview_timepoint(subject=subject, timepoint=timepoint, **data)
+    except ValidationError as exc:
+        return {"errors": exc.messages}
+    # Without every answer only the target lesions are known: no overall response yet.
+    return {"result": result, "missing": missing}
+
+
+@login_required
+@require_POST
+def preview(request, pk):
+    """htmx: the sum, changes and responses of the assessment being typed; nothing is saved."""
+    subject = _subject(request, pk)
+    timepoint = None
+    if request.GET.get("timepoint"):
+        timepoint = _timepoint(request, subject, request.GET["timepoint"])
+    form = _timepoint_form(request, subject, data=request.POST, correcting=timepoint is not None)
+    entered = form.data.get("investigator_response", "")
+    return render(
+        request,
+        "assessments/_derived.html",
+        {"subject": subject, "result": _preview(subject, form, timepoint), "entered": entered},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def edit_lesion(request, pk, lesion_pk):
+    subject = _subject(request, pk)
+    lesion = get_scoped_or_404(
+        Lesion.objects.filter(subject=subject), request.user, "subject__site", pk=lesion_pk
+    )
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    form = LesionForm(
+        request.POST or None,
+        instance=Lesion.objects.get(pk=lesion.pk),  # a copy: the form writes into it
+        initial={"version": lesion.version},
+    )
+    if request.method == "POST" and form.is_valid():
+        changes = {
+            name: form.cleaned_data[name]
+            for name in services.LESION_FIELDS
+            if form.cleaned_data.get(name) != getattr(lesion, name)
+        }
+        try:
+            if not changes:
+                raise ValidationError(_("Nothing was changed."))
+            services.correct_lesion(
+                lesion=lesion,
+                by=request.user,
+                expected_version=form.cleaned_data["version"],
+                reason=form.cleaned_data["reason"],
+                changes=changes,
+            )
+        except EditConflict as exc:
+            return conflict_response(request, exc, request.path)
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Lesion corrected; assessments derived again."))
+            return redirect("assessments:overview", pk=subject.pk)
+    return render(
+        request,
+        "assessments/lesion_form.html",
+        {"subject": subject, "lesion": lesion, "form": form},
+        status=422 if form.errors else 200,
+    )
