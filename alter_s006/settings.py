@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "eligibility",
     "dosing",
     "assessments",
+    "queries",
 ]
 
 MIDDLEWARE = [

@@ -23,6 +23,7 @@ from assessments import recist
 from assessments.models import Lesion, LesionMeasurement, Timepoint
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
+from queries.services import sync_check
 from subjects.models import Subject, Visit
 from subjects.schedule import VisitKind
 
@@ -299,6 +300,37 @@ def _derived(result: recist.TimepointResult) -> dict:
     }
 
 
+def _sync_queries(tp: Timepoint) -> None:
+    """Edit checks of one assessment: an investigator's response that differs from the computed
+    one, and a scan date outside every tumour-assessment window, each keep a query open."""
+    differs = bool(tp.investigator_response) and tp.investigator_response != tp.overall_response
+    sync_check(
+        record=tp,
+        subject=tp.subject,
+        check="recist.investigator_disagrees",
+        field="investigator_response",
+        failing=differs,
+        text=(
+            f"The investigator's response {tp.investigator_response} differs from the RECIST "
+            f"response computed from the measurements, {tp.overall_response}. Reason given: "
+            f"{tp.disagreement_reason or '(none)'}. Please review the measurements or the "
+            "assessment."
+        ),
+    )
+    sync_check(
+        record=tp,
+        subject=tp.subject,
+        check="recist.out_of_window",
+        field="scan_date",
+        failing=tp.out_of_window,
+        text=(
+            f"The scan of {tp.scan_date.isoformat()} is outside every tumour-assessment window "
+            f"(every {P.TUMOUR_ASSESSMENT_INTERVAL_DAYS} days from C1D1, "
+            f"±{P.TUMOUR_ASSESSMENT_WINDOW_DAYS}). Please confirm the date or record why."
+        ),
+    )
+
+
 def preview_timepoint(
     *,
     subject: Subject,
@@ -383,6 +415,7 @@ def record_timepoint(
                 row.timepoint = timepoint
                 row.full_clean()
                 row.save()
+            _sync_queries(timepoint)
     return RecordedTimepoint(timepoint=timepoint, out_of_window=visit is None)
 
 
@@ -408,6 +441,8 @@ def _recompute(subject: Subject) -> list[Timepoint]:
             Timepoint.objects.filter(pk=tp.pk).update(
                 **derived, version=F("version") + 1, updated_at=Now()
             )
+            tp.refresh_from_db()
+            _sync_queries(tp)
         sums.append(evaluated.result.sum_mm)
     return changed
 
@@ -498,7 +533,9 @@ def correct_timepoint(
                         updated_at=Now(),
                     )
             _recompute(locked)
-    return Timepoint.objects.get(pk=current.pk)
+            corrected = Timepoint.objects.get(pk=current.pk)
+            _sync_queries(corrected)
+    return corrected
 
 
 LESION_FIELDS = (

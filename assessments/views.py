@@ -17,6 +17,7 @@ from assessments import recist, services
 from assessments.forms import BaselineForm, LesionForm, TimepointForm
 from assessments.models import Lesion, Timepoint
 from audit.versioning import EditConflict
+from queries.services import open_queries
 from subjects.models import Subject
 from subjects.views import attach_errors, conflict_response
 
@@ -82,7 +83,9 @@ def overview(request, pk):
         subject.timepoints.select_related("visit").prefetch_related("measurements__lesion")
     )
     targets = [x for x in lesions if x.role == Lesion.Role.TARGET]
+    queries = open_queries(timepoints)
     for tp in timepoints:
+        tp.open_queries = queries.get(tp.pk, [])
         by_lesion = {m.lesion_id: m for m in tp.measurements.all()}
         tp.cells = [by_lesion.get(t.pk) for t in targets]
     can_edit = get_access(request.user).can(Action.ENTER_DATA, subject.site_id)

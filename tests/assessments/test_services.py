@@ -409,3 +409,54 @@ def test_confirming_without_an_earlier_equivocal_lesion_refused(baseline, coordi
         )
     assert "confirms_equivocal" in exc.value.message_dict
     assert stored() == before
+
+
+def open_queries(tp):
+    from queries.models import Query
+
+    return sorted(
+        Query.objects.filter(
+            record_type="assessments.timepoint", record_id=tp.pk, status="open"
+        ).values_list("edit_check", flat=True)
+    )
+
+
+def test_disagreement_raises_a_query_closed_once_the_data_agree(baseline, coordinator_a):
+    tp, _ = scan(
+        baseline,
+        coordinator_a,
+        D(2026, 2, 16),
+        28,
+        21,
+        21,
+        investigator_response="SD",
+        disagreement_reason="T2 re-read by radiology as 24 mm",
+    )
+    assert open_queries(tp) == ["recist.investigator_disagrees"]
+    from queries.models import Query
+
+    query = Query.objects.get(record_id=tp.pk)
+    assert "SD differs" in query.text and "PR" in query.text and query.origin == "system"
+    tp.refresh_from_db()
+    # T2 24 mm as radiology said: 28 + 24 + 21 = 73 mm, -27 % -> SD: the investigator agrees
+    services.correct_timepoint(
+        timepoint=tp,
+        by=coordinator_a,
+        expected_version=tp.version,
+        reason="T2 per radiology re-read",
+        scan_date=D(2026, 2, 16),
+        measurements={"T1": ("measured", 28), "T2": ("measured", 24), "T3": ("measured", 21)},
+        non_target_status="non-CR/non-PD",
+        new_lesion="no",
+        investigator_response="SD",
+    )
+    assert open_queries(tp) == []
+    query.refresh_from_db()
+    assert query.status == "closed" and query.resolution.startswith("Closed by the system")
+
+
+def test_out_of_window_scan_raises_a_query(baseline, coordinator_a):
+    tp, _ = scan(baseline, coordinator_a, D(2026, 1, 30), 40, 30, 30)  # TA1 opens 02-09
+    assert open_queries(tp) == ["recist.out_of_window"]
+    inside, _ = scan(baseline, coordinator_a, D(2026, 2, 16), 40, 30, 30)
+    assert open_queries(inside) == []
