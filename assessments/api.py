@@ -73,7 +73,12 @@ class LesionCorrectionIn(_Strict):
 class MeasurementIn(_Strict):
     kind: recist.MeasurementKind = recist.MeasurementKind.MEASURED
     diameter_mm: Decimal | None = Field(
-        None, description="mm; for 'disappeared' a node's short axis (0 for other lesions)"
+        None,
+        description="mm; for 'disappeared' a node's short axis (0 for other lesions); for "
+        "'split' the sum of the fragments' longest diameters",
+    )
+    merged_into: str | None = Field(
+        None, description="'merged': the target lesion carrying the coalesced diameter"
     )
 
 
@@ -106,6 +111,7 @@ class MeasurementOut(Schema):
     lesion_id: str
     kind: str
     diameter_mm: Decimal | None
+    merged_into: str | None
 
 
 class TimepointOut(Schema):
@@ -151,8 +157,13 @@ def _timepoint_out(tp: Timepoint) -> dict:
         "visit": tp.visit.code if tp.visit else None,
         "out_of_window": tp.out_of_window,
         "measurements": [
-            {"lesion_id": m.lesion.lesion_id, "kind": m.kind, "diameter_mm": m.diameter_mm}
-            for m in tp.measurements.select_related("lesion")
+            {
+                "lesion_id": m.lesion.lesion_id,
+                "kind": m.kind,
+                "diameter_mm": m.diameter_mm,
+                "merged_into": m.merged_into.lesion_id if m.merged_into else None,
+            }
+            for m in tp.measurements.select_related("lesion", "merged_into")
         ],
         "non_target_status": tp.non_target_status,
         "new_lesion": tp.new_lesion,

@@ -170,6 +170,13 @@ class TimepointForm(forms.Form):
                 initial=recist.MeasurementKind.MEASURED.value,
                 widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
             )
+            others = [(x.lesion_id, x.lesion_id) for x in targets if x != lesion]
+            self.fields[f"measurements-{lesion.lesion_id}-into"] = forms.ChoiceField(
+                label=_("merged into"),
+                choices=[("", "—")] + others,
+                required=False,
+                widget=forms.Select(attrs={"class": "form-select form-select-sm merged-into"}),
+            )
             self.fields[f"measurements-{lesion.lesion_id}-mm"] = forms.DecimalField(
                 label=_("mm"),
                 required=False,
@@ -187,16 +194,18 @@ class TimepointForm(forms.Form):
                 lesion,
                 self[f"measurements-{lesion.lesion_id}"],
                 self[f"measurements-{lesion.lesion_id}-mm"],
+                self[f"measurements-{lesion.lesion_id}-into"],
             )
             for lesion in self.targets
         ]
 
-    def measurements(self) -> dict[str, tuple[str, object]]:
+    def measurements(self) -> dict[str, tuple[str, object, str | None]]:
         data = self.cleaned_data
         return {
             lesion.lesion_id: (
                 data.get(f"measurements-{lesion.lesion_id}") or "",
                 data.get(f"measurements-{lesion.lesion_id}-mm"),
+                data.get(f"measurements-{lesion.lesion_id}-into") or None,
             )
             for lesion in self.targets
         }

@@ -139,6 +139,15 @@ class LesionMeasurement(VersionedModel):
     lesion = models.ForeignKey(Lesion, on_delete=models.PROTECT, related_name="measurements")
     kind = models.CharField(_("result"), max_length=30, choices=KIND_CHOICES)
     diameter_mm = millimetres(_("diameter (mm)"), null=True, blank=True)
+    merged_into = models.ForeignKey(
+        Lesion,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("merged into"),
+        help_text=_("The target lesion carrying the coalesced lesion's diameter"),
+    )
 
     class Meta:
         ordering = ["timepoint", "lesion"]

@@ -21,6 +21,14 @@ below as "RECIST" with its section or table numbers). What is followed:
   baseline included) AND at least 5 mm above it. SD otherwise. "Too small to measure" counts
   5 mm; "disappeared" counts 0 mm for a non-nodal lesion, while a node keeps its recorded
   short axis (RECIST 4.3.2).
+* RECIST 4.3.2, "Lesions that split or coalesce on treatment" (and appendix II): when a
+  non-nodal lesion fragments, the longest diameters of the fragments are added together
+  (:attr:`MeasurementKind.SPLIT`, the sum entered as its diameter; nodes do not fragment
+  here). When lesions have truly coalesced, the longest diameter of the coalesced lesion is
+  the measurement: it is recorded on one of them and the others are
+  :attr:`MeasurementKind.MERGED` into it and count 0 mm [convention: the coalesced diameter
+  is entered once, so the sum is not counted twice]. The lesion merged into must be measured
+  (or split) at the same timepoint.
 * RECIST 4.3.3 (non-target lesions): the investigator's single overall judgement of them is
   an input (:class:`NonTargetStatus`); the software cannot judge "unequivocal progression".
 * RECIST 4.3.4 (new lesions): an unequivocal new lesion is PD; an equivocal one is not PD yet
@@ -142,6 +150,8 @@ class MeasurementKind(StrEnum):
     TOO_SMALL = "too small to measure"  # counts TOO_SMALL_DEFAULT_MM (5 mm)
     DISAPPEARED = "disappeared"  # 0 mm non-nodal; a node keeps the short axis entered
     NOT_ASSESSED = "not assessed"
+    SPLIT = "split"  # fragmented non-nodal lesion: the fragments' longest diameters, summed
+    MERGED = "merged"  # coalesced into another target, which carries the coalesced diameter
 
 
 @dataclass(frozen=True)
@@ -165,6 +175,7 @@ class Measurement:
     lesion_id: str
     kind: MeasurementKind
     diameter_mm: Decimal | int | None = None
+    merged_into: str | None = None  # MERGED: the target lesion the coalesced one is recorded on
 
 
 @dataclass(frozen=True)
@@ -395,10 +406,33 @@ def _target_values(
             if m is not None and m.diameter_mm is not None:
                 raise RecistError(field, "A lesion not assessed has no diameter.")
             values.append((lesion, None))
-        elif m.kind == MeasurementKind.MEASURED:
+        elif m.kind in (MeasurementKind.MEASURED, MeasurementKind.SPLIT):
+            if m.kind == MeasurementKind.SPLIT and lesion.is_node:
+                raise RecistError(
+                    f"measurements[{i}].kind",
+                    "Only non-nodal lesions are recorded as split (RECIST 4.3.2).",
+                )
             if m.diameter_mm is None:
-                raise RecistError(field, f"Enter the diameter of {lesion.lesion_id}.")
+                what = "sum of the fragments" if m.kind == MeasurementKind.SPLIT else "diameter"
+                raise RecistError(field, f"Enter the {what} of {lesion.lesion_id}.")
             values.append((lesion, _mm(m.diameter_mm, field)))
+        elif m.kind == MeasurementKind.MERGED:
+            into = by_id.get(m.merged_into or "")
+            if m.diameter_mm not in (None, 0):
+                raise RecistError(
+                    field, "A merged lesion counts 0 mm: the coalesced diameter goes on the other."
+                )
+            if (
+                into is None
+                or into.lesion_id == lesion.lesion_id
+                or into.kind not in (MeasurementKind.MEASURED, MeasurementKind.SPLIT)
+            ):
+                raise RecistError(
+                    f"measurements[{i}].merged_into",
+                    f"Name the measured target lesion {lesion.lesion_id} coalesced with; the "
+                    "coalesced lesion's longest diameter is recorded there (RECIST 4.3.2).",
+                )
+            values.append((lesion, Decimal(0)))
         elif m.kind == MeasurementKind.TOO_SMALL:
             if m.diameter_mm is not None:
                 raise RecistError(field, "'Too small to measure' takes no diameter (5 mm).")

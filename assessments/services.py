@@ -199,6 +199,17 @@ def _check_scan_date(
         )
 
 
+def _measurement_error(exc: recist.RecistError, pure: list[recist.Measurement]):
+    """``measurements[1].merged_into`` -> ``measurements-T2-into``; ``measurements[1].kind`` or
+    ``.diameter_mm`` -> ``measurements-T2`` (the lesion's row), other fields as they are."""
+    match = re.fullmatch(r"measurements\[(\d+)\]\.(\w+)", exc.field)
+    if not match or int(match.group(1)) >= len(pure):
+        return _recist_error(exc)
+    lesion_id = pure[int(match.group(1))].lesion_id
+    suffix = "-into" if match.group(2) == "merged_into" else ""
+    return ValidationError({f"measurements-{lesion_id}{suffix}": exc.message})
+
+
 def _evaluate(
     lesions: dict[str, Lesion],
     previous_sums: list[Decimal | None],
@@ -211,7 +222,9 @@ def _evaluate(
     has_non_targets = any(x.role == Lesion.Role.NON_TARGET for x in lesions.values())
     pure_measurements: list[recist.Measurement] = []
     rows: list[LesionMeasurement] = []
-    for lesion_id, (kind, diameter) in measurements.items():
+    for lesion_id, entry in measurements.items():
+        kind, diameter, *rest = entry
+        into_id = (rest[0] if rest else None) or None
         field = f"measurements-{lesion_id}"
         lesion = lesions.get(lesion_id)
         if lesion is None:
@@ -225,8 +238,14 @@ def _evaluate(
         except ValueError:
             raise ValidationError({field: _("Choose the result.")}) from None
         mm = _mm(diameter, field)
-        pure_measurements.append(recist.Measurement(lesion_id, kind, mm))
-        rows.append(LesionMeasurement(lesion=lesion, kind=kind.value, diameter_mm=mm))
+        if kind != recist.MeasurementKind.MERGED:
+            into_id = None
+        pure_measurements.append(recist.Measurement(lesion_id, kind, mm, into_id))
+        rows.append(
+            LesionMeasurement(
+                lesion=lesion, kind=kind.value, diameter_mm=mm, merged_into=lesions.get(into_id)
+            )
+        )
 
     if has_non_targets:
         try:
@@ -247,7 +266,7 @@ def _evaluate(
             [x.to_pure() for x in targets], previous_sums, pure_measurements, non_target, new
         )
     except recist.RecistError as exc:
-        raise _recist_error(exc) from exc
+        raise _measurement_error(exc, pure_measurements) from exc
     return _Evaluated(result, rows, non_target_status, new)
 
 
@@ -430,8 +449,12 @@ def _recompute(subject: Subject) -> list[Timepoint]:
     sums: list[Decimal | None] = []
     for tp in _previous(subject):
         measurements = {
-            m.lesion.lesion_id: (m.kind, m.diameter_mm)
-            for m in tp.measurements.select_related("lesion")
+            m.lesion.lesion_id: (
+                m.kind,
+                m.diameter_mm,
+                m.merged_into.lesion_id if m.merged_into else None,
+            )
+            for m in tp.measurements.select_related("lesion", "merged_into")
         }
         evaluated = _evaluate(lesions, sums, measurements, tp.non_target_status, tp.new_lesion)
         derived = _derived(evaluated.result)
@@ -525,10 +548,15 @@ def correct_timepoint(
                     row.timepoint = current
                     row.full_clean()
                     row.save()
-                elif (old.kind, old.diameter_mm) != (row.kind, row.diameter_mm):
+                elif (old.kind, old.diameter_mm, old.merged_into_id) != (
+                    row.kind,
+                    row.diameter_mm,
+                    row.merged_into_id,
+                ):
                     LesionMeasurement.objects.filter(pk=old.pk).update(
                         kind=row.kind,
                         diameter_mm=row.diameter_mm,
+                        merged_into=row.merged_into,
                         version=F("version") + 1,
                         updated_at=Now(),
                     )

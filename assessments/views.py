@@ -80,7 +80,9 @@ def overview(request, pk):
     subject = _subject(request, pk)
     lesions = list(subject.lesions.all())
     timepoints = list(
-        subject.timepoints.select_related("visit").prefetch_related("measurements__lesion")
+        subject.timepoints.select_related("visit").prefetch_related(
+            "measurements__lesion", "measurements__merged_into"
+        )
     )
     targets = [x for x in lesions if x.role == Lesion.Role.TARGET]
     queries = open_queries(timepoints)
@@ -242,9 +244,11 @@ def edit_timepoint(request, pk, tp_pk):
         "investigator_response": timepoint.investigator_response,
         "disagreement_reason": timepoint.disagreement_reason,
     }
-    for m in timepoint.measurements.select_related("lesion"):
+    for m in timepoint.measurements.select_related("lesion", "merged_into"):
         initial[f"measurements-{m.lesion.lesion_id}"] = m.kind
         initial[f"measurements-{m.lesion.lesion_id}-mm"] = m.diameter_mm
+        if m.merged_into:
+            initial[f"measurements-{m.lesion.lesion_id}-into"] = m.merged_into.lesion_id
     form = _timepoint_form(
         request, subject, data=request.POST or None, initial=initial, correcting=True
     )
@@ -279,8 +283,12 @@ def _preview(subject, form, timepoint=None):
         data = {
             "scan_date": timepoint.scan_date,
             "measurements": {
-                m.lesion.lesion_id: (m.kind, m.diameter_mm)
-                for m in timepoint.measurements.select_related("lesion")
+                m.lesion.lesion_id: (
+                    m.kind,
+                    m.diameter_mm,
+                    m.merged_into.lesion_id if m.merged_into else None,
+                )
+                for m in timepoint.measurements.select_related("lesion", "merged_into")
             },
             "non_target_status": timepoint.non_target_status,
             "new_lesion": timepoint.new_lesion,

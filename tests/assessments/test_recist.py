@@ -303,6 +303,54 @@ def test_too_small_counts_5_mm():
     assert r.target_response == R.PR
 
 
+def test_split_lesion_counts_the_sum_of_its_fragments():
+    # RECIST 4.3.2: A (60 mm at baseline) fragmented into 25 + 17 = 42 mm; B 28 -> 70 mm:
+    # -30 % exactly -> PR, the same as a single 42 mm lesion.
+    r = tp((Measurement("A", MK.SPLIT, 42), Measurement("B", MK.MEASURED, 28)))
+    assert r.sum_mm == D(70)
+    assert r.target_response == R.PR
+
+
+def test_split_needs_the_sum_and_no_node_splits():
+    with pytest.raises(RecistError, match="sum of the fragments") as e:
+        tp((Measurement("A", MK.SPLIT), Measurement("B", MK.MEASURED, 28)))
+    assert e.value.field == "measurements[0].diameter_mm"
+    nodes = (ct("A", "liver", 60), ct("N", "lymph node", 20, node=True))
+    with pytest.raises(RecistError, match="non-nodal") as e:
+        tp((Measurement("A", MK.MEASURED, 60), Measurement("N", MK.SPLIT, 20)), targets=nodes)
+    assert e.value.field == "measurements[1].kind"
+
+
+def test_merged_lesions_count_the_coalesced_diameter_once():
+    # A (60) and B (40) coalesced: the coalesced lesion's longest diameter, 85 mm, is recorded
+    # on A; B merged into A counts 0. Sum 85 of 100: -15 % -> SD (not 85 + 85).
+    r = tp((Measurement("A", MK.MEASURED, 85), Measurement("B", MK.MERGED, merged_into="A")))
+    assert r.sum_mm == D(85)
+    assert r.change_from_baseline_pct == D("-15.00")
+    assert r.target_response == R.SD
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (Measurement("A", MK.MEASURED, 85), Measurement("B", MK.MERGED)),  # into nothing
+        (Measurement("A", MK.MEASURED, 85), Measurement("B", MK.MERGED, merged_into="B")),
+        (Measurement("A", MK.NOT_ASSESSED), Measurement("B", MK.MERGED, merged_into="A")),
+        (Measurement("A", MK.MEASURED, 85), Measurement("B", MK.MERGED, merged_into="Z")),
+    ],
+    ids=["no-target", "itself", "into-unmeasured", "unknown"],
+)
+def test_merged_needs_a_measured_other_target(a, b):
+    with pytest.raises(RecistError) as e:
+        tp((a, b))
+    assert e.value.field == "measurements[1].merged_into"
+
+
+def test_merged_lesion_takes_no_diameter():
+    with pytest.raises(RecistError, match="0 mm"):
+        tp((Measurement("A", MK.MEASURED, 85), Measurement("B", MK.MERGED, 40, merged_into="A")))
+
+
 def test_disappeared_non_nodal_refuses_a_diameter():
     with pytest.raises(RecistError) as e:
         tp((Measurement("A", MK.DISAPPEARED, 3), Measurement("B", MK.MEASURED, 10)))

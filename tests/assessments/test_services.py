@@ -460,3 +460,40 @@ def test_out_of_window_scan_raises_a_query(baseline, coordinator_a):
     assert open_queries(tp) == ["recist.out_of_window"]
     inside, _ = scan(baseline, coordinator_a, D(2026, 2, 16), 40, 30, 30)
     assert open_queries(inside) == []
+
+
+def test_merged_and_split_lesions_stored_and_refused_by_the_lesion(baseline, coordinator_a):
+    before = stored()
+    with pytest.raises(ValidationError) as exc:  # T2 merged into a lesion not measured
+        services.record_timepoint(
+            subject=baseline,
+            by=coordinator_a,
+            scan_date=D(2026, 2, 16),
+            measurements={
+                "T1": ("not assessed", None),
+                "T2": ("merged", None, "T1"),
+                "T3": ("measured", 30),
+            },
+            non_target_status="non-CR/non-PD",
+            new_lesion="no",
+        )
+    assert "measurements-T2-into" in exc.value.message_dict
+    assert stored() == before
+    # T1 (40) and T2 (30) coalesced into one 60 mm lesion recorded on T1 (split fragments on
+    # none); T3 node 30: 90 of 100 -> -10 %, SD
+    tp = services.record_timepoint(
+        subject=baseline,
+        by=coordinator_a,
+        scan_date=D(2026, 2, 16),
+        measurements={
+            "T1": ("split", 60),
+            "T2": ("merged", None, "T1"),
+            "T3": ("measured", 30),
+        },
+        non_target_status="non-CR/non-PD",
+        new_lesion="no",
+    ).timepoint
+    tp.refresh_from_db()
+    assert tp.sum_mm == Decimal("90") and tp.overall_response == "SD"
+    merged = LesionMeasurement.objects.get(timepoint=tp, lesion__lesion_id="T2")
+    assert merged.kind == "merged" and merged.merged_into.lesion_id == "T1"
