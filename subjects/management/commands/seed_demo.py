@@ -200,6 +200,7 @@ class Command(BaseCommand):
                 by=by,
                 changes=eligible_screening_data(subject),
             )
+        self._progresses = any("Progressive" in str(step[2]) for step in demo.path)
         for i, (status, ago, extra) in enumerate(demo.path):
             later = demo.path[i + 1][1] if i + 1 < len(demo.path) else 0
             until = today - dt.timedelta(days=later)
@@ -267,6 +268,62 @@ class Command(BaseCommand):
             self._record(subject, visit.code, actual, by, today)
         for visit in subject.visits.filter(kind="tumour_assessment", target_date__lt=today):
             self._record(subject, visit.code, visit.target_date, by, today)
+        self._tumour(subject, c1d1, by, today)
+
+    def _tumour(self, subject, c1d1, by, until):
+        """RECIST baseline (3 targets, 1 non-target) and a scan at every tumour-assessment visit
+        before ``until``: shrinking to a confirmed PR, or progressing at the last scan when the
+        subject stops for progressive disease."""
+        from assessments.services import record_baseline, record_timepoint
+
+        scan = c1d1 - dt.timedelta(days=7)
+        sizes = {"T1": Decimal("52"), "T2": Decimal("34"), "T3": Decimal("24")}
+        organs = {"T1": "liver", "T2": "lung", "T3": "lymph node"}
+        record_baseline(
+            subject=subject,
+            by=by,
+            targets=[
+                {
+                    "lesion_id": lid,
+                    "organ": organs[lid],
+                    "location": {"T1": "segment VII", "T2": "right lower lobe"}.get(
+                        lid, "retroperitoneal"
+                    ),
+                    "method": "CT",
+                    "slice_thickness_mm": 5,
+                    "is_node": lid == "T3",
+                    "baseline_date": scan,
+                    "diameter_mm": mm,
+                }
+                for lid, mm in sizes.items()
+            ],
+            non_targets=[
+                {"lesion_id": "NT1", "organ": "bone", "location": "L3", "method": "CT"}
+                | {"baseline_date": scan}
+            ],
+        )
+        visits = list(
+            subject.visits.filter(kind="tumour_assessment", target_date__lt=until).order_by(
+                "target_date"
+            )
+        )
+        factors = [Decimal("0.85"), Decimal("0.68"), Decimal("0.66"), Decimal("0.65")]
+        for k, visit in enumerate(visits):
+            last_pd = self._progresses and k == len(visits) - 1
+            factor = factors[min(k, len(factors) - 1)]
+            if last_pd:
+                factor = factors[min(k - 1, len(factors) - 1)] * Decimal("1.3") if k else 1
+            record_timepoint(
+                subject=subject,
+                by=by,
+                scan_date=visit.target_date,
+                measurements={
+                    lid: ("measured", (mm * factor).quantize(Decimal("0.1")))
+                    for lid, mm in sizes.items()
+                },
+                non_target_status="non-CR/non-PD",
+                new_lesion="yes" if last_pd and k == 0 else "no",
+            )
 
     def _last_dose(self, subject, decision: dt.date) -> dt.date:
         last_cycle = (
