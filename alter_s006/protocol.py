@@ -75,5 +75,11 @@ RESPONSE_CONFIRMATION_MIN_DAYS = 28  # >= 4 weeks
 AE_REPORTING_DAYS_AFTER_LAST_DOSE = 21
 CTCAE_VERSION = "4.03"
 
+# --- Safety reporting (issue 6; PROTOCOL.md "Outcomes": safety) -------------
+SAE_REPORT_HOURS = 24  # initial SAE report due within 24 h of the site learning of it
+SAE_FOLLOW_UP_HOURS = 24  # [default] a follow-up report requested is due 24 h later
+SPONSOR_SAFETY_EMAIL = "drug-safety@alter-s006.example.org"  # [default] sponsor safety contact
+LAB_AE_OFFER_MIN_GRADE = 2  # a lab value of this CTCAE grade or worse is offered as an AE
+
 # --- Software defaults (not clinical) ---------------------------------------
 DUE_SOON_DAYS = 7  # "visits due this week" on the dashboard

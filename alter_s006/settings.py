@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "eligibility",
     "dosing",
     "assessments",
+    "outbox",
+    "safety",
     "queries",
 ]
 

@@ -16,6 +16,18 @@ RANGES = [  # (analyte, unit, lln, uln): a typical Chinese hospital laboratory
     ("bilirubin", "umol/L", "3.4", "21"),
     ("ast", "U/L", "8", "40"),
     ("alt", "U/L", "7", "40"),
+    # the on-treatment lab panel (safety): CTCAE grades against the LLN / ULN
+    ("hb", "g/L", "115", "175"),
+    ("wbc", "10^9/L", "3.5", "9.5"),
+    ("anc", "10^9/L", "1.8", "6.3"),
+    ("plt", "10^9/L", "125", "350"),
+    ("albumin", "g/L", "40", "55"),
+    ("glucose", "mmol/L", "3.9", "6.1"),
+    ("triglycerides", "mmol/L", None, "1.7"),
+    ("cholesterol", "mmol/L", None, "5.2"),
+    ("urine_protein_24h", "g/24 h", None, "0.15"),
+    ("tsh", "mIU/L", "0.27", "4.2"),
+    ("ft4", "pmol/L", "12", "22"),
 ]
 
 
@@ -28,7 +40,11 @@ def add_reference_ranges(site: Site, valid_from=dt.date(2020, 1, 1)):
             analyte=analyte,
             sex="",
             valid_from=valid_from,
-            defaults={"unit": unit, "lln": Decimal(lln), "uln": Decimal(uln)},
+            defaults={
+                "unit": unit,
+                "lln": None if lln is None else Decimal(lln),
+                "uln": Decimal(uln),
+            },
         )
 
 

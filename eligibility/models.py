@@ -27,6 +27,13 @@ ANALYTE_CHOICES = [
     ("alt", _("ALT")),
     ("albumin", _("Albumin")),
     ("glucose", _("Fasting glucose")),
+    # on-treatment lab panel only (safety)
+    ("wbc", _("White blood cells")),
+    ("triglycerides", _("Triglycerides")),
+    ("cholesterol", _("Total cholesterol")),
+    ("urine_protein_24h", _("Urine protein (24 h)")),
+    ("tsh", _("TSH")),
+    ("ft4", _("Free T4")),
 ]
 UNIT_CHOICES = [
     ("g/L", "g/L"),
@@ -37,6 +44,11 @@ UNIT_CHOICES = [
     ("mmol/L", "mmol/L"),
     ("U/L", "U/L"),
     ("mL/min", "mL/min"),
+    ("g/24 h", "g/24 h"),
+    ("mg/24 h", "mg/24 h"),
+    ("mIU/L", "mIU/L"),
+    ("pmol/L", "pmol/L"),
+    ("ng/dL", "ng/dL"),
 ]
 
 
@@ -102,7 +114,7 @@ class ReferenceRange(models.Model):
 
         from eligibility import units
 
-        allowed = units.UNITS.get(self.analyte, ())
+        allowed = units.RANGE_UNITS.get(self.analyte, ())
         if self.analyte and self.unit and self.unit not in allowed:
             raise ValidationError(
                 {

@@ -16,6 +16,11 @@ values printed in the usual SI conversion tables, e.g. the AMA Manual of Style S
 * ANC and PLT only in 10^9/L, AST and ALT only in U/L, creatinine clearance only in mL/min:
   other units of these (cells/uL, ukat/L, mL/s) are refused rather than guessed.
 
+Analytes of the on-treatment lab panel only (``PANEL_UNITS``, reference ranges for
+``safety``): WBC in 10^9/L, TSH in mIU/L; total cholesterol (386.65 g/mol): mmol/L = mg/dL /
+38.67; triglycerides (as triolein, 885.7 g/mol): mmol/L = mg/dL / 88.57; free T4 (776.87
+g/mol): 1 ng/dL = 12.87 pmol/L; 24-hour urine protein: 1 g = 1000 mg (definition).
+
 Unit strings are plain ASCII: "umol/L" for micromoles per litre. The micro sign (U+00B5) and
 Greek mu (U+03BC) are accepted as spellings of "u". Arithmetic is in :class:`Decimal`:
 multiplications are exact; only the glucose division rounds (to 28 significant digits).
@@ -27,7 +32,16 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-__all__ = ["CANONICAL", "LABELS", "UNITS", "UnitError", "convert", "normalise_unit"]
+__all__ = [
+    "CANONICAL",
+    "LABELS",
+    "PANEL_UNITS",
+    "RANGE_UNITS",
+    "UNITS",
+    "UnitError",
+    "convert",
+    "normalise_unit",
+]
 
 UNITS: dict[str, tuple[str, ...]] = {
     "hb": ("g/L", "g/dL"),
@@ -44,7 +58,21 @@ UNITS: dict[str, tuple[str, ...]] = {
 }
 """Allowed units per analyte; the canonical unit (the one the protocol's limits use) first."""
 
-CANONICAL: dict[str, str] = {analyte: units[0] for analyte, units in UNITS.items()}
+PANEL_UNITS: dict[str, tuple[str, ...]] = {
+    "wbc": ("10^9/L",),
+    "triglycerides": ("mmol/L", "mg/dL"),
+    "cholesterol": ("mmol/L", "mg/dL"),
+    "urine_protein_24h": ("g/24 h", "mg/24 h"),
+    "tsh": ("mIU/L",),
+    "ft4": ("pmol/L", "ng/dL"),
+}
+"""Analytes of the on-treatment lab panel (``safety``) that screening does not collect: their
+reference ranges are kept with the others, in these units (canonical first)."""
+
+RANGE_UNITS: dict[str, tuple[str, ...]] = {**UNITS, **PANEL_UNITS}
+"""Every analyte a site's reference range may be given for."""
+
+CANONICAL: dict[str, str] = {analyte: units[0] for analyte, units in RANGE_UNITS.items()}
 
 LABELS: dict[str, str] = {
     "hb": "Hb",
@@ -58,6 +86,12 @@ LABELS: dict[str, str] = {
     "alt": "ALT",
     "albumin": "albumin",
     "glucose": "glucose",
+    "wbc": "WBC",
+    "triglycerides": "triglycerides",
+    "cholesterol": "cholesterol",
+    "urine_protein_24h": "24-hour urine protein",
+    "tsh": "TSH",
+    "ft4": "free T4",
 }
 """How an analyte is named in messages and reasons."""
 
@@ -70,6 +104,10 @@ _TO_CANONICAL: dict[tuple[str, str], tuple[Decimal, Decimal]] = {
     ("bilirubin", "mg/dL"): (Decimal("17.1"), Decimal("1")),
     ("bun", "mg/dL"): (Decimal("0.357"), Decimal("1")),
     ("glucose", "mg/dL"): (Decimal("1"), Decimal("18.016")),
+    ("cholesterol", "mg/dL"): (Decimal("1"), Decimal("38.67")),
+    ("triglycerides", "mg/dL"): (Decimal("1"), Decimal("88.57")),
+    ("urine_protein_24h", "mg/24 h"): (Decimal("1"), Decimal("1000")),
+    ("ft4", "ng/dL"): (Decimal("12.87"), Decimal("1")),
 }
 _IDENTITY = (Decimal("1"), Decimal("1"))
 
@@ -85,11 +123,11 @@ def normalise_unit(unit: str) -> str:
 
 def _check(analyte: str, unit: str) -> str:
     """Return the normalised unit, or raise :class:`UnitError` if the analyte does not use it."""
-    if analyte not in UNITS:
-        known = ", ".join(UNITS)
+    if analyte not in RANGE_UNITS:
+        known = ", ".join(RANGE_UNITS)
         raise UnitError(f"{analyte!r} is not a known analyte; use one of {known}.")
     normalised = normalise_unit(unit)
-    allowed = UNITS[analyte]
+    allowed = RANGE_UNITS[analyte]
     if normalised not in allowed:
         raise UnitError(f"{unit} is not a unit for {LABELS[analyte]}; use {' or '.join(allowed)}.")
     return normalised

@@ -22,6 +22,7 @@ from assessments.models import Lesion, Timepoint
 from dosing.models import Dispensing, DoseEvent
 from eligibility.models import EligibilitySignature, Screening
 from eligibility.services import save_screening
+from safety.models import AdverseEvent, LabPanel, SaeReport
 from subjects.models import Subject, Visit
 from tests.factories import (
     PASSWORD,
@@ -245,6 +246,86 @@ def dispensing_args(w):
     return [w.subject.pk, w.dispensing.pk]
 
 
+# safety
+def ae_json(w):
+    """Grade 2 hypertension since today, ongoing, as an API client posts it."""
+    from safety.models import CtcaeTerm
+
+    return {
+        "term_id": CtcaeTerm.objects.get(term="Hypertension").pk,
+        "grade": 2,
+        "onset_date": w.today.isoformat(),
+        "ongoing": True,
+        "outcome": "not_recovered",
+    }
+
+
+def with_ae(w, **extra):
+    """On treatment, with that adverse event recorded by the coordinator."""
+    from safety.models import CtcaeTerm
+    from safety.services import load_ctcae, record_ae
+
+    on_treatment(w)
+    if not CtcaeTerm.objects.exists():  # a browser test's flush empties the dictionary
+        load_ctcae()
+    w.subject.refresh_from_db()
+    data = ae_json(w)
+    w.ae = record_ae(
+        subject=w.subject,
+        by=w.subject.created_by,
+        term=CtcaeTerm.objects.get(pk=data.pop("term_id")),
+        **{**data, "onset_date": w.today, **extra},
+    )
+
+
+def with_sae(w):
+    """... serious (hospitalisation): its initial report is open."""
+    with_ae(w, serious=True, sae_hospitalisation=True)
+    w.report = w.ae.sae_reports.get()
+
+
+def with_submitted_sae(w):
+    from safety.services import submit_sae_report
+
+    with_sae(w)
+    submit_sae_report(report=w.report, by=w.subject.created_by, narrative="Admitted.")
+
+
+def with_ranges(w):
+    """On treatment, with the site's laboratory reference ranges (the lab panel grades)."""
+    on_treatment(w)
+    add_reference_ranges(w.site_a)
+
+
+def hypertension_pk():
+    from safety.models import CtcaeTerm
+    from safety.services import load_ctcae
+
+    if not CtcaeTerm.objects.exists():  # a browser test's flush empties the dictionary
+        load_ctcae()
+    return CtcaeTerm.objects.get(term="Hypertension").pk
+
+
+def ae_form(w):
+    """Grade 2 hypertension since today, ongoing, as the page posts it."""
+    return {
+        "term": hypertension_pk(),
+        "grade": "2",
+        "onset_date": w.today.isoformat(),
+        "ongoing": "on",
+        "action_taken": "none",
+        "outcome": "not_recovered",
+    }
+
+
+def ae_page_args(w):
+    return [w.subject.pk, w.ae.pk]
+
+
+def ae_args(w):
+    return [w.ae.pk]
+
+
 def visit_record(w):
     return {
         "version": w.visit.version,
@@ -410,6 +491,62 @@ ACCESS: dict[str, Url] = {
         writes=True,
         setup=with_baseline,
     ),
+    # --- safety pages ---
+    "safety:term_search": Url({"GET": (302, 200, 200, 200, 200, 200)}),
+    "safety:term_grades": Url(
+        {"GET": (302, 200, 200, 200, 200, 200)}, args=lambda w: [hypertension_pk()]
+    ),
+    "safety:sae_list": Url({"GET": (302, 200, 200, 200, 200, 200)}, setup=with_sae),
+    "safety:sae_submit": Url(
+        {"POST": (302, 302, 302, 404, 403, 403)},
+        args=lambda w: [w.report.pk],
+        body=lambda w: {"narrative": "Admitted for blood pressure control."},
+        writes=True,
+        setup=with_sae,
+    ),
+    "safety:ae_list": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args, setup=with_ae
+    ),
+    "safety:ae_new": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=ae_form,
+        writes=True,
+        setup=on_treatment,
+    ),
+    "safety:ae": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
+        args=ae_page_args,
+        body=lambda w: (
+            ae_form(w) | {"version": w.ae.version, "reason": "Verbatim", "verbatim": "High BP"}
+        ),
+        writes=True,
+        setup=with_ae,
+    ),
+    "safety:causality": Url(
+        # only an investigator of the subject's site signs
+        {"POST": (302, 403, 302, 404, 403, 403)},
+        args=ae_page_args,
+        body=lambda w: {"version": w.ae.version, "relationship": "possible", "password": PASSWORD},
+        writes=True,
+        setup=with_ae,
+    ),
+    "safety:follow_up": Url(
+        {"POST": (302, 302, 302, 404, 403, 403)},
+        args=ae_page_args,
+        writes=True,
+        setup=with_submitted_sae,
+    ),
+    "safety:sae_pdf": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)}, args=ae_page_args, setup=with_sae
+    ),
+    "safety:labs": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"sample_date": w.today.isoformat(), "anc-value": "0.8"},
+        writes=True,
+        setup=with_ranges,
+    ),
     # --- API (bearer token) ---
     "api:api-root": Url({"GET": (404, 404, 404, 404, 404, 404)}, api=True),
     "api:list_sites": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
@@ -564,6 +701,75 @@ ACCESS: dict[str, Url] = {
     "api:best_response": Url(
         {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=with_timepoint
     ),
+    # safety
+    "api:search_ctcae_terms": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
+    "api:grade_value": Url(
+        # a calculator: stores nothing, open to every member
+        {"POST": (401, 200, 200, 200, 200, 200)},
+        body=lambda w: {"analyte": "anc", "value": "0.8", "unit": "10^9/L", "lln": "1.8"},
+        api=True,
+    ),
+    "api:list_adverse_events": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=with_ae
+    ),
+    "api:record_adverse_event": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=ae_json,
+        api=True,
+        writes=True,
+        setup=on_treatment,
+    ),
+    "api:get_adverse_event": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=ae_args, api=True, setup=with_ae
+    ),
+    "api:update_adverse_event": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=ae_args,
+        body=lambda w: {"version": w.ae.version, "reason": "Verbatim", "verbatim": "High BP"},
+        api=True,
+        writes=True,
+        setup=with_ae,
+    ),
+    "api:sign_causality": Url(
+        # only an investigator of the subject's site signs
+        {"POST": (401, 403, 200, 404, 403, 403)},
+        args=ae_args,
+        body=lambda w: {"version": w.ae.version, "relationship": "possible", "password": PASSWORD},
+        api=True,
+        writes=True,
+        setup=with_ae,
+    ),
+    "api:list_sae_reports": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True, setup=with_sae),
+    "api:submit_sae_report": Url(
+        {"POST": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.report.pk],
+        body=lambda w: {"narrative": "Admitted for blood pressure control."},
+        api=True,
+        writes=True,
+        setup=with_sae,
+    ),
+    "api:add_sae_follow_up": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=ae_args,
+        api=True,
+        writes=True,
+        setup=with_submitted_sae,
+    ),
+    "api:list_lab_panels": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=on_treatment
+    ),
+    "api:record_lab_panel": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {
+            "sample_date": w.today.isoformat(),
+            "values": {"anc": {"value": "0.8", "unit": "10^9/L"}},
+        },
+        api=True,
+        writes=True,
+        setup=on_treatment,
+    ),
 }
 
 CASES = [
@@ -586,7 +792,12 @@ def stored_clinical_data():
     tumour = list(Lesion.objects.order_by("pk").values_list("pk", "version")) + list(
         Timepoint.objects.order_by("pk").values_list("pk", "version")
     )
-    return subjects, visits, screenings, signatures, dosing, tumour
+    safety = (
+        list(AdverseEvent.objects.order_by("pk").values_list("pk", "version"))
+        + list(SaeReport.objects.order_by("pk").values_list("pk", "version"))
+        + list(LabPanel.objects.values_list("pk"))
+    )
+    return subjects, visits, screenings, signatures, dosing, tumour, safety
 
 
 def send(client, method, path, body, *, api, token=None):

@@ -1,0 +1,744 @@
+"""Safety over the API: CTCAE term search, adverse events with their grade history, causality
+e-signature, SAE reports, lab panels with their CTCAE grades, and a grading calculator.
+
+The same access helper and services as the pages: reads need a site the user may see (another
+site's record is 404), writes need a coordinator or investigator of the subject's site, the
+causality signature an investigator (403 otherwise). Refusals are 422
+``{"detail": {field: [messages]}}`` with the services' field names (``onset_date``,
+``anc-unit``), 409 on a stale ``version``. Everything derived (worst grade, days at each grade,
+reporting window, overdue, offered AEs) is computed from the stored records each time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from ninja import Field, Router, Schema, Status
+from pydantic import ConfigDict
+
+from accounts.access import Action, get_scoped_or_404, require
+from alter_s006 import protocol as P
+from dosing.models import DoseEvent
+from safety import grading, services
+from safety.models import AdverseEvent, CtcaeTerm, LabPanel, LabResult, SaeReport
+from subjects.models import Subject, Visit
+
+router = Router(tags=["safety"])
+
+_ANALYTES = [*grading.ANALYTES, "blood_pressure"]
+
+# --- schemas --------------------------------------------------------------------------------
+
+
+class _Strict(Schema):
+    """A request body: a misspelt field is refused (422), not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class GradeDefinitionOut(Schema):
+    grade: int
+    definition: str
+
+
+class TermOut(Schema):
+    id: int
+    meddra_code: int
+    soc: str = Field(..., description="System organ class")
+    term: str
+    definition: str
+    other_specify: bool = Field(..., description="The verbatim term is required")
+    allowed_grades: list[int] = Field(..., description="Grades the term has (not '-')")
+    grades: list[GradeDefinitionOut] = Field(..., description="Wording of each allowed grade")
+
+
+class TermBriefOut(Schema):
+    id: int
+    meddra_code: int
+    soc: str
+    term: str
+    other_specify: bool
+
+
+class AeIn(_Strict):
+    term_id: int = Field(..., description="A CTCAE term (GET /ctcae/terms)")
+    verbatim: str = Field("", description="Required with an 'Other, specify' term")
+    onset_date: dt.date
+    end_date: dt.date | None = Field(None, description="Null while ongoing")
+    ongoing: bool = False
+    grade: int = Field(..., description="A grade the term has (1-5)")
+    serious: bool = False
+    sae_death: bool = False
+    sae_life_threatening: bool = False
+    sae_hospitalisation: bool = False
+    sae_disability: bool = False
+    sae_congenital_anomaly: bool = False
+    sae_important_medical_event: bool = False
+    action_taken: str = Field(
+        AdverseEvent.Action.NONE, json_schema_extra={"enum": list(AdverseEvent.Action.values)}
+    )
+    dose_event_id: int | None = Field(
+        None, description="The dose modification (interruption, reduction, discontinuation)"
+    )
+    treatment_given: str = ""
+    outcome: str = Field(..., json_schema_extra={"enum": list(AdverseEvent.Outcome.values)})
+    learned_on: dt.datetime | None = Field(
+        None, description="When the site learned of it (default now): starts the SAE clock"
+    )
+    lab_result_id: int | None = Field(None, description="The lab value it is recorded from")
+
+
+class AePatch(_Strict):
+    version: int = Field(..., description="The version you read")
+    reason: str = Field(..., description="Reason for change (audit trail)")
+    grade_from: dt.date | None = Field(
+        None, description="Required with a new grade: the date the grade changed"
+    )
+    sae_aware_at: dt.datetime | None = Field(
+        None, description="When the event becomes serious: when the site learned it (now)"
+    )
+    term_id: int | None = None
+    verbatim: str | None = None
+    onset_date: dt.date | None = None
+    end_date: dt.date | None = None
+    ongoing: bool | None = None
+    grade: int | None = None
+    serious: bool | None = None
+    sae_death: bool | None = None
+    sae_life_threatening: bool | None = None
+    sae_hospitalisation: bool | None = None
+    sae_disability: bool | None = None
+    sae_congenital_anomaly: bool | None = None
+    sae_important_medical_event: bool | None = None
+    action_taken: str | None = Field(
+        None, json_schema_extra={"enum": [*AdverseEvent.Action.values, None]}
+    )
+    dose_event_id: int | None = None
+    treatment_given: str | None = None
+    outcome: str | None = Field(
+        None, json_schema_extra={"enum": [*AdverseEvent.Outcome.values, None]}
+    )
+    learned_on: dt.datetime | None = None
+
+
+class CausalityIn(_Strict):
+    version: int = Field(..., description="The version of the AE you assessed")
+    relationship: str = Field(
+        ..., json_schema_extra={"enum": list(AdverseEvent.Relationship.values)}
+    )
+    password: str = Field(..., description="Your own password, re-entered to sign")
+
+
+class GradeStepOut(Schema):
+    grade: int
+    from_date: dt.date
+
+
+class DaysAtGradeOut(Schema):
+    grade: int
+    days: int
+
+
+class WindowOut(Schema):
+    start: dt.date = Field(..., description="First dose")
+    end: dt.date | None = Field(
+        ...,
+        description=f"Last dose + {P.AE_REPORTING_DAYS_AFTER_LAST_DOSE} days; null while dosing",
+    )
+
+
+class CausalityOut(Schema):
+    relationship: str
+    signed_by: str
+    printed_name: str
+    signed_at: dt.datetime
+    meaning: str
+
+
+class SaeReportOut(Schema):
+    id: int
+    ae_id: int
+    subject_id: int
+    subject: str
+    site: str
+    term: str
+    grade: int
+    kind: str
+    sequence: int
+    label: str
+    aware_at: dt.datetime
+    due_at: dt.datetime
+    overdue: bool
+    submitted_at: dt.datetime | None
+    submitted_by: str | None
+    narrative: str
+    version: int
+
+
+class AeOut(Schema):
+    id: int
+    subject_id: int
+    term: TermBriefOut
+    verbatim: str
+    onset_date: dt.date
+    end_date: dt.date | None
+    ongoing: bool
+    grade: int = Field(..., description="Current grade")
+    worst_grade: int
+    days_at_grade: list[DaysAtGradeOut] = Field(
+        ..., description="Days at each grade, to the end date (or today while ongoing)"
+    )
+    grade_history: list[GradeStepOut]
+    serious: bool
+    sae_death: bool
+    sae_life_threatening: bool
+    sae_hospitalisation: bool
+    sae_disability: bool
+    sae_congenital_anomaly: bool
+    sae_important_medical_event: bool
+    relationship: str = Field(..., description="Empty until an investigator signs causality")
+    causality: CausalityOut | None
+    action_taken: str
+    dose_event_id: int | None
+    treatment_given: str
+    outcome: str
+    learned_on: dt.datetime
+    in_window: bool = Field(..., description="Onset within the AE reporting window")
+    reporting_window: WindowOut | None = Field(..., description="Null before the first dose")
+    sae_reports: list[SaeReportOut]
+    recorded_by: str
+    created_at: dt.datetime
+    version: int
+
+
+class SaeSubmitIn(_Strict):
+    narrative: str
+
+
+class FollowUpIn(_Strict):
+    due_at: dt.datetime | None = Field(
+        None, description=f"Default: {P.SAE_FOLLOW_UP_HOURS} hours from now"
+    )
+
+
+class LabValueIn(_Strict):
+    value: Decimal | str = Field(..., description="A number; a dipstick reading as text ('2+')")
+    unit: str = Field(..., description="One of the analyte's units (POST /grading lists them)")
+
+
+class BloodPressureIn(_Strict):
+    systolic: Decimal
+    diastolic: Decimal
+
+
+class LabPanelIn(_Strict):
+    sample_date: dt.date
+    visit_id: int | None = Field(None, description="The cycle visit")
+    values: dict[str, LabValueIn] = Field(
+        default_factory=dict,
+        description="By analyte: " + ", ".join(grading.ANALYTES),
+    )
+    blood_pressure: BloodPressureIn | None = None
+    qtc_confirmed: bool = Field(
+        False, description="A second separate ECG also showed QTc >= 501 ms"
+    )
+
+
+class LabResultOut(Schema):
+    id: int
+    analyte: str
+    label: str
+    value: Decimal | None = Field(..., description="The systolic pressure for blood_pressure")
+    diastolic: Decimal | None
+    reading: str = Field(..., description="Urine dipstick reading")
+    display_value: str
+    unit: str
+    lln: Decimal | None
+    uln: Decimal | None
+    grade: int | None = Field(..., description="CTCAE grade; null = clinical judgement")
+    term: str
+    definition: str
+    note: str
+    ae_id: int | None
+
+
+class OfferedAeOut(Schema):
+    result_id: int
+    analyte: str
+    term_id: int
+    term: str
+    grade: int
+    onset_date: dt.date
+    verbatim: str
+
+
+class LabPanelOut(Schema):
+    id: int
+    subject_id: int
+    visit_id: int | None
+    visit: str | None
+    sample_date: dt.date
+    results: list[LabResultOut]
+    offered_aes: list[OfferedAeOut] = Field(
+        ..., description="Values of grade >= 2 without a matching AE, with the AE pre-filled"
+    )
+    recorded_by: str
+    created_at: dt.datetime
+    version: int
+
+
+class GradingIn(_Strict):
+    analyte: str = Field(..., json_schema_extra={"enum": _ANALYTES})
+    value: Decimal | str | None = Field(None, description="Not for blood_pressure")
+    unit: str = ""
+    lln: Decimal | None = None
+    uln: Decimal | None = None
+    baseline: Decimal | None = Field(None, description="Hb and creatinine only")
+    confirmed: bool = Field(False, description="QTc: a second ECG >= 501 ms")
+    systolic: Decimal | None = Field(None, description="blood_pressure only")
+    diastolic: Decimal | None = Field(None, description="blood_pressure only")
+
+
+class GradeOut(Schema):
+    analyte: str
+    term: str
+    grade: int | None = Field(..., description="0 normal; null = clinical judgement")
+    definition: str = Field(..., description="The CTCAE wording of the grade that matched")
+    note: str
+    units: list[str] = Field(..., description="Units offered for the analyte")
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _subject(request, subject_id: int) -> Subject:
+    return get_scoped_or_404(Subject.objects.select_related("site"), request.auth, pk=subject_id)
+
+
+def _ae(request, ae_id: int) -> AdverseEvent:
+    return get_scoped_or_404(
+        AdverseEvent.objects.select_related("subject__site", "term"),
+        request.auth,
+        site_path="subject__site",
+        pk=ae_id,
+    )
+
+
+def _term_out(term: CtcaeTerm) -> dict:
+    return {
+        "id": term.pk,
+        "meddra_code": term.meddra_code,
+        "soc": term.soc,
+        "term": term.term,
+        "definition": term.definition,
+        "other_specify": term.other_specify,
+        "allowed_grades": list(term.allowed_grades),
+        "grades": [{"grade": g, "definition": d} for g, d in term.grade_definitions()],
+    }
+
+
+def _report_out(report: SaeReport) -> dict:
+    ae = report.ae
+    return {
+        "id": report.pk,
+        "ae_id": ae.pk,
+        "subject_id": ae.subject_id,
+        "subject": str(ae.subject),
+        "site": ae.subject.site.code,
+        "term": ae.display_term,
+        "grade": ae.grade,
+        "kind": report.kind,
+        "sequence": report.sequence,
+        "label": report.label,
+        "aware_at": report.aware_at,
+        "due_at": report.due_at,
+        "overdue": report.overdue,
+        "submitted_at": report.submitted_at,
+        "submitted_by": report.submitted_by.get_username() if report.submitted_by else None,
+        "narrative": report.narrative,
+        "version": report.version,
+    }
+
+
+_AE_FIELDS = [
+    "id",
+    "subject_id",
+    "verbatim",
+    "onset_date",
+    "end_date",
+    "ongoing",
+    "grade",
+    "serious",
+    "sae_death",
+    "sae_life_threatening",
+    "sae_hospitalisation",
+    "sae_disability",
+    "sae_congenital_anomaly",
+    "sae_important_medical_event",
+    "relationship",
+    "action_taken",
+    "dose_event_id",
+    "treatment_given",
+    "outcome",
+    "learned_on",
+    "created_at",
+    "version",
+]
+
+
+def _ae_out(ae: AdverseEvent) -> dict:
+    ae = (
+        AdverseEvent.objects.select_related(
+            "subject__site", "term", "recorded_by", "causality_signed_by"
+        )
+        .prefetch_related("grade_changes", "sae_reports__submitted_by")
+        .get(pk=ae.pk)
+    )
+    summary = services.grade_summary(ae)
+    window = services.reporting_window(ae.subject)
+    causality = None
+    if ae.causality_signed:
+        causality = {
+            "relationship": ae.relationship,
+            "signed_by": ae.causality_signed_by.get_username(),
+            "printed_name": ae.causality_printed_name,
+            "signed_at": ae.causality_signed_at,
+            "meaning": AdverseEvent.CAUSALITY_MEANING,
+        }
+    return {
+        **{f: getattr(ae, f) for f in _AE_FIELDS},
+        "term": ae.term,
+        "worst_grade": summary.worst,
+        "days_at_grade": [{"grade": g, "days": d} for g, d in summary.days_at_grade.items()],
+        "grade_history": [
+            {"grade": row.grade, "from_date": row.from_date} for row in ae.grade_changes.all()
+        ],
+        "causality": causality,
+        "in_window": window is not None and window.contains(ae.onset_date),
+        "reporting_window": {"start": window.start, "end": window.end} if window else None,
+        "sae_reports": [_report_out(r) for r in ae.sae_reports.all()],
+        "recorded_by": ae.recorded_by.get_username(),
+    }
+
+
+def _result_out(r: LabResult) -> dict:
+    fields = ["id", "analyte", "value", "diastolic", "reading", "unit", "lln", "uln", "grade"]
+    return {
+        **{f: getattr(r, f) for f in fields},
+        "label": r.label,
+        "display_value": r.display_value,
+        "term": r.term,
+        "definition": r.definition,
+        "note": r.note,
+        "ae_id": r.ae_id,
+    }
+
+
+def _panel_out(panel: LabPanel) -> dict:
+    return {
+        "id": panel.pk,
+        "subject_id": panel.subject_id,
+        "visit_id": panel.visit_id,
+        "visit": panel.visit.code if panel.visit else None,
+        "sample_date": panel.sample_date,
+        "results": [_result_out(r) for r in panel.results.all()],
+        "offered_aes": [
+            {
+                "result_id": o.result.pk,
+                "analyte": o.result.analyte,
+                "term_id": o.term.pk,
+                "term": o.term.term,
+                "grade": o.prefill["grade"],
+                "onset_date": o.prefill["onset_date"],
+                "verbatim": o.prefill["verbatim"],
+            }
+            for o in services.offered_aes(panel)
+        ],
+        "recorded_by": panel.recorded_by.get_username(),
+        "created_at": panel.created_at,
+        "version": panel.version,
+    }
+
+
+def _term(term_id: int) -> CtcaeTerm:
+    try:
+        return CtcaeTerm.objects.get(pk=term_id)
+    except CtcaeTerm.DoesNotExist:
+        raise ValidationError({"term": "Choose a CTCAE v4.03 term."}) from None
+
+
+def _dose_event(subject: Subject, event_id: int | None) -> DoseEvent | None:
+    """A dose modification of this subject (another subject's is "not found", never shown)."""
+    if event_id is None:
+        return None
+    try:
+        return DoseEvent.objects.get(pk=event_id, subject=subject)
+    except DoseEvent.DoesNotExist:
+        raise ValidationError(
+            {"dose_event": "No such dose modification for this subject."}
+        ) from None
+
+
+def _lab_result(subject: Subject, result_id: int | None) -> LabResult | None:
+    if result_id is None:
+        return None
+    try:
+        return LabResult.objects.select_related("panel").get(pk=result_id, panel__subject=subject)
+    except LabResult.DoesNotExist:
+        raise ValidationError({"lab_result": "No such lab value for this subject."}) from None
+
+
+# --- the dictionary and the grading calculator ----------------------------------------------
+
+
+@router.get(
+    "/ctcae/terms",
+    response=list[TermOut],
+    summary="Search CTCAE v4.03 terms by term, system organ class or MedDRA code",
+    description=(
+        "Every word of `q` must occur in the term or its SOC; digits search MedDRA codes by "
+        "prefix. The exact term first, then terms starting with `q`. Empty `q`: no terms."
+    ),
+)
+def search_ctcae_terms(request, q: str = "", limit: int = 20):
+    require(request.auth, Action.VIEW)
+    return [_term_out(t) for t in services.search_terms(q, limit=max(1, min(limit, 100)))]
+
+
+@router.post(
+    "/grading",
+    response=GradeOut,
+    summary="CTCAE v4.03 grade of one value (lab analyte, blood pressure or QTc)",
+    description=(
+        "Computes and stores nothing. `analyte`: one of the lab panel's analytes, or "
+        "`blood_pressure` with `systolic` and `diastolic` (mm Hg). LLN/ULN in the unit of the "
+        "value. A refusal is 422 on the field at fault."
+    ),
+)
+def grade_value(request, payload: GradingIn):
+    require(request.auth, Action.VIEW)
+    try:
+        if payload.analyte == "blood_pressure":
+            result = grading.grade_blood_pressure(payload.systolic, payload.diastolic)
+            offered = ["mm Hg"]
+        else:
+            result = grading.grade(
+                payload.analyte,
+                payload.value,
+                payload.unit,
+                lln=payload.lln,
+                uln=payload.uln,
+                baseline=payload.baseline,
+                confirmed=payload.confirmed,
+            )
+            offered = list(grading.ANALYTES[payload.analyte].units)
+    except grading.GradingError as exc:
+        raise ValidationError({exc.field: exc.message}) from exc
+    return {
+        "analyte": result.analyte,
+        "term": result.term,
+        "grade": result.grade,
+        "definition": result.definition,
+        "note": result.note,
+        "units": offered,
+    }
+
+
+# --- adverse events -------------------------------------------------------------------------
+
+
+@router.get(
+    "/subjects/{subject_id}/adverse-events",
+    response=list[AeOut],
+    summary="The subject's adverse events with grade history, worst grade and SAE reports",
+)
+def list_adverse_events(request, subject_id: int):
+    subject = _subject(request, subject_id)
+    return [_ae_out(ae) for ae in subject.adverse_events.order_by("onset_date", "id")]
+
+
+@router.post(
+    "/subjects/{subject_id}/adverse-events",
+    response={201: AeOut},
+    summary="Record an adverse event",
+    description=(
+        "Refused (422, nothing stored): a grade the term does not have, an end before the "
+        "onset, an onset before consent or in the future, serious without a criterion (or a "
+        "criterion without serious), an 'Other, specify' term without verbatim, a dose "
+        "modification of another kind than the action. Outside the reporting window it is "
+        "stored with `in_window` false and a query. Serious: the initial SAE report is due "
+        f"{P.SAE_REPORT_HOURS} h after `learned_on`. Grade 5 / fatal: the subject's death is "
+        "recorded on the end date."
+    ),
+)
+def record_adverse_event(request, subject_id: int, payload: AeIn):
+    subject = _subject(request, subject_id)
+    require(request.auth, Action.ENTER_DATA, subject.site_id)
+    data = payload.dict()
+    data["term"] = _term(data.pop("term_id"))
+    data["dose_event"] = _dose_event(subject, data.pop("dose_event_id"))
+    data["lab_result"] = _lab_result(subject, data.pop("lab_result_id"))
+    ae = services.record_ae(subject=subject, by=request.auth, **data)
+    return Status(201, _ae_out(ae))
+
+
+@router.get("/adverse-events/{ae_id}", response=AeOut, summary="One adverse event")
+def get_adverse_event(request, ae_id: int):
+    return _ae_out(_ae(request, ae_id))
+
+
+@router.patch(
+    "/adverse-events/{ae_id}",
+    response=AeOut,
+    summary="Update or correct an adverse event (version and reason required)",
+    description=(
+        "Send only the fields that change. A new `grade` needs `grade_from`: a later date adds "
+        "a step to the grade history, the date of the last step corrects it. A change of term "
+        "voids the causality signature. 409 if the event changed since `version`."
+    ),
+)
+def update_adverse_event(request, ae_id: int, payload: AePatch):
+    ae = _ae(request, ae_id)
+    require(request.auth, Action.ENTER_DATA, ae.subject.site_id)
+    changes = payload.dict(exclude_unset=True)
+    version, reason = changes.pop("version"), changes.pop("reason")
+    grade_from = changes.pop("grade_from", None)
+    sae_aware_at = changes.pop("sae_aware_at", None)
+    if "term_id" in changes:
+        changes["term"] = _term(changes.pop("term_id"))
+    if "dose_event_id" in changes:
+        changes["dose_event"] = _dose_event(ae.subject, changes.pop("dose_event_id"))
+    nulls = [k for k, v in changes.items() if v is None and k not in ("end_date", "dose_event")]
+    if nulls:
+        raise ValidationError(dict.fromkeys(nulls, "This field cannot be empty."))
+    updated = services.update_ae(
+        ae=ae,
+        by=request.auth,
+        expected_version=version,
+        reason=reason,
+        changes=changes,
+        grade_from=grade_from,
+        sae_aware_at=sae_aware_at,
+    )
+    return _ae_out(updated)
+
+
+@router.post(
+    "/adverse-events/{ae_id}/causality",
+    response=AeOut,
+    summary="Sign the causality assessment (investigator of the subject's site)",
+    description=(
+        f"Meaning of the signature: “{AdverseEvent.CAUSALITY_MEANING}”. The password is "
+        "checked as at login (failed attempts count towards the lockout); a wrong one signs "
+        "nothing (422 on `password`). 409 if the event changed since `version`."
+    ),
+)
+def sign_causality(request, ae_id: int, payload: CausalityIn):
+    ae = _ae(request, ae_id)
+    require(request.auth, Action.SIGN, ae.subject.site_id)
+    signed = services.sign_causality(
+        ae=ae,
+        by=request.auth,
+        relationship=payload.relationship,
+        password=payload.password,
+        request=request,
+        expected_version=payload.version,
+    )
+    return _ae_out(signed)
+
+
+# --- SAE reports ----------------------------------------------------------------------------
+
+
+@router.get(
+    "/sae-reports",
+    response=list[SaeReportOut],
+    summary="SAE reports of your sites: overdue first, then pending by due time, then submitted",
+)
+def list_sae_reports(request, overdue: bool = False):
+    reports = services.sae_listing(request.auth)
+    if overdue:
+        reports = reports.filter(submitted_at__isnull=True, due_at__lt=timezone.now())
+    return [_report_out(r) for r in reports]
+
+
+@router.post(
+    "/sae-reports/{report_id}/submit",
+    response=SaeReportOut,
+    summary="Submit an SAE report with its narrative",
+)
+def submit_sae_report(request, report_id: int, payload: SaeSubmitIn):
+    report = get_scoped_or_404(
+        SaeReport.objects.select_related("ae__subject__site", "ae__term"),
+        request.auth,
+        site_path="ae__subject__site",
+        pk=report_id,
+    )
+    require(request.auth, Action.ENTER_DATA, report.ae.subject.site_id)
+    submitted = services.submit_sae_report(
+        report=report, by=request.auth, narrative=payload.narrative
+    )
+    return _report_out(submitted)
+
+
+@router.post(
+    "/adverse-events/{ae_id}/sae-reports",
+    response={201: SaeReportOut},
+    summary="Request the next follow-up report of an SAE (earlier reports submitted)",
+)
+def add_sae_follow_up(request, ae_id: int, payload: FollowUpIn):
+    ae = _ae(request, ae_id)
+    require(request.auth, Action.ENTER_DATA, ae.subject.site_id)
+    report = services.add_follow_up(ae=ae, by=request.auth, due_at=payload.due_at)
+    report = SaeReport.objects.select_related("ae__subject__site", "ae__term").get(pk=report.pk)
+    return Status(201, _report_out(report))
+
+
+# --- lab panels -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/subjects/{subject_id}/lab-panels",
+    response=list[LabPanelOut],
+    summary="Lab panels (latest first) with CTCAE grades and the AEs they offer",
+)
+def list_lab_panels(request, subject_id: int):
+    subject = _subject(request, subject_id)
+    return [_panel_out(p) for p in services.lab_panels(subject)]
+
+
+@router.post(
+    "/subjects/{subject_id}/lab-panels",
+    response={201: LabPanelOut},
+    summary="Record a lab panel: each value graded by CTCAE v4.03 against the site's ranges",
+    description=(
+        "All or nothing: a unit the analyte does not use, a value that is not a number, an "
+        "analyte the site has no reference range for (when its grade needs the LLN/ULN) is "
+        "422 on `<analyte>-value` or `<analyte>-unit` (`systolic` / `diastolic` for the blood "
+        "pressure). TSH and FT4 are not graded (clinical judgement)."
+    ),
+)
+def record_lab_panel(request, subject_id: int, payload: LabPanelIn):
+    subject = _subject(request, subject_id)
+    require(request.auth, Action.ENTER_DATA, subject.site_id)
+    visit = None
+    if payload.visit_id is not None:
+        visit = Visit.objects.filter(pk=payload.visit_id, subject=subject).first()
+        if visit is None:
+            raise ValidationError({"visit": "Choose a cycle visit of this subject."})
+    bp = payload.blood_pressure
+    panel = services.record_lab_panel(
+        subject=subject,
+        by=request.auth,
+        sample_date=payload.sample_date,
+        visit=visit,
+        values={k: (v.value, v.unit) for k, v in payload.values.items()},
+        systolic=bp.systolic if bp else None,
+        diastolic=bp.diastolic if bp else None,
+        qtc_confirmed=payload.qtc_confirmed,
+    )
+    panel = services.lab_panels(subject).get(pk=panel.pk)
+    return Status(201, _panel_out(panel))

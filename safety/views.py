@@ -1,0 +1,448 @@
+"""Safety pages: the adverse event log (CTCAE type-ahead, grade buttons with the wording of
+each grade), AE detail with grade history, causality e-signature and SAE reports, the SAE form
+PDF, the SAE listing, and the on-treatment lab panels graded by CTCAE."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.access import Action, get_access, get_scoped_or_404, require
+from alter_s006 import protocol as P
+from audit.versioning import EditConflict
+from queries.services import open_queries
+from safety import services
+from safety.forms import AdverseEventForm, CausalityForm, LabPanelForm, SubmitReportForm
+from safety.models import SAE_CRITERIA, AdverseEvent, CtcaeTerm, LabResult, SaeReport
+from subjects.models import Subject
+from subjects.views import attach_errors, conflict_response
+
+
+def _subject(request, pk):
+    return get_scoped_or_404(Subject.objects.select_related("site"), request.user, pk=pk)
+
+
+def _ae(request, subject, ae_pk):
+    return get_scoped_or_404(
+        AdverseEvent.objects.filter(subject=subject).select_related("term", "dose_event"),
+        request.user,
+        "subject__site",
+        pk=ae_pk,
+    )
+
+
+# --- CTCAE type-ahead ---------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def term_search(request):
+    """htmx: terms matching the words typed (term, SOC) or a MedDRA code prefix."""
+    q = request.GET.get("q", "")
+    return render(
+        request,
+        "safety/_term_results.html",
+        {"terms": services.search_terms(q, limit=15), "q": q.strip()},
+    )
+
+
+@login_required
+@require_GET
+def term_grades(request, term_pk):
+    """htmx: the chosen term with a button per grade it has and the wording of each."""
+    term = get_object_or_404(CtcaeTerm, pk=term_pk)  # reference data: no site
+    try:
+        grade = int(request.GET.get("grade", ""))
+    except ValueError:
+        grade = None
+    return render(
+        request,
+        "safety/_term_panel.html",
+        {"term": term, "grade": grade, "grade_rows": grade_rows(term)},
+    )
+
+
+def grade_rows(term: CtcaeTerm | None) -> list[tuple[int, str]]:
+    """(grade, CTCAE wording or "" when the term has no such grade) for grades 1 to 5."""
+    if term is None:
+        return []
+    return [(g, term.definition_of(g)) for g in range(1, 6)]
+
+
+# --- adverse events -----------------------------------------------------------------------------
+
+
+@login_required
+def ae_list(request, pk):
+    subject = _subject(request, pk)
+    aes = list(
+        subject.adverse_events.select_related("term", "dose_event", "causality_signed_by")
+        .prefetch_related("grade_changes", "sae_reports")
+        .order_by("-onset_date", "-id")
+    )
+    queries = open_queries(aes)
+    for ae in aes:
+        ae.summary = services.grade_summary(ae)
+        ae.open_queries = queries.get(ae.pk, [])
+    access = get_access(request.user)
+    return render(
+        request,
+        "safety/ae_list.html",
+        {
+            "subject": subject,
+            "aes": aes,
+            "window": services.reporting_window(subject),
+            "can_edit": access.can(Action.ENTER_DATA, subject.site_id),
+            "can_sign": access.can(Action.SIGN, subject.site_id),
+        },
+    )
+
+
+def _prefill(request, subject) -> dict:
+    """An AE offered from a lab value arrives with its term, grade, onset and verbatim."""
+    initial = {"action_taken": AdverseEvent.Action.NONE, "ongoing": True}
+    for name in ("term", "grade", "onset_date", "verbatim", "lab_result"):
+        if request.GET.get(name):
+            initial[name] = request.GET[name]
+    if "lab_result" in initial:
+        result = LabResult.objects.filter(pk=initial["lab_result"], panel__subject=subject).first()
+        if result is None:
+            initial.pop("lab_result")
+    return initial
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ae_new(request, pk):
+    subject = _subject(request, pk)
+    with timezone.override(subject.site.tz):  # dates and times as the site's clock reads them
+        return _ae_new(request, subject)
+
+
+def _ae_new(request, subject):
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    form = AdverseEventForm(
+        request.POST or None, subject=subject, initial=_prefill(request, subject)
+    )
+    if request.method == "POST" and form.is_valid():
+        lab_result = None
+        if form.cleaned_data.get("lab_result"):
+            lab_result = LabResult.objects.filter(
+                pk=form.cleaned_data["lab_result"], panel__subject=subject
+            ).first()
+        try:
+            ae = services.record_ae(
+                subject=subject, by=request.user, lab_result=lab_result, **form.values()
+            )
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Adverse event recorded: %(t)s, grade %(g)s.")
+                % {"t": ae.display_term, "g": ae.grade},
+            )
+            if ae.out_of_window:
+                messages.warning(
+                    request,
+                    _("The onset is outside the AE reporting window: a query is open."),
+                )
+            if ae.serious:
+                messages.warning(
+                    request,
+                    _("Serious adverse event: the initial SAE report is due within %(h)s hours.")
+                    % {"h": P.SAE_REPORT_HOURS},
+                )
+            return redirect("safety:ae", pk=subject.pk, ae_pk=ae.pk)
+    return render(
+        request,
+        "safety/ae_form.html",
+        _form_context(subject, form),
+        status=422 if form.errors else 200,
+    )
+
+
+def _form_context(subject, form) -> dict:
+    term = form.chosen_term()
+    return {
+        "subject": subject,
+        "form": form,
+        "term": term,
+        "grade": form.chosen_grade(),
+        "grade_rows": grade_rows(term),
+        "window": services.reporting_window(subject),
+    }
+
+
+def _ae_initial(ae: AdverseEvent) -> dict:
+    initial = {name: getattr(ae, name) for name in services.AE_FIELDS if name != "dose_event"}
+    initial["term"] = ae.term_id
+    initial["dose_event"] = ae.dose_event_id
+    initial["learned_on"] = timezone.localtime(ae.learned_on, ae.subject.site.tz)
+    initial["version"] = ae.version
+    return initial
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def ae_detail(request, pk, ae_pk):
+    subject = _subject(request, pk)
+    ae = _ae(request, subject, ae_pk)
+    with timezone.override(subject.site.tz):
+        return _ae_detail(request, subject, ae)
+
+
+def _ae_detail(request, subject, ae):
+    access = get_access(request.user)
+    can_edit = access.can(Action.ENTER_DATA, subject.site_id)
+    form = None
+    if can_edit or request.method == "POST":
+        require(request.user, Action.ENTER_DATA, subject.site_id)
+        form = AdverseEventForm(
+            request.POST or None, subject=subject, correcting=True, initial=_ae_initial(ae)
+        )
+    if request.method == "POST" and form.is_valid():
+        values = form.values()
+        fresh = AdverseEvent.objects.get(pk=ae.pk)
+        changes = {k: v for k, v in values.items() if _differs(fresh, k, v)}
+        try:
+            if not changes:
+                raise ValidationError(_("Nothing was changed."))
+            services.update_ae(
+                ae=ae,
+                by=request.user,
+                expected_version=form.cleaned_data.get("version") or 0,
+                reason=form.cleaned_data.get("reason", ""),
+                changes=changes,
+                grade_from=form.cleaned_data.get("grade_from"),
+                sae_aware_at=form.cleaned_data.get("sae_aware_at"),
+            )
+        except EditConflict as exc:
+            return conflict_response(request, exc, request.path)
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Adverse event updated."))
+            return redirect("safety:ae", pk=subject.pk, ae_pk=ae.pk)
+    return render(
+        request,
+        "safety/ae_detail.html",
+        _detail_context(request, subject, ae, form, access),
+        status=422 if form is not None and form.errors else 200,
+    )
+
+
+def _differs(ae, name, value) -> bool:
+    current = getattr(ae, name)
+    if name in ("term", "dose_event"):
+        current_pk = getattr(ae, f"{name}_id")
+        return current_pk != (value.pk if value is not None else None)
+    if name == "learned_on" and value is not None:
+        return abs((current - value).total_seconds()) >= 60  # the form keeps minutes
+    return current != value
+
+
+def _detail_context(request, subject, ae, form, access, causality=None):
+    history = list(ae.grade_changes.select_related("recorded_by"))
+    extra = _form_context(subject, form) if form is not None else {}
+    return extra | {
+        "subject": subject,
+        "ae": ae,
+        "form": form,
+        "history": history,
+        "summary": services.grade_summary(ae),
+        "reports": list(ae.sae_reports.select_related("submitted_by").order_by("sequence")),
+        "queries": open_queries([ae]).get(ae.pk, []),
+        "criteria": [ae._meta.get_field(n).verbose_name for n in SAE_CRITERIA if getattr(ae, n)],
+        "can_sign": access.can(Action.SIGN, subject.site_id),
+        "can_edit": access.can(Action.ENTER_DATA, subject.site_id),
+        "causality_form": causality
+        or CausalityForm(initial={"version": ae.version, "relationship": ae.relationship}),
+        "submit_form": SubmitReportForm(),
+        "meaning": AdverseEvent.CAUSALITY_MEANING,
+        "lab_results": list(ae.lab_results.select_related("panel")),
+    }
+
+
+@login_required
+@require_POST
+def ae_causality(request, pk, ae_pk):
+    """The investigator's e-signed causality (password re-entered)."""
+    subject = _subject(request, pk)
+    ae = _ae(request, subject, ae_pk)
+    require(request.user, Action.SIGN, subject.site_id)
+    form = CausalityForm(request.POST)
+    if form.is_valid():
+        try:
+            services.sign_causality(
+                ae=ae,
+                by=request.user,
+                relationship=form.cleaned_data["relationship"],
+                password=form.cleaned_data["password"],
+                request=request,
+                expected_version=form.cleaned_data["version"],
+            )
+        except EditConflict as exc:
+            return conflict_response(request, exc, request.path)
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Causality signed."))
+            return redirect("safety:ae", pk=subject.pk, ae_pk=ae.pk)
+    access = get_access(request.user)
+    edit = None
+    if access.can(Action.ENTER_DATA, subject.site_id):
+        edit = AdverseEventForm(subject=subject, correcting=True, initial=_ae_initial(ae))
+    return render(
+        request,
+        "safety/ae_detail.html",
+        _detail_context(request, subject, ae, edit, access, causality=form),
+        status=422,
+    )
+
+
+@login_required
+def sae_pdf(request, pk, ae_pk):
+    """The SAE form of a serious adverse event, as a PDF."""
+    from weasyprint import HTML
+
+    subject = _subject(request, pk)
+    ae = _ae(request, subject, ae_pk)
+    if not ae.serious:
+        messages.error(request, _("Only a serious adverse event has an SAE form."))
+        return redirect("safety:ae", pk=subject.pk, ae_pk=ae.pk)
+    context = _detail_context(request, subject, ae, None, get_access(request.user))
+    context |= {
+        "trial": P.TRIAL_ID,
+        "drug": P.DRUG_NAME,
+        "ctcae": P.CTCAE_VERSION,
+        "printed": timezone.now(),
+        "window": services.reporting_window(subject),
+        "grade_rows": grade_rows(ae.term),
+    }
+    html = render_to_string("safety/sae_form.html", context, request=request)
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="SAE-{subject}-{ae.pk}.pdf"'
+    return response
+
+
+# --- SAE reports --------------------------------------------------------------------------------
+
+
+@login_required
+def sae_list(request):
+    reports = list(services.sae_listing(request.user))
+    return render(
+        request,
+        "safety/sae_list.html",
+        {
+            "reports": reports,
+            "overdue": sum(1 for r in reports if r.overdue),
+            "now": timezone.now(),
+        },
+    )
+
+
+def _report(request, report_pk) -> SaeReport:
+    return get_scoped_or_404(
+        SaeReport.objects.select_related("ae__subject__site", "ae__term"),
+        request.user,
+        "ae__subject__site",
+        pk=report_pk,
+    )
+
+
+@login_required
+@require_POST
+def sae_submit(request, report_pk):
+    report = _report(request, report_pk)
+    ae = report.ae
+    require(request.user, Action.ENTER_DATA, ae.subject.site_id)
+    form = SubmitReportForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ValidationError(form.errors)
+        services.submit_sae_report(
+            report=report, by=request.user, narrative=form.cleaned_data["narrative"]
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("%(r)s submitted.") % {"r": report.label})
+    return redirect("safety:ae", pk=ae.subject_id, ae_pk=ae.pk)
+
+
+@login_required
+@require_POST
+def sae_follow_up(request, pk, ae_pk):
+    subject = _subject(request, pk)
+    ae = _ae(request, subject, ae_pk)
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    try:
+        report = services.add_follow_up(ae=ae, by=request.user)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("%(r)s requested.") % {"r": report.label})
+    return redirect("safety:ae", pk=subject.pk, ae_pk=ae.pk)
+
+
+# --- lab panels ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def labs(request, pk):
+    subject = _subject(request, pk)
+    can_edit = get_access(request.user).can(Action.ENTER_DATA, subject.site_id)
+    form = None
+    if can_edit or request.method == "POST":
+        require(request.user, Action.ENTER_DATA, subject.site_id)
+        form = LabPanelForm(request.POST or None, subject=subject)
+    if request.method == "POST" and form.is_valid():
+        try:
+            panel = services.record_lab_panel(
+                subject=subject,
+                by=request.user,
+                sample_date=form.cleaned_data["sample_date"],
+                visit=form.cleaned_data.get("visit"),
+                values=form.values(),
+                systolic=form.cleaned_data.get("systolic"),
+                diastolic=form.cleaned_data.get("diastolic"),
+                qtc_confirmed=form.cleaned_data.get("qtc_confirmed", False),
+            )
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            offered = services.offered_aes(panel)
+            messages.success(
+                request,
+                _("Lab panel of %(d)s recorded.") % {"d": panel.sample_date.isoformat()},
+            )
+            if offered:
+                messages.warning(
+                    request,
+                    _("%(n)s value(s) of grade 2 or more without an adverse event: see below.")
+                    % {"n": len(offered)},
+                )
+            return redirect("safety:labs", pk=subject.pk)
+    panels = list(services.lab_panels(subject))
+    for panel in panels:
+        panel.offers = services.offered_aes(panel)
+        panel.offered_ids = {o.result.pk for o in panel.offers}
+    return render(
+        request,
+        "safety/labs.html",
+        {"subject": subject, "form": form, "panels": panels, "can_edit": can_edit},
+        status=422 if form is not None and form.errors else 200,
+    )

@@ -1,0 +1,446 @@
+"""Safety over the API: CTCAE search, AEs with grade history, causality, SAE reports, lab
+panels, the grading calculator, access by role and site, OpenAPI.
+
+Clock frozen at 2026-03-02 10:00 in Guangzhou (02:00 UTC); subject on treatment from C1D1
+2026-01-05, consent 2025-12-20 (tests/dosing/conftest.py). Site A's ANC range 1.8-6.3 x10^9/L.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from openapi_spec_validator import validate
+
+from audit.models import AuditEvent
+from dosing import services as dosing
+from outbox.models import Notification
+from safety.models import AdverseEvent, GradeChange, LabPanel, SaeReport
+from tests.factories import PASSWORD
+from tests.safety.conftest import term
+from tests.subjects.test_api import API, Api
+
+
+@pytest.fixture(autouse=True)
+def _frozen(frozen_clock):
+    """Every test here runs at 2026-03-02 10:00 in Guangzhou (tests/dosing/conftest.py)."""
+
+
+@pytest.fixture
+def api(client, coordinator_a):
+    return Api(client, coordinator_a)
+
+
+def hypertension(**overrides):
+    """Grade 3 hypertension from 2026-02-10, ongoing, as a client posts it."""
+    return {
+        "term_id": term("Hypertension").pk,
+        "grade": 3,
+        "onset_date": "2026-02-10",
+        "ongoing": True,
+        "outcome": "not_recovered",
+        **overrides,
+    }
+
+
+def stored():
+    return (
+        list(AdverseEvent.objects.values_list("pk", "version")),
+        GradeChange.objects.count(),
+        list(SaeReport.objects.values_list("pk", "version")),
+        LabPanel.objects.count(),
+        Notification.objects.count(),
+        AuditEvent.objects.count(),
+    )
+
+
+@pytest.fixture
+def ae(api, subject):
+    return api.post(f"/subjects/{subject.pk}/adverse-events", hypertension()).json()
+
+
+@pytest.fixture
+def sae(api, subject):
+    body = hypertension(serious=True, sae_hospitalisation=True)
+    return api.post(f"/subjects/{subject.pk}/adverse-events", body).json()
+
+
+@pytest.fixture
+def lab_panel(api, subject):
+    body = {"sample_date": "2026-02-16", "values": {"anc": {"value": "0.8", "unit": "10^9/L"}}}
+    return api.post(f"/subjects/{subject.pk}/lab-panels", body).json()
+
+
+# --- the dictionary and the calculator ------------------------------------------------------
+
+
+def test_term_search_returns_terms_with_their_grades_and_wording(api, subject):
+    found = api.get("/ctcae/terms?q=neutrophil%20count").json()
+    anc = found[0]
+    assert (anc["term"], anc["meddra_code"], anc["soc"]) == (
+        "Neutrophil count decreased",
+        10029366,
+        "Investigations",
+    )
+    assert anc["allowed_grades"] == [1, 2, 3, 4]
+    assert anc["grades"][2] == {"grade": 3, "definition": "<1000 - 500/mm3; <1.0 - 0.5 x 10e9 /L"}
+    assert anc["other_specify"] is False
+    by_code = api.get("/ctcae/terms?q=10022891").json()
+    assert [(t["term"], t["other_specify"]) for t in by_code] == [
+        ("Investigations - Other, specify", True)
+    ]
+    assert len(api.get("/ctcae/terms?q=pain&limit=3").json()) == 3
+
+
+def test_grading_endpoint_returns_grade_and_the_definition_that_matched(api, subject):
+    anc = api.post(
+        "/grading", {"analyte": "anc", "value": "0.8", "unit": "10^9/L", "lln": "1.8"}
+    ).json()
+    assert anc == {
+        "analyte": "anc",
+        "term": "Neutrophil count decreased",
+        "grade": 3,
+        "definition": "<1000 - 500/mm3; <1.0 - 0.5 x 10e9 /L",
+        "note": "",
+        "units": ["10^9/L", "/mm3"],
+    }
+    bp = api.post("/grading", {"analyte": "blood_pressure", "systolic": 150, "diastolic": 85})
+    assert (bp.json()["term"], bp.json()["grade"]) == ("Hypertension", 2)
+    tsh = api.post("/grading", {"analyte": "tsh", "value": 9, "unit": "mIU/L"}).json()
+    assert tsh["grade"] is None and "clinical judgement" in tsh["note"]
+    wrong = api.post("/grading", {"analyte": "anc", "value": "0.8", "unit": "g/L", "lln": "1.8"})
+    assert wrong.status_code == 422
+    assert wrong.json() == {"detail": {"unit": ["g/L is not a unit for ANC; use 10^9/L or /mm3."]}}
+    no_lln = api.post("/grading", {"analyte": "anc", "value": "0.8", "unit": "10^9/L"})
+    assert no_lln.json() == {"detail": {"lln": ["The laboratory's LLN is needed to grade ANC."]}}
+
+
+# --- adverse events -------------------------------------------------------------------------
+
+
+def test_record_an_adverse_event_linked_to_a_dose_reduction(api, subject, coordinator_a):
+    reduction = dosing.add_event(
+        subject=subject,
+        by=coordinator_a,
+        kind="reduction",
+        start=dt.date(2026, 2, 12),
+        dose_mg=10,
+        reason="toxicity",
+    )
+    response = api.post(
+        f"/subjects/{subject.pk}/adverse-events",
+        hypertension(action_taken="reduced", dose_event_id=reduction.pk),
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["term"]["term"] == "Hypertension"
+    assert (body["grade"], body["worst_grade"], body["action_taken"], body["dose_event_id"]) == (
+        3,
+        3,
+        "reduced",
+        reduction.pk,
+    )
+    assert body["grade_history"] == [{"grade": 3, "from_date": "2026-02-10"}]
+    assert body["days_at_grade"] == [{"grade": 3, "days": 21}]  # 02-10..03-02
+    assert body["in_window"] is True
+    assert body["reporting_window"] == {"start": "2026-01-05", "end": None}
+    assert (body["relationship"], body["causality"], body["sae_reports"]) == ("", None, [])
+    assert body["recorded_by"] == "coord_a" and body["version"] == 1
+    listed = api.get(f"/subjects/{subject.pk}/adverse-events").json()
+    assert [a["id"] for a in listed] == [body["id"]]
+    assert api.get(f"/adverse-events/{body['id']}").json() == body
+
+
+@pytest.mark.parametrize(
+    ("overrides", "detail"),
+    [
+        (
+            {"term_id": "NEUTROPHIL", "grade": 5},
+            None,  # not an integer: the request's own validation
+        ),
+        (
+            {"grade": 2, "onset_date": "2025-12-19"},
+            {"onset_date": ["The onset cannot be before the informed consent (2025-12-20)."]},
+        ),
+        (
+            {"serious": True},
+            {"serious": ["A serious adverse event needs at least one seriousness criterion."]},
+        ),
+        ({"term_id": 999999}, {"term": ["Choose a CTCAE v4.03 term."]}),
+        (
+            {"dose_event_id": 999999},
+            {"dose_event": ["No such dose modification for this subject."]},
+        ),
+        ({"colour": "red"}, {"colour": ["Extra inputs are not permitted"]}),
+    ],
+)
+def test_an_invalid_adverse_event_is_422_and_stores_nothing(api, subject, overrides, detail):
+    before = stored()
+    response = api.post(f"/subjects/{subject.pk}/adverse-events", hypertension(**overrides))
+    assert response.status_code == 422
+    if detail is not None:
+        assert response.json() == {"detail": detail}
+    assert stored() == before
+
+
+def test_a_grade_the_term_does_not_have_is_422(api, subject):
+    body = hypertension(
+        term_id=term("Neutrophil count decreased").pk,
+        grade=5,
+        outcome="fatal",
+        ongoing=False,
+        end_date="2026-02-20",
+        serious=True,
+        sae_death=True,
+    )
+    before = stored()
+    response = api.post(f"/subjects/{subject.pk}/adverse-events", body)
+    assert response.json() == {
+        "detail": {
+            "grade": ["Grade 5 does not exist for Neutrophil count decreased in CTCAE 4.03."]
+        }
+    }
+    assert stored() == before
+
+
+def test_patch_changes_the_grade_into_the_history_with_reason_and_version(api, ae):
+    response = api.patch(
+        f"/adverse-events/{ae['id']}",
+        {"version": 1, "reason": "Worse", "grade": 4, "grade_from": "2026-02-20"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["grade_history"] == [
+        {"grade": 3, "from_date": "2026-02-10"},
+        {"grade": 4, "from_date": "2026-02-20"},
+    ]
+    assert body["days_at_grade"] == [{"grade": 3, "days": 10}, {"grade": 4, "days": 11}]
+    assert (body["worst_grade"], body["version"]) == (4, 2)
+
+    stale = api.patch(f"/adverse-events/{ae['id']}", {"version": 1, "reason": "x", "grade": 2})
+    assert stale.status_code == 409
+    assert stale.json()["current_version"] == 2
+    no_date = api.patch(f"/adverse-events/{ae['id']}", {"version": 2, "reason": "x", "grade": 2})
+    assert no_date.json() == {
+        "detail": {"grade_from": ["Enter the date from which the grade is 2."]}
+    }
+    no_reason = api.patch(f"/adverse-events/{ae['id']}", {"version": 2, "verbatim": "BP"})
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["detail"]
+    emptied = api.patch(f"/adverse-events/{ae['id']}", {"version": 2, "reason": "x", "grade": None})
+    assert emptied.json() == {"detail": {"grade": ["This field cannot be empty."]}}
+
+
+def test_only_the_investigator_signs_causality(client, api, ae, investigator_a):
+    path = f"/adverse-events/{ae['id']}/causality"
+    body = {"version": 1, "relationship": "possible", "password": PASSWORD}
+    denied = api.post(path, body)
+    assert denied.status_code == 403
+    investigator = Api(client, investigator_a)
+    wrong = investigator.post(path, {**body, "password": "nope"})
+    assert wrong.json() == {
+        "detail": {"password": ["The password is not correct. Nothing was signed."]}
+    }
+    signed = investigator.post(path, body)
+    assert signed.status_code == 200
+    causality = signed.json()["causality"]
+    assert (signed.json()["relationship"], causality["signed_by"], causality["printed_name"]) == (
+        "possible",
+        "inv_a",
+        "Test Inv_A",
+    )
+    assert causality["signed_at"].startswith("2026-03-02T02:00")
+    assert causality["meaning"] == AdverseEvent.CAUSALITY_MEANING
+    assert investigator.post(path, body).status_code == 409  # version 1 was signed already
+
+
+# --- SAE reports ----------------------------------------------------------------------------
+
+
+def test_a_serious_event_lists_its_report_which_is_submitted_then_followed_up(api, sae):
+    [report] = sae["sae_reports"]
+    assert (report["kind"], report["due_at"], report["overdue"]) == (
+        "initial",
+        "2026-03-03T02:00:00Z",
+        False,
+    )
+    assert Notification.objects.count() == 2
+    listing = api.get("/sae-reports").json()
+    assert [r["id"] for r in listing] == [report["id"]]
+    assert api.get("/sae-reports?overdue=true").json() == []
+
+    early = api.post(f"/adverse-events/{sae['id']}/sae-reports", {})
+    assert early.json() == {"detail": {"__all__": ["Submit the initial report first."]}}
+    submitted = api.post(f"/sae-reports/{report['id']}/submit", {"narrative": "Admitted."})
+    assert submitted.status_code == 200
+    assert (submitted.json()["submitted_by"], submitted.json()["narrative"]) == (
+        "coord_a",
+        "Admitted.",
+    )
+    follow_up = api.post(f"/adverse-events/{sae['id']}/sae-reports", {})
+    assert follow_up.status_code == 201
+    assert (follow_up.json()["label"], follow_up.json()["due_at"]) == (
+        "Follow-up 1",
+        "2026-03-03T02:00:00Z",
+    )
+    blank = api.post(f"/sae-reports/{follow_up.json()['id']}/submit", {"narrative": " "})
+    assert blank.json() == {"detail": {"narrative": ["Write the narrative of the report."]}}
+
+
+def test_a_time_without_zone_is_the_sites_local_time(api, subject):
+    body = hypertension(serious=True, sae_life_threatening=True, learned_on="2026-03-02T08:00:00")
+    created = api.post(f"/subjects/{subject.pk}/adverse-events", body).json()
+    assert created["learned_on"] == "2026-03-02T00:00:00Z"  # 08:00 in Guangzhou
+    assert created["sae_reports"][0]["due_at"] == "2026-03-03T00:00:00Z"
+
+
+# --- lab panels -----------------------------------------------------------------------------
+
+
+def test_a_lab_panel_with_anc_0_8_shows_grade_3_and_offers_the_ae(api, subject, lab_panel):
+    [result] = lab_panel["results"]
+    assert (result["analyte"], result["display_value"], result["grade"], result["term"]) == (
+        "anc",
+        "0.8",
+        3,
+        "Neutrophil count decreased",
+    )
+    assert (result["lln"], result["uln"]) == ("1.800", "6.300")
+    [offer] = lab_panel["offered_aes"]
+    assert offer == {
+        "result_id": result["id"],
+        "analyte": "anc",
+        "term_id": term("Neutrophil count decreased").pk,
+        "term": "Neutrophil count decreased",
+        "grade": 3,
+        "onset_date": "2026-02-16",
+        "verbatim": "Neutrophil count decreased (ANC 0.8 10^9/L)",
+    }
+    taken = api.post(
+        f"/subjects/{subject.pk}/adverse-events",
+        {
+            "term_id": offer["term_id"],
+            "grade": offer["grade"],
+            "onset_date": offer["onset_date"],
+            "verbatim": offer["verbatim"],
+            "ongoing": True,
+            "outcome": "recovering",
+            "lab_result_id": offer["result_id"],
+        },
+    )
+    assert taken.status_code == 201
+    [listed] = api.get(f"/subjects/{subject.pk}/lab-panels").json()
+    assert listed["offered_aes"] == []
+    assert listed["results"][0]["ae_id"] == taken.json()["id"]
+
+
+def test_a_lab_panel_with_a_unit_not_offered_is_422_and_stores_nothing(api, subject):
+    before = stored()
+    body = {
+        "sample_date": "2026-02-16",
+        "values": {
+            "anc": {"value": "0.8", "unit": "mg/dL"},
+            "tsh": {"value": "3", "unit": "mIU/L"},
+        },
+        "blood_pressure": {"systolic": 150, "diastolic": 90},
+    }
+    response = api.post(f"/subjects/{subject.pk}/lab-panels", body)
+    assert response.json() == {
+        "detail": {"anc-unit": ["mg/dL is not a unit for ANC; use 10^9/L or /mm3."]}
+    }
+    assert stored() == before
+    wrong_visit = api.post(
+        f"/subjects/{subject.pk}/lab-panels",
+        {**body, "values": {}, "visit_id": subject.visits.get(code="SCR").pk},
+    )
+    assert wrong_visit.json() == {"detail": {"visit": ["Choose a cycle visit of this subject."]}}
+
+
+# --- access ---------------------------------------------------------------------------------
+
+
+def endpoints(subject, ae, report, panel_body):
+    s, a, r = subject.pk, ae["id"], report["id"]
+    return [
+        ("GET", f"/subjects/{s}/adverse-events", None),
+        ("POST", f"/subjects/{s}/adverse-events", hypertension()),
+        ("GET", f"/adverse-events/{a}", None),
+        ("PATCH", f"/adverse-events/{a}", {"version": 1, "reason": "x", "verbatim": "High BP"}),
+        (
+            "POST",
+            f"/adverse-events/{a}/causality",
+            {"version": 1, "relationship": "possible", "password": PASSWORD},
+        ),
+        ("POST", f"/adverse-events/{a}/sae-reports", {}),
+        ("POST", f"/sae-reports/{r}/submit", {"narrative": "x"}),
+        ("GET", f"/subjects/{s}/lab-panels", None),
+        ("POST", f"/subjects/{s}/lab-panels", panel_body),
+    ]
+
+
+PANEL = {"sample_date": "2026-02-16", "values": {"anc": {"value": "2.0", "unit": "10^9/L"}}}
+
+
+def call(api, method, path, body):
+    if method == "GET":
+        return api.get(path)
+    return api.send(method, path, body)
+
+
+def test_another_sites_user_gets_404_for_every_record_endpoint(client, subject, sae, coordinator_b):
+    other = Api(client, coordinator_b)
+    before = stored()
+    statuses = [
+        call(other, m, p, b).status_code
+        for m, p, b in endpoints(subject, sae, sae["sae_reports"][0], PANEL)
+    ]
+    assert statuses == [404] * 9
+    assert other.get("/sae-reports").json() == []
+    assert stored() == before
+
+
+@pytest.mark.parametrize("who", ["monitor_a", "data_manager"])
+def test_monitors_and_data_managers_read_but_cannot_write(client, cast, subject, sae, who):
+    reader = Api(client, cast[who])
+    before = stored()
+    answers = {
+        (m, p): call(reader, m, p, b).status_code
+        for m, p, b in endpoints(subject, sae, sae["sae_reports"][0], PANEL)
+    }
+    assert {k: v for k, v in answers.items() if k[0] == "GET"} == {
+        ("GET", f"/subjects/{subject.pk}/adverse-events"): 200,
+        ("GET", f"/adverse-events/{sae['id']}"): 200,
+        ("GET", f"/subjects/{subject.pk}/lab-panels"): 200,
+    }
+    assert {v for k, v in answers.items() if k[0] != "GET"} == {403}
+    assert [r["id"] for r in reader.get("/sae-reports").json()] == [sae["sae_reports"][0]["id"]]
+    assert stored() == before
+
+
+def test_every_safety_endpoint_needs_a_token(client, subject, sae):
+    anonymous = Api(client)
+    calls = endpoints(subject, sae, sae["sae_reports"][0], PANEL) + [
+        ("GET", "/ctcae/terms?q=anemia", None),
+        ("GET", "/sae-reports", None),
+        ("POST", "/grading", {"analyte": "qtc", "value": 500, "unit": "ms"}),
+    ]
+    assert {call(anonymous, m, p, b).status_code for m, p, b in calls} == {401}
+
+
+# --- documentation --------------------------------------------------------------------------
+
+
+def test_openapi_document_with_safety_is_valid(client, db):
+    document = client.get(f"{API}/openapi.json").json()
+    validate(document)
+    paths = document["paths"]
+    assert {"get", "post"} <= set(paths[f"{API}/subjects/{{subject_id}}/adverse-events"])
+    assert {"get", "patch"} <= set(paths[f"{API}/adverse-events/{{ae_id}}"])
+    assert {"get", "post"} <= set(paths[f"{API}/subjects/{{subject_id}}/lab-panels"])
+    for path in ("/ctcae/terms", "/sae-reports", "/grading", "/sae-reports/{report_id}/submit"):
+        assert f"{API}{path}" in paths
+    assert all(
+        op["tags"] == ["safety"]
+        for path, ops in paths.items()
+        if any(k in path for k in ("adverse-events", "lab-panels", "sae-reports", "ctcae"))
+        for op in ops.values()
+    )
