@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -108,6 +109,9 @@ def _visit_rows(sites, horizon_days: int):
 
 @login_required
 def home(request):
+    from queries.models import Query  # the dashboard reads every app; the apps never read it
+    from safety.models import SaeReport
+
     sites = list(current_sites(request))
     subjects = Subject.objects.filter(site__in=sites)
     counts = dict(subjects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
@@ -125,6 +129,9 @@ def home(request):
         .order_by("site__code")
     )
     enrolled = sum(row["enrolled"] for row in by_site)
+    sae_pending = SaeReport.objects.filter(
+        ae__subject__site__in=sites, submitted_at__isnull=True
+    ).aggregate(pending=Count("id"), overdue=Count("id", filter=Q(due_at__lt=timezone.now())))
     return render(
         request,
         "subjects/home.html",
@@ -139,6 +146,11 @@ def home(request):
             "overdue": overdue,
             "due": due,
             "recent": recent,
+            "sae_pending": sae_pending["pending"],
+            "sae_overdue": sae_pending["overdue"],
+            "open_queries": Query.objects.filter(
+                subject__site__in=sites, status=Query.Status.OPEN
+            ).count(),
         },
     )
 

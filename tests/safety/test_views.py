@@ -332,3 +332,24 @@ def test_action_links_to_the_dose_reduction(client, subject, coordinator_a):
     wrong = ae_post(term("Hypertension"), 3, action_taken="interrupted", dose_event=reduction.pk)
     response = client.post(reverse("safety:ae_new", args=[subject.pk]), wrong)
     assert response.status_code == 422 and "dose_event" in response.context["form"].errors
+
+
+def test_dashboard_counts_pending_and_overdue_sae_reports(client, subject, coordinator_a):
+    tz = dt.timezone(dt.timedelta(hours=8))
+    for learned in (dt.datetime(2026, 3, 2, 9, 0, tzinfo=tz), dt.datetime(2026, 2, 26, tzinfo=tz)):
+        services.record_ae(
+            subject=subject,
+            by=coordinator_a,
+            term=term("Hypertension"),
+            grade=3,
+            onset_date=learned.date(),
+            outcome="not_recovered",
+            ongoing=True,
+            serious=True,
+            sae_hospitalisation=True,
+            learned_on=learned,
+        )
+    client.force_login(coordinator_a)
+    page = client.get(reverse("home")).content.decode()
+    # two initial reports pending; the one learned 02-26 was due 02-27: overdue
+    assert 'id="stat-sae"' in page and "2 <span" in page and "(1 overdue)" in page

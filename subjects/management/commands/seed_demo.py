@@ -269,6 +269,70 @@ class Command(BaseCommand):
         for visit in subject.visits.filter(kind="tumour_assessment", target_date__lt=today):
             self._record(subject, visit.code, visit.target_date, by, today)
         self._tumour(subject, c1d1, by, today)
+        self._safety(subject, by, today)
+
+    def _safety(self, subject, by, until):
+        """A lab panel at C2D1 (ANC 1.2: grade 2, left for the coordinator to record as an AE)
+        and a grade 2 hypertension whose causality the investigator signed; the subject who
+        stopped for grade 3 hypertension has it as a serious AE with its report submitted."""
+        from safety.models import CtcaeTerm
+        from safety.services import (
+            load_ctcae,
+            record_ae,
+            record_lab_panel,
+            sign_causality,
+            submit_sae_report,
+        )
+
+        visit = subject.visits.filter(code="C2D1", actual_date__isnull=False).first()
+        if visit is None or visit.actual_date >= until:
+            return
+        if not CtcaeTerm.objects.exists():
+            load_ctcae()
+        day = visit.actual_date
+        record_lab_panel(
+            subject=subject,
+            by=by,
+            sample_date=day,
+            visit=visit,
+            values={
+                "hb": ("118", "g/L"),
+                "wbc": ("4.1", "10^9/L"),
+                "anc": ("1.2", "10^9/L"),
+                "plt": ("160", "10^9/L"),
+                "alt": ("52", "U/L"),
+                "tsh": ("5.1", "mIU/L"),
+            },
+            systolic=148,
+            diastolic=92,
+        )
+        severe = subject.initials == "SUN"
+        ae = record_ae(
+            subject=subject,
+            by=by,
+            term=CtcaeTerm.objects.get(term="Hypertension"),
+            grade=3 if severe else 2,
+            onset_date=day,
+            ongoing=True,
+            outcome="not_recovered",
+            treatment_given="Amlodipine 5 mg once daily",
+            serious=severe,
+            sae_hospitalisation=severe,
+            learned_on=dt.datetime.combine(day, dt.time(10), tzinfo=subject.site.tz),
+        )
+        investigator = Membership.objects.get(site=subject.site, role=Role.INVESTIGATOR).user
+        request = HttpRequest()
+        request.META["REMOTE_ADDR"] = "127.0.0.1"
+        sign_causality(
+            ae=ae, by=investigator, relationship="probable", password=DEMO_PASSWORD, request=request
+        )
+        for report in ae.sae_reports.all():
+            submit_sae_report(
+                report=report,
+                by=by,
+                narrative="Admitted for blood pressure control; amlodipine started; anlotinib "
+                "interrupted.",
+            )
 
     def _tumour(self, subject, c1d1, by, until):
         """RECIST baseline (3 targets, 1 non-target) and a scan at every tumour-assessment visit
