@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from safety import grading
-from safety.models import SAE_CRITERIA, AdverseEvent, CtcaeTerm
+from safety.models import LAB_LABELS, SAE_CRITERIA, AdverseEvent, CtcaeTerm
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -200,14 +200,16 @@ class LabPanelForm(forms.Form):
         )
         for _group, analytes in PANEL_GROUPS:
             for analyte in analytes:
-                spec = grading.ANALYTES[analyte]
                 if analyte == "urine_protein_dipstick":
                     value = forms.ChoiceField(
-                        label=spec.label, choices=DIPSTICK, required=False, widget=forms.Select(SEL)
+                        label=LAB_LABELS[analyte],
+                        choices=DIPSTICK,
+                        required=False,
+                        widget=forms.Select(SEL),
                     )
                 else:
                     value = forms.CharField(
-                        label=spec.label,
+                        label=LAB_LABELS[analyte],
                         required=False,
                         max_length=20,
                         widget=forms.TextInput(attrs=INPUT | {"inputmode": "decimal"}),

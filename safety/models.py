@@ -312,6 +312,27 @@ class SaeReport(VersionedModel):
         return rules.is_overdue(self.due_at, self.submitted_at, timezone.now())
 
 
+# Labels shown to users (translated); ``safety.grading`` keeps the English ones for the trail.
+LAB_LABELS = {
+    "hb": _("Haemoglobin"),
+    "wbc": _("WBC"),
+    "anc": _("ANC"),
+    "plt": _("Platelets"),
+    "alt": _("ALT"),
+    "ast": _("AST"),
+    "bilirubin": _("Total bilirubin"),
+    "creatinine": _("Creatinine"),
+    "albumin": _("Albumin"),
+    "glucose": _("Glucose"),
+    "triglycerides": _("Triglycerides"),
+    "cholesterol": _("Cholesterol"),
+    "urine_protein_dipstick": _("Urine protein (dipstick)"),
+    "urine_protein_24h": _("Urine protein (24 h)"),
+    "tsh": _("TSH"),
+    "ft4": _("Free T4"),
+    "qtc": _("QTc"),
+    "blood_pressure": _("Blood pressure"),
+}
 LAB_ANALYTE_CHOICES = [(a.key, a.label) for a in grading.ANALYTES.values()] + [
     ("blood_pressure", "Blood pressure")
 ]
@@ -401,6 +422,11 @@ class LabResult(VersionedModel):
     def label(self) -> str:
         spec = grading.ANALYTES.get(self.analyte)
         return spec.label if spec else "Blood pressure"
+
+    @property
+    def display_label(self) -> str:
+        """The label in the user's language."""
+        return LAB_LABELS.get(self.analyte, self.label)
 
 
 def _plain(value) -> str:
