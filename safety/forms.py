@@ -7,6 +7,7 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from safety import grading
 from safety.models import LAB_LABELS, SAE_CRITERIA, AdverseEvent, CtcaeTerm
@@ -68,7 +69,8 @@ class AdverseEventForm(forms.Form):
         label=_("Treatment given"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
     outcome = forms.ChoiceField(
-        label=_("Outcome"), choices=[("", "—")] + AdverseEvent.Outcome.choices
+        label=pgettext_lazy("adverse event", "Outcome"),
+        choices=[("", "—")] + AdverseEvent.Outcome.choices,
     )
     learned_on = forms.DateTimeField(
         label=_("Site learned of it"),
