@@ -1064,25 +1064,35 @@ def offered_aes(panel: LabPanel) -> list[OfferedAe]:
 
     Matching: an AE of the same CTCAE term for the subject with onset on or before the sample
     date and ongoing or ended on or after it (or an AE recorded from that very value)."""
-    results = _offerable(panel.results.all())
-    for r in results:
-        r.panel = panel
-    matched = _matching_terms(panel.subject_id, results)
+    return offers_by_panel([panel]).get(panel.pk, [])
+
+
+def offers_by_panel(panels) -> dict[int, list[OfferedAe]]:
+    """``offered_aes`` of several panels of one subject in a fixed number of queries."""
+    panels = list(panels)
+    if not panels:
+        return {}
+    results = []
+    for panel in panels:
+        for r in _offerable(panel.results.all()):
+            r.panel = panel
+            results.append(r)
+    matched = _matching_terms(panels[0].subject_id, results)
     open_results = [r for r in results if not matched[r.pk]]
     terms = {t.term: t for t in CtcaeTerm.objects.filter(term__in={r.term for r in open_results})}
-    offers = []
+    offers: dict[int, list[OfferedAe]] = {}
     for r in open_results:
         term = terms.get(r.term)
         if term is None:  # pragma: no cover - every grading term is in the dictionary (tested)
             continue
-        offers.append(
+        offers.setdefault(r.panel.pk, []).append(
             OfferedAe(
                 result=r,
                 term=term,
                 prefill={
                     "term": term.pk,
                     "grade": r.grade,
-                    "onset_date": panel.sample_date,
+                    "onset_date": r.panel.sample_date,
                     "verbatim": f"{term.term} ({r.label} {r.display_value} {r.unit})",
                     "lab_result": r.pk,
                 },

@@ -437,8 +437,9 @@ def labs(request, pk):
                 )
             return redirect("safety:labs", pk=subject.pk)
     panels = list(services.lab_panels(subject))
+    offers = services.offers_by_panel(panels)
     for panel in panels:
-        panel.offers = services.offered_aes(panel)
+        panel.offers = offers.get(panel.pk, [])
         panel.offered_ids = {o.result.pk for o in panel.offers}
     return render(
         request,

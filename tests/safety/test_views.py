@@ -353,3 +353,26 @@ def test_dashboard_counts_pending_and_overdue_sae_reports(client, subject, coord
     page = client.get(reverse("home")).content.decode()
     # two initial reports pending; the one learned 02-26 was due 02-27: overdue
     assert 'id="stat-sae"' in page and "2 <span" in page and "(1 overdue)" in page
+
+
+def test_lab_page_queries_do_not_grow_with_panels(client, subject, site_a, coordinator_a):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    add_reference_ranges(site_a)
+    client.force_login(coordinator_a)
+    url = reverse("safety:labs", args=[subject.pk])
+    counts = []
+    for day in (D(2026, 2, 1), D(2026, 2, 8), D(2026, 2, 15)):
+        services.record_lab_panel(
+            subject=subject,
+            by=coordinator_a,
+            sample_date=day,
+            values={"anc": ("0.8", "10^9/L"), "hb": ("118", "g/L")},
+            systolic=150,
+            diastolic=85,
+        )
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1] == counts[2]
