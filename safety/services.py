@@ -316,6 +316,20 @@ def _sync_ae_queries(ae: AdverseEvent) -> None:
     )
 
 
+def sync_reporting_window(subject: Subject) -> None:
+    """The window moves when treatment starts or stops: flag again every AE of the subject
+    (and open or close its query), within the caller's transaction and audit context."""
+    for ae in subject.adverse_events.select_related("term"):
+        ae.subject = subject
+        outside = not in_window(subject, ae.onset_date)
+        if outside != ae.out_of_window:
+            AdverseEvent.objects.filter(pk=ae.pk).update(
+                out_of_window=outside, version=F("version") + 1, updated_at=Now()
+            )
+            ae.out_of_window = outside
+        _sync_ae_queries(ae)
+
+
 def _record_death(ae: AdverseEvent, subject: Subject, by) -> None:
     """Grade 5 / fatal outcome: the subject died on the AE's end date (one record, once)."""
     if not ae.fatal:

@@ -143,6 +143,11 @@ def change_status(
             )
             locked.refresh_from_db()
             sync_schedule(locked)
+            # the AE reporting window starts with the first dose and ends 21 days after the
+            # last: re-flag the subject's adverse events (safety imports subjects, not back)
+            from safety.services import sync_reporting_window
+
+            sync_reporting_window(locked)
     return locked
 
 
