@@ -491,6 +491,7 @@ ACCESS: dict[str, Url] = {
         writes=True,
         setup=with_baseline,
     ),
+    "queries:list": Url({"GET": (302, 200, 200, 200, 200, 200)}),
     # --- safety pages ---
     "safety:term_search": Url({"GET": (302, 200, 200, 200, 200, 200)}),
     "safety:term_grades": Url(

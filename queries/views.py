@@ -1,0 +1,39 @@
+"""The open data queries of the sites the user sees, with a link to the record each is about."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.urls import reverse
+
+from accounts.access import scope
+from queries.models import Query
+from subjects.views import current_sites
+
+# Where a query's record is shown (a page every role of the site may open).
+RECORD_PAGES = {
+    "assessments.timepoint": lambda q: reverse("assessments:overview", args=[q.subject_id]),
+    "safety.adverseevent": lambda q: reverse("safety:ae", args=[q.subject_id, q.record_id]),
+    "safety.labresult": lambda q: reverse("safety:labs", args=[q.subject_id]),
+}
+
+
+@login_required
+def query_list(request):
+    status = request.GET.get("status", Query.Status.OPEN)
+    if status not in Query.Status.values:
+        status = Query.Status.OPEN
+    queries = scope(
+        Query.objects.filter(subject__site__in=current_sites(request), status=status),
+        request.user,
+        site_path="subject__site",
+    ).select_related("subject__site")[:500]
+    rows = []
+    for query in queries:
+        page = RECORD_PAGES.get(query.record_type)
+        rows.append(
+            (query, page(query) if page else reverse("subjects:detail", args=[query.subject_id]))
+        )
+    return render(
+        request,
+        "queries/list.html",
+        {"rows": rows, "status": status, "statuses": Query.Status.choices},
+    )
