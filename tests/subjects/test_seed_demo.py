@@ -25,11 +25,11 @@ def test_seed_demo_builds_the_study_once():
     bor = best_response(progressed)
     assert bor.response == "PR" and bor.first_pd_date == last.scan_date
     # safety: a signed grade 2 hypertension per treated subject; the subject who stopped for
-    # grade 3 hypertension has it serious, its initial report submitted
+    # grade 3 hypertension has it serious, its initial report overdue
     from safety.models import AdverseEvent
 
     stopped = AdverseEvent.objects.get(subject__initials="SUN")
     assert stopped.grade == 3 and stopped.serious and stopped.causality_signed
-    assert stopped.sae_reports.get().submitted_at is not None
+    assert stopped.sae_reports.get().overdue
     on_treatment = Subject.objects.filter(status="on_treatment")
     assert all(s.lesions.count() == 4 for s in on_treatment)

@@ -274,14 +274,14 @@ class Command(BaseCommand):
     def _safety(self, subject, by, until):
         """A lab panel at C2D1 (ANC 1.2: grade 2, left for the coordinator to record as an AE)
         and a grade 2 hypertension whose causality the investigator signed; the subject who
-        stopped for grade 3 hypertension has it as a serious AE with its report submitted."""
+        stopped for grade 3 hypertension has it as a serious AE whose initial report is overdue
+        (the SAE listing shows it on top)."""
         from safety.models import CtcaeTerm
         from safety.services import (
             load_ctcae,
             record_ae,
             record_lab_panel,
             sign_causality,
-            submit_sae_report,
         )
 
         visit = subject.visits.filter(code="C2D1", actual_date__isnull=False).first()
@@ -326,13 +326,6 @@ class Command(BaseCommand):
         sign_causality(
             ae=ae, by=investigator, relationship="probable", password=DEMO_PASSWORD, request=request
         )
-        for report in ae.sae_reports.all():
-            submit_sae_report(
-                report=report,
-                by=by,
-                narrative="Admitted for blood pressure control; amlodipine started; anlotinib "
-                "interrupted.",
-            )
 
     def _tumour(self, subject, c1d1, by, until):
         """RECIST baseline (3 targets, 1 non-target) and a scan at every tumour-assessment visit
