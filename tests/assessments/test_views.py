@@ -262,3 +262,20 @@ def test_other_site_gets_404(client, baseline, coordinator_b):
     for name in ("overview", "baseline", "new"):
         assert client.get(reverse(f"assessments:{name}", args=[baseline.pk])).status_code == 404
     assert client.post(reverse("assessments:preview", args=[baseline.pk]), {}).status_code == 404
+
+
+def test_non_target_only_disease_through_the_pages(client, treated, coordinator_a):
+    # I06 allows evaluable, non-measurable disease: no target, one non-target lesion.
+    client.force_login(coordinator_a)
+    data = {"non_targets-0-lesion_id": "NT1", "non_targets-0-organ": "peritoneum"} | {
+        "non_targets-0-method": "CT",
+        "non_targets-0-baseline_date": "2026-01-02",
+    }
+    assert client.post(reverse("assessments:baseline", args=[treated.pk]), data).status_code == 302
+    form = {"scan_date": "2026-02-16", "non_target_status": "non-CR/non-PD", "new_lesion": "no"}
+    live = client.post(reverse("assessments:preview", args=[treated.pk]), form).content.decode()
+    assert 'id="d-overall">non-CR/non-PD<' in live  # RECIST table 2
+    response = client.post(reverse("assessments:new", args=[treated.pk]), form)
+    assert response.status_code == 302
+    page = client.get(response.url).content.decode()
+    assert "non-CR/non-PD" in page and 'id="spider"' not in page  # no sums to plot
