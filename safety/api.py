@@ -290,8 +290,26 @@ class LabPanelOut(Schema):
     version: int
 
 
+def _analytes_by_term() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {"Hypertension": ["blood_pressure"]}
+    for spec in grading.ANALYTES.values():
+        for term in spec.terms:
+            out.setdefault(term, []).append(spec.key)
+    return out
+
+
+ANALYTES_BY_TERM = _analytes_by_term()
+
+
 class GradingIn(_Strict):
-    analyte: str = Field(..., json_schema_extra={"enum": _ANALYTES})
+    analyte: str = Field(
+        "", json_schema_extra={"enum": ["", *_ANALYTES]}, description="Or give `term`"
+    )
+    term: str = Field(
+        "",
+        description="A CTCAE term graded from one analyte (e.g. 'Neutrophil count decreased', "
+        "'Hypertension'), instead of `analyte`",
+    )
     value: Decimal | str | None = Field(None, description="Not for blood_pressure")
     unit: str = ""
     lln: Decimal | None = None
@@ -520,6 +538,16 @@ def search_ctcae_terms(request, q: str = "", limit: int = 20):
 )
 def grade_value(request, payload: GradingIn):
     require(request.auth, Action.VIEW)
+    if not payload.analyte:
+        candidates = ANALYTES_BY_TERM.get(payload.term.strip(), [])
+        if len(candidates) != 1:
+            message = (
+                f"{payload.term} is graded from {' or '.join(candidates)}: give the analyte."
+                if candidates
+                else "Give the analyte, or a CTCAE term graded from a lab value, BP or QTc."
+            )
+            raise ValidationError({"analyte" if not candidates else "term": message})
+        payload.analyte = candidates[0]
     try:
         if payload.analyte == "blood_pressure":
             result = grading.grade_blood_pressure(payload.systolic, payload.diastolic)

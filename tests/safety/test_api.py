@@ -115,6 +115,20 @@ def test_grading_endpoint_returns_grade_and_the_definition_that_matched(api, sub
     assert no_lln.json() == {"detail": {"lln": ["The laboratory's LLN is needed to grade ANC."]}}
 
 
+def test_grading_by_ctcae_term_instead_of_analyte(api, subject):
+    # "Platelet count decreased" is graded from PLT only: 74 x10^9/L is "<75.0 - 50.0": grade 2
+    body = {"term": "Platelet count decreased", "value": "74", "unit": "10^9/L", "lln": "125"}
+    plt = api.post("/grading", body).json()
+    assert (plt["analyte"], plt["grade"]) == ("plt", 2)
+    bp = api.post("/grading", {"term": "Hypertension", "systolic": 140, "diastolic": 85}).json()
+    assert (bp["analyte"], bp["grade"]) == ("blood_pressure", 2)
+    # Proteinuria is graded from the dipstick or the 24-h collection: which one is asked
+    both = api.post("/grading", {"term": "Proteinuria", "value": "1.0", "unit": "g/24 h"})
+    assert both.status_code == 422 and "term" in both.json()["detail"]
+    unknown = api.post("/grading", {"term": "Fatigue", "value": "1"})
+    assert unknown.status_code == 422 and "analyte" in unknown.json()["detail"]
+
+
 # --- adverse events -------------------------------------------------------------------------
 
 
