@@ -294,6 +294,31 @@ def _min_measurable(lesion: Lesion, field: str) -> Decimal:
 # --- Baseline -----------------------------------------------------------------------------------
 
 
+def baseline_scan_in_window(scan: date, c1d1: date) -> bool:
+    """A baseline scan is on or before C1D1 and at most ``P.SCREENING_MAX_DAYS_BEFORE_C1D1``
+    (28) days before it (RECIST 3.2: "never more than 4 weeks before the beginning of the
+    treatment"; PROTOCOL.md: baseline within the 28-day screening window)."""
+    return 0 <= (c1d1 - scan).days <= P.SCREENING_MAX_DAYS_BEFORE_C1D1
+
+
+def check_confirms_equivocal(
+    confirms: bool, new_lesion: NewLesion, previous: NewLesion | None
+) -> None:
+    """Marking a new lesion as the confirmation of an equivocal one (RECIST 4.3.4): only an
+    unequivocal new lesion confirms, and only an equivocal new lesion on the assessment just
+    before. ``previous`` is the new-lesion answer of that assessment (None if there is none)."""
+    if not confirms:
+        return
+    if new_lesion != NewLesion.YES:
+        raise RecistError(
+            "confirms_equivocal", "Only an unequivocal new lesion confirms an equivocal one."
+        )
+    if previous != NewLesion.EQUIVOCAL:
+        raise RecistError(
+            "confirms_equivocal", "The assessment before has no equivocal new lesion."
+        )
+
+
 def validate_baseline(targets: Sequence[Lesion], non_targets: Sequence[Lesion]) -> None:
     """Refuse a baseline RECIST 1.1 does not allow (RECIST 3.1, 4.2); return ``None`` if valid.
 

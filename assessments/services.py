@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Prefetch
 from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
@@ -96,12 +96,11 @@ def _lesion(data: dict, *, role: str, field: str) -> tuple[Lesion, recist.Lesion
 def _check_baseline_date(subject: Subject, when, field: str) -> None:
     """A baseline scan is dated within the screening window before C1D1 (PROTOCOL.md)."""
     c1d1 = _c1d1(subject)
-    earliest = c1d1 - dt.timedelta(days=P.SCREENING_MAX_DAYS_BEFORE_C1D1)
     if not isinstance(when, dt.date):
         raise ValidationError({field: _("Enter the date of the baseline scan.")})
     if when > subject.site.today():
         raise ValidationError({field: _("The baseline scan cannot be in the future.")})
-    if not earliest <= when <= c1d1:
+    if not recist.baseline_scan_in_window(when, c1d1):
         raise ValidationError(
             {
                 field: _("The baseline scan must be within %(d)d days before C1D1 (%(c1d1)s).")
@@ -293,16 +292,11 @@ def _check_investigator(result: recist.TimepointResult, response: str, reason: s
 
 
 def _check_confirms_equivocal(confirms: bool, new: recist.NewLesion, before: list[Timepoint]):
-    if not confirms:
-        return
-    if new != recist.NewLesion.YES:
-        raise ValidationError(
-            {"confirms_equivocal": _("Only an unequivocal new lesion confirms an equivocal one.")}
-        )
-    if not before or before[-1].new_lesion != recist.NewLesion.EQUIVOCAL:
-        raise ValidationError(
-            {"confirms_equivocal": _("The assessment before has no equivocal new lesion.")}
-        )
+    previous = recist.NewLesion(before[-1].new_lesion) if before else None
+    try:
+        recist.check_confirms_equivocal(confirms, new, previous)
+    except recist.RecistError as exc:
+        raise _recist_error(exc) from exc
 
 
 def _derived(result: recist.TimepointResult) -> dict:
@@ -447,14 +441,18 @@ def _recompute(subject: Subject) -> list[Timepoint]:
     lesions = _lesions(subject)
     changed: list[Timepoint] = []
     sums: list[Decimal | None] = []
-    for tp in _previous(subject):
+    rows = LesionMeasurement.objects.select_related("lesion", "merged_into")
+    timepoints = subject.timepoints.order_by("scan_date").prefetch_related(
+        Prefetch("measurements", queryset=rows)
+    )
+    for tp in timepoints:
         measurements = {
             m.lesion.lesion_id: (
                 m.kind,
                 m.diameter_mm,
                 m.merged_into.lesion_id if m.merged_into else None,
             )
-            for m in tp.measurements.select_related("lesion", "merged_into")
+            for m in tp.measurements.all()
         }
         evaluated = _evaluate(lesions, sums, measurements, tp.non_target_status, tp.new_lesion)
         derived = _derived(evaluated.result)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import Action, get_access, get_scoped_or_404, require
+from alter_s006 import protocol as P
 from assessments import recist, services
 from assessments.forms import BaselineForm, LesionForm, TimepointForm
 from assessments.models import Lesion, Timepoint
@@ -67,8 +68,10 @@ def spider(subject, timepoints) -> dict | None:
         "bottom": PLOT_H - PAD_B,
         "polyline": " ".join(f"{cx},{cy}" for cx, cy, *_ in coords),
         "points": coords,
-        "pd_y": y(Decimal(20)),
-        "pr_y": y(Decimal(-30)),
+        "pd_y": y(recist.PD_INCREASE_PCT),
+        "pr_y": y(-recist.PR_DECREASE_PCT),
+        "pd_pct": recist.PD_INCREASE_PCT,
+        "pr_pct": recist.PR_DECREASE_PCT,
         "zero_y": y(Decimal(0)),
         "ticks": [(t, y(Decimal(t))) for t in ticks],
         "max_day": max_x,
@@ -103,6 +106,10 @@ def overview(request, pk):
             "bor": services.best_response(subject) if timepoints else None,
             "spider": spider(subject, timepoints) if subject.c1d1_date else None,
             "can_edit": can_edit,
+            "confirm_days": P.RESPONSE_CONFIRMATION_MIN_DAYS,
+            "sd_days": recist.SD_MIN_DAYS_AFTER_C1D1,
+            "ta_interval": P.TUMOUR_ASSESSMENT_INTERVAL_DAYS,
+            "ta_window": P.TUMOUR_ASSESSMENT_WINDOW_DAYS,
         },
     )
 
@@ -170,14 +177,6 @@ def _timepoint_form(request, subject, *, data=None, initial=None, correcting=Fal
     )
 
 
-def _attach_timepoint(form, exc: ValidationError) -> None:
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for key, errors in exc.message_dict.items():
-        form.add_error(key if key in form.fields else None, errors)
-
-
 def _timepoint_context(subject, form, timepoint=None) -> dict:
     previous = [tp for tp in subject.timepoints.all() if tp != timepoint]
     before = [tp for tp in previous if timepoint is None or tp.scan_date < timepoint.scan_date]
@@ -188,7 +187,6 @@ def _timepoint_context(subject, form, timepoint=None) -> dict:
         "timepoint": timepoint,
         "previous": previous,
         "result": None,
-        "responses": [r.value for r in recist.Response],
     }
 
 
@@ -205,7 +203,7 @@ def new_timepoint(request, pk):
         try:
             recorded = services.record_timepoint(subject=subject, by=request.user, **form.entries())
         except ValidationError as exc:
-            _attach_timepoint(form, exc)
+            attach_errors(form, exc)
         else:
             tp = recorded.timepoint
             messages.success(
@@ -264,7 +262,7 @@ def edit_timepoint(request, pk, tp_pk):
         except EditConflict as exc:
             return conflict_response(request, exc, request.path)
         except ValidationError as exc:
-            _attach_timepoint(form, exc)
+            attach_errors(form, exc)
         else:
             messages.success(request, _("Assessment corrected; later assessments derived again."))
             return redirect("assessments:overview", pk=subject.pk)

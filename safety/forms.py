@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from crispy_forms.helper import FormHelper
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -29,7 +28,7 @@ class AdverseEventForm(forms.Form):
 
     term = forms.ModelChoiceField(
         queryset=CtcaeTerm.objects.all(),
-        widget=forms.HiddenInput(attrs={"form": "ae-form"}),
+        widget=forms.HiddenInput,  # the term chooser renders it (safety/_term_panel.html)
         error_messages={"required": _("Choose the CTCAE term.")},
     )
     grade = forms.TypedChoiceField(
@@ -239,7 +238,3 @@ class LabPanelForm(forms.Form):
                     unit = self.cleaned_data.get(f"{analyte}-unit")
                     out[analyte] = (raw, unit or grading.ANALYTES[analyte].units[0])
         return out
-
-
-def now_local():
-    return timezone.localtime().replace(second=0, microsecond=0)

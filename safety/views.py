@@ -99,6 +99,7 @@ def ae_list(request, pk):
             "subject": subject,
             "aes": aes,
             "window": services.reporting_window(subject),
+            "after_last_dose": P.AE_REPORTING_DAYS_AFTER_LAST_DOSE,
             "can_edit": access.can(Action.ENTER_DATA, subject.site_id),
             "can_sign": access.can(Action.SIGN, subject.site_id),
         },
@@ -178,6 +179,7 @@ def _form_context(subject, form) -> dict:
         "grade": form.chosen_grade(),
         "grade_rows": grade_rows(term),
         "window": services.reporting_window(subject),
+        "after_last_dose": P.AE_REPORTING_DAYS_AFTER_LAST_DOSE,
     }
 
 
@@ -268,6 +270,7 @@ def _detail_context(request, subject, ae, form, access, causality=None):
         "submit_form": SubmitReportForm(),
         "meaning": AdverseEvent.CAUSALITY_MEANING,
         "lab_results": list(ae.lab_results.select_related("panel")),
+        "after_last_dose": P.AE_REPORTING_DAYS_AFTER_LAST_DOSE,
     }
 
 
@@ -346,6 +349,7 @@ def sae_list(request):
         {
             "reports": reports,
             "overdue": sum(1 for r in reports if r.overdue),
+            "sae_hours": P.SAE_REPORT_HOURS,
             "now": timezone.now(),
         },
     )

@@ -731,3 +731,35 @@ def test_end_to_end_from_timepoint_results():
         DAY84,
         DAY126,
     )
+
+
+# --- baseline window and equivocal confirmation ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scan", "inside"),
+    [
+        (date(2025, 12, 8), True),  # C1D1 2026-01-05 - 28 days: the first day allowed
+        (date(2025, 12, 7), False),  # - 29 days
+        (date(2026, 1, 5), True),  # on C1D1
+        (date(2026, 1, 6), False),  # after C1D1: not a baseline
+    ],
+)
+def test_baseline_scan_window(scan, inside):
+    from assessments.recist import baseline_scan_in_window
+
+    assert baseline_scan_in_window(scan, date(2026, 1, 5)) is inside
+
+
+def test_confirming_an_equivocal_lesion():
+    from assessments.recist import check_confirms_equivocal
+
+    N = NewLesion
+    check_confirms_equivocal(True, N.YES, N.EQUIVOCAL)  # accepted
+    check_confirms_equivocal(False, N.NO, None)  # nothing claimed
+    with pytest.raises(RecistError, match="unequivocal"):
+        check_confirms_equivocal(True, N.EQUIVOCAL, N.EQUIVOCAL)
+    with pytest.raises(RecistError, match="no equivocal"):
+        check_confirms_equivocal(True, N.YES, N.NO)
+    with pytest.raises(RecistError, match="no equivocal"):
+        check_confirms_equivocal(True, N.YES, None)

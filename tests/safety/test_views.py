@@ -38,6 +38,23 @@ def stored():
     )
 
 
+def hypertension(subject, by, *, grade, onset, **extra):
+    """An ongoing hypertension recorded through the service."""
+    return services.record_ae(
+        subject=subject,
+        by=by,
+        term=term("Hypertension"),
+        grade=grade,
+        onset_date=onset,
+        outcome="not_recovered",
+        ongoing=True,
+        **extra,
+    )
+
+
+SERIOUS = {"serious": True, "sae_hospitalisation": True}
+
+
 def ae_post(t, grade, **extra):
     data = {
         "term": t.pk,
@@ -137,15 +154,7 @@ def test_serious_ae_opens_the_24_hour_report_and_the_pdf(client, subject, coordi
 
 
 def test_grade_change_is_kept_as_history(client, subject, coordinator_a):
-    ae = services.record_ae(
-        subject=subject,
-        by=coordinator_a,
-        term=term("Hypertension"),
-        grade=2,
-        onset_date=D(2026, 2, 10),
-        outcome="not_recovered",
-        ongoing=True,
-    )
+    ae = hypertension(subject, coordinator_a, grade=2, onset=D(2026, 2, 10))
     client.force_login(coordinator_a)
     url = reverse("safety:ae", args=[subject.pk, ae.pk])
     data = ae_post(term("Hypertension"), 3, onset_date="2026-02-10", version=ae.version)
@@ -162,15 +171,7 @@ def test_grade_change_is_kept_as_history(client, subject, coordinator_a):
 def test_causality_is_signed_by_the_investigator_only(
     client, subject, coordinator_a, investigator_a
 ):
-    ae = services.record_ae(
-        subject=subject,
-        by=coordinator_a,
-        term=term("Hypertension"),
-        grade=3,
-        onset_date=D(2026, 2, 20),
-        outcome="not_recovered",
-        ongoing=True,
-    )
+    ae = hypertension(subject, coordinator_a, grade=3, onset=D(2026, 2, 20))
     url = reverse("safety:causality", args=[subject.pk, ae.pk])
     body = {"version": ae.version, "relationship": "probable", "password": PASSWORD}
     client.force_login(coordinator_a)
@@ -187,15 +188,7 @@ def test_causality_is_signed_by_the_investigator_only(
 
 
 def test_monitor_reads_but_cannot_write(client, subject, coordinator_a, monitor_a):
-    ae = services.record_ae(
-        subject=subject,
-        by=coordinator_a,
-        term=term("Hypertension"),
-        grade=2,
-        onset_date=D(2026, 2, 20),
-        outcome="not_recovered",
-        ongoing=True,
-    )
+    ae = hypertension(subject, coordinator_a, grade=2, onset=D(2026, 2, 20))
     client.force_login(monitor_a)
     assert client.get(reverse("safety:ae_list", args=[subject.pk])).status_code == 200
     detail = client.get(reverse("safety:ae", args=[subject.pk, ae.pk]))
@@ -210,15 +203,7 @@ def test_monitor_reads_but_cannot_write(client, subject, coordinator_a, monitor_
 
 
 def test_other_site_gets_404(client, subject, coordinator_a, coordinator_b):
-    ae = services.record_ae(
-        subject=subject,
-        by=coordinator_a,
-        term=term("Hypertension"),
-        grade=2,
-        onset_date=D(2026, 2, 20),
-        outcome="not_recovered",
-        ongoing=True,
-    )
+    ae = hypertension(subject, coordinator_a, grade=2, onset=D(2026, 2, 20))
     client.force_login(coordinator_b)
     for name, args in (
         ("ae_list", [subject.pk]),
@@ -288,17 +273,8 @@ def test_sae_listing_overdue_first_and_scoped(
     client, subject, coordinator_a, coordinator_b, data_manager
 ):
     def sae(onset, learned):
-        return services.record_ae(
-            subject=subject,
-            by=coordinator_a,
-            term=term("Hypertension"),
-            grade=3,
-            onset_date=onset,
-            outcome="not_recovered",
-            ongoing=True,
-            serious=True,
-            sae_hospitalisation=True,
-            learned_on=learned,
+        return hypertension(
+            subject, coordinator_a, grade=3, onset=onset, learned_on=learned, **SERIOUS
         )
 
     tz = dt.timezone(dt.timedelta(hours=8))
@@ -337,17 +313,8 @@ def test_action_links_to_the_dose_reduction(client, subject, coordinator_a):
 def test_dashboard_counts_pending_and_overdue_sae_reports(client, subject, coordinator_a):
     tz = dt.timezone(dt.timedelta(hours=8))
     for learned in (dt.datetime(2026, 3, 2, 9, 0, tzinfo=tz), dt.datetime(2026, 2, 26, tzinfo=tz)):
-        services.record_ae(
-            subject=subject,
-            by=coordinator_a,
-            term=term("Hypertension"),
-            grade=3,
-            onset_date=learned.date(),
-            outcome="not_recovered",
-            ongoing=True,
-            serious=True,
-            sae_hospitalisation=True,
-            learned_on=learned,
+        hypertension(
+            subject, coordinator_a, grade=3, onset=learned.date(), learned_on=learned, **SERIOUS
         )
     client.force_login(coordinator_a)
     page = client.get(reverse("home")).content.decode()
