@@ -2,7 +2,7 @@
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alter_s006.settings")
 
@@ -15,3 +15,11 @@ app.autodiscover_tasks()
 def ping(self):
     """Answer with the worker's hostname: proves a real worker took the task from Redis."""
     return {"pong": True, "hostname": self.request.hostname}
+
+
+@signals.worker_init.connect
+def _refuse_unsafe_database_login(**kwargs):
+    """A worker writes clinical data too: it must not start on a superuser login."""
+    from audit.db_roles import verify_app_login_at_startup
+
+    verify_app_login_at_startup()

@@ -1,8 +1,9 @@
 """Settings for the ALTER-S006 EDC: one module, every value from the environment.
 
 Environment variables (all optional in development, see README):
-DEBUG, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, EMAIL_URL, HTTPS,
-SESSION_IDLE_MINUTES, DB_APP_ROLE, CSRF_TRUSTED_ORIGINS.
+DEBUG, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, DATABASE_OWNER_URL, AUDIT_HMAC_KEY,
+AUDIT_CHECKPOINT_FILE, AUDIT_CHECKPOINT_MINUTES, REDIS_URL, EMAIL_URL, HTTPS,
+SESSION_IDLE_MINUTES, CSRF_TRUSTED_ORIGINS.
 """
 
 from __future__ import annotations
@@ -93,20 +94,40 @@ TEMPLATES = [
     },
 ]
 
-# --- Database: PostgreSQL always ---------------------------------------------
+# --- Database: PostgreSQL always, two logins -----------------------------------
+# DATABASE_URL is the application's own login: no superuser, no owner, may read and write
+# clinical tables and append to the audit trail (audit/login_role.py refuses anything
+# more at connect time). DATABASE_OWNER_URL owns the tables: only `migrate`, `flush` and
+# the set-up in ./run use it (its database name is ignored: the app's is used).
+_OWNER_KEYS = ("USER", "PASSWORD", "HOST", "PORT")
 if env("DATABASE_URL", default=""):
     DATABASES = {"default": env.db("DATABASE_URL")}
+    _owner = env.db("DATABASE_OWNER_URL") if env("DATABASE_OWNER_URL", default="") else {}
+    DATABASE_OWNER = {k: _owner.get(k, DATABASES["default"].get(k, "")) for k in _OWNER_KEYS}
 else:
     from alter_s006.embedded_db import ensure_embedded_database
 
-    DATABASES = {"default": ensure_embedded_database(VAR_DIR)}
+    _app, DATABASE_OWNER = ensure_embedded_database(VAR_DIR, "alter_app")
+    DATABASES = {"default": _app}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
     "TEST_DATABASE_NAME", default="test_alter_s006"
 )
 # The role the application runs as: may INSERT and SELECT audit rows, never change them.
-DB_APP_ROLE = env("DB_APP_ROLE", default="alter_app")
+DB_APP_ROLE = DATABASES["default"]["USER"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Audit trail anchored outside the database --------------------------------------
+# Checkpoints (chain position + hash) are signed with a key the database never sees and
+# appended to a file outside it; verify_audit_chain checks the trail against them.
+_DEV_AUDIT_KEY = "insecure-development-audit-key-only-for-DEBUG-true"  # noqa: S105
+AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default=_DEV_AUDIT_KEY if DEBUG else None)
+if not AUDIT_HMAC_KEY:
+    raise ImproperlyConfigured("AUDIT_HMAC_KEY must be set when DEBUG is false.")
+AUDIT_CHECKPOINT_FILE = Path(
+    env("AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl"))
+)
+AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", default=10)
 
 # --- Redis, cache, Celery -----------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -126,6 +147,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-visit-statuses": {
         "task": "subjects.tasks.count_overdue_visits",
         "schedule": crontab(minute=15, hour="*/1"),
+    },
+    "audit-checkpoint": {
+        "task": "audit.tasks.checkpoint_audit_chain",
+        "schedule": timedelta(minutes=AUDIT_CHECKPOINT_MINUTES),
     },
 }
 

@@ -9,6 +9,7 @@ import os
 os.environ.setdefault("DEBUG", "false")
 os.environ.setdefault("HTTPS", "false")
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("AUDIT_HMAC_KEY", "test-only-audit-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")  # tests use the real Redis

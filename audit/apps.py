@@ -13,7 +13,7 @@ class AuditConfig(AppConfig):
 
         from audit import db_roles, events, triggers
 
-        connection_created.connect(db_roles.assume_app_role, dispatch_uid="audit-app-role")
+        connection_created.connect(db_roles.check_app_login, dispatch_uid="audit-app-login")
         post_migrate.connect(triggers.install, dispatch_uid="audit-install-triggers")
         auth_signals.user_logged_in.connect(events.on_login, dispatch_uid="audit-login")
         auth_signals.user_logged_out.connect(events.on_logout, dispatch_uid="audit-logout")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import connection
 
+from audit.login_role import ensure_app_login
+
 AUDITED_MODELS: list = []
 CHAIN_LOCK_KEY = 7310062026  # pg_advisory_xact_lock key serialising appends to the chain
 
@@ -85,11 +87,6 @@ END $$;
 
 def _grants_sql(role: str) -> str:
     return f"""
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN
-    CREATE ROLE "{role}" NOLOGIN;
-  END IF;
-END $$;
 GRANT USAGE ON SCHEMA public TO "{role}";
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}";
 GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO "{role}";
@@ -116,4 +113,7 @@ def install(sender=None, **kwargs) -> None:
                     "CREATE OR REPLACE TRIGGER audit_row AFTER INSERT OR UPDATE OR DELETE "
                     f'ON "{table}" FOR EACH ROW EXECUTE FUNCTION audit_record_change()'
                 )
+        ensure_app_login(
+            cursor, settings.DB_APP_ROLE, settings.DATABASES["default"].get("PASSWORD", "")
+        )
         cursor.execute(_grants_sql(settings.DB_APP_ROLE))

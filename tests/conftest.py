@@ -3,12 +3,46 @@
 import pytest
 
 from accounts.models import Role
+from audit.db_roles import owner_connection
 from tests.factories import SiteFactory, make_subject, member
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb):
+    """pytest-django's set-up, made with the owner's login as a deployment would.
+
+    The test database is created and migrated by the owner (DATABASE_OWNER_URL); every
+    test then connects exactly as the app does, with its own restricted login.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
+    with django_db_blocker.unblock(), owner_connection():
+        db_cfg = setup_databases(
+            verbosity=verbosity,
+            interactive=False,
+            keepdb=django_db_keepdb,
+            aliases={"default"},
+            serialized_aliases=set(),
+        )
+    yield
+    if not django_db_keepdb:
+        from django.db import connections
+
+        connections.close_all()  # the app's connections, or the owner cannot drop the database
+        with django_db_blocker.unblock(), owner_connection():
+            teardown_databases(db_cfg, verbosity=verbosity)
 
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _checkpoint_file(settings, tmp_path):
+    """Each test anchors the audit chain in a file of its own (outside the database)."""
+    settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
 
 
 @pytest.fixture

@@ -1,18 +1,23 @@
-"""The application's database role can read and append the audit trail, never rewrite it.
+"""The application's database login can read and append the audit trail, never rewrite it.
 
-The app connects, then ``SET ROLE alter_app``; that role may SELECT and INSERT audit rows
-but not UPDATE, DELETE or TRUNCATE them, and it cannot drop or switch off the triggers
-that write the trail.
+The app connects with its own LOGIN role (``DATABASE_URL``), which is the restricted role
+itself: not a superuser, not a member of the owner, so ``RESET ROLE`` leaves it where it
+is. It may SELECT and INSERT audit rows but not UPDATE, DELETE or TRUNCATE them, and it
+cannot drop or switch off the triggers that write the trail. The owner's login
+(``DATABASE_OWNER_URL``) is used by ``migrate`` and ``flush`` only. A connection made with
+a login that could do more is refused before anything runs on it.
 """
 
 from __future__ import annotations
 
+import uuid
+
 import psycopg
 import pytest
 from django.conf import settings
-from django.db import ProgrammingError, connection, transaction
+from django.db import ProgrammingError, connection, connections, transaction
 
-from audit.db_roles import current_role, owner_mode
+from audit.db_roles import UnsafeDatabaseLogin, current_role, owner_connection
 from audit.models import AuditEvent
 from subjects.models import Subject
 
@@ -50,16 +55,111 @@ def audit_snapshot() -> list[tuple]:
     return list(AuditEvent.objects.order_by("chain_seq").values_list("chain_seq", "reason"))
 
 
-def test_the_app_runs_as_the_app_role_not_as_the_owner(db):
-    assert scalar("SELECT current_user") == APP_ROLE == "alter_app"
+def test_the_app_logs_in_as_the_app_role_itself_not_as_a_superuser(db):
+    assert scalar("SELECT session_user") == scalar("SELECT current_user") == APP_ROLE
+    assert APP_ROLE == "alter_app"
     assert current_role() == APP_ROLE
-    assert scalar("SELECT session_user") != APP_ROLE
+    assert scalar("SELECT rolsuper FROM pg_roles WHERE rolname = session_user") is False
 
 
-def test_owner_mode_is_left_for_the_app_role_again(db):
-    with owner_mode():
-        assert current_role() == scalar("SELECT session_user")
-    assert current_role() == APP_ROLE
+def test_reset_role_leaves_the_app_login_where_it_is(db):
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute(
+            "SELECT current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+        )
+        assert cursor.fetchone() == (APP_ROLE, False)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SET ROLE postgres",
+        "SET SESSION AUTHORIZATION postgres",
+        "SET session_replication_role = replica",
+        "ALTER TABLE audit_auditevent DISABLE TRIGGER audit_chain",
+        "SELECT pg_read_file('/etc/passwd')",
+        "COPY subjects_subject TO '/tmp/alter-s006-leak.csv'",
+        "CREATE ROLE alter_escape SUPERUSER",
+        "ALTER ROLE alter_app SUPERUSER",
+    ],
+    ids=[
+        "set-role-postgres",
+        "session-authorization",
+        "replication-role",
+        "disable-trigger",
+        "pg-read-file",
+        "copy-to-file",
+        "create-role",
+        "alter-own-role",
+    ],
+)
+def test_the_app_login_cannot_become_or_act_as_a_superuser(db, sql):
+    error = refused(sql)
+
+    assert isinstance(error, psycopg.errors.InsufficientPrivilege)
+    assert scalar("SELECT current_user") == APP_ROLE
+
+
+def test_owner_connection_is_the_owner_login_and_the_app_login_returns_after_it(db):
+    with owner_connection() as owner, owner.cursor() as cursor:
+        cursor.execute("SELECT session_user")
+        assert cursor.fetchone()[0] == settings.DATABASE_OWNER["USER"] != APP_ROLE
+    assert scalar("SELECT session_user") == APP_ROLE
+
+
+def _connect_as(**login):
+    """A new app connection (the same code path as the app's) with another login."""
+    app = connections["default"]
+    wrapper = app.__class__({**app.settings_dict, **login}, "default")
+    try:
+        wrapper.ensure_connection()
+    finally:
+        wrapper.close()
+
+
+def test_a_superuser_login_is_refused_before_anything_runs(db):
+    with pytest.raises(UnsafeDatabaseLogin, match="is a superuser"):
+        _connect_as(**settings.DATABASE_OWNER)
+
+
+@pytest.fixture
+def owner_cursor():
+    owner = settings.DATABASE_OWNER
+    with psycopg.connect(
+        host=owner["HOST"] or None,
+        port=owner["PORT"] or None,
+        user=owner["USER"],
+        password=owner["PASSWORD"] or None,
+        dbname=connection.settings_dict["NAME"],
+        autocommit=True,
+    ) as conn:
+        yield conn.cursor()
+
+
+@pytest.mark.parametrize(
+    ("grant", "problems"),
+    [
+        # the tables' owner here is the superuser itself: membership gives both
+        ("GRANT postgres TO {role}", ["can SET ROLE to a superuser", "can SET ROLE to its owner"]),
+        ("ALTER ROLE {role} CREATEROLE", ["may create roles"]),
+        ("ALTER ROLE {role} CREATEDB", ["may create databases"]),
+    ],
+    ids=["owner-member", "createrole", "createdb"],
+)
+def test_a_login_that_could_become_more_than_the_app_role_is_refused(
+    db, owner_cursor, grant, problems
+):
+    role = f"alter_probe_{uuid.uuid4().hex[:8]}"
+    owner_cursor.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        owner_cursor.execute(grant.format(role=f'"{role}"'))
+        with pytest.raises(UnsafeDatabaseLogin) as caught:
+            _connect_as(USER=role, PASSWORD="")
+        for problem in problems:
+            assert problem in str(caught.value)
+    finally:
+        owner_cursor.execute(f'DROP ROLE "{role}"')
 
 
 def test_grants_let_the_app_role_read_and_append_the_trail_but_not_change_it(db):
