@@ -4,12 +4,13 @@ The derived columns of :class:`Timepoint` are stored for display only: they are 
 ``assessments.services`` when the timepoint is recorded.
 """
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from assessments import recist
 from audit.models import VersionedModel, audited
-from subjects.models import Subject, Visit, no_markup
+from subjects.models import Subject, Visit
 
 METHOD_CHOICES = [(m.value, m.value) for m in recist.Method]
 KIND_CHOICES = [(k.value, k.value) for k in recist.MeasurementKind]
@@ -39,10 +40,17 @@ class Lesion(VersionedModel):
         NON_TARGET = "non_target", _("Non-target")
 
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="lesions")
-    lesion_id = models.CharField(_("lesion"), max_length=10, validators=[no_markup])
+    lesion_id = models.CharField(
+        _("lesion"),
+        max_length=10,
+        # a label (T1, NT2), also part of the form's field names: no free text
+        validators=[
+            RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9._-]*$", _("Letters, digits, dot, dash."))
+        ],
+    )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices)
-    organ = models.CharField(_("organ"), max_length=60, validators=[no_markup])
-    location = models.CharField(_("location"), max_length=200, blank=True, validators=[no_markup])
+    organ = models.CharField(_("organ"), max_length=60)
+    location = models.CharField(_("location"), max_length=200, blank=True)
     method = models.CharField(_("method"), max_length=20, choices=METHOD_CHOICES)
     slice_thickness_mm = millimetres(_("slice thickness (mm)"), null=True, blank=True)
     is_node = models.BooleanField(_("lymph node"), default=False)
@@ -104,9 +112,7 @@ class Timepoint(VersionedModel):
         help_text=_("No tumour-assessment visit window (every 42 days, ±7) holds the scan date."),
     )
     investigator_response = response(_("investigator's response"))
-    disagreement_reason = models.TextField(
-        _("reason for disagreement"), blank=True, validators=[no_markup]
-    )
+    disagreement_reason = models.TextField(_("reason for disagreement"), blank=True)
     # derived (assessments.recist), stored for display
     sum_mm = millimetres(_("sum of diameters (mm)"), null=True, blank=True)
     change_from_baseline_pct = percentage(_("change from baseline (%)"))

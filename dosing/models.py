@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from alter_s006 import protocol as P
 from audit.models import VersionedModel, audited
-from subjects.models import Subject, no_markup
+from subjects.models import Subject
 
 DOSE_CHOICES = [(mg, f"{mg} mg") for mg in P.DOSE_LEVELS_MG]
 
@@ -47,7 +47,6 @@ class DoseEvent(VersionedModel):
         _("details / adverse event"),
         max_length=300,
         blank=True,
-        validators=[no_markup],
         help_text=_("For toxicity: the adverse event behind it (term and grade)."),
     )
     recorded_by = models.ForeignKey(
@@ -69,7 +68,7 @@ class Dispensing(VersionedModel):
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="dispensings")
     dispensed_on = models.DateField(_("dispensed on"))
     strength_mg = models.PositiveSmallIntegerField(_("capsule strength"), choices=DOSE_CHOICES)
-    lot_number = models.CharField(_("lot number"), max_length=30, validators=[no_markup])
+    lot_number = models.CharField(_("lot number"), max_length=30)
     expiry = models.DateField(_("expiry"))
     capsules = models.PositiveSmallIntegerField(
         _("capsules dispensed"), validators=[MinValueValidator(1)]

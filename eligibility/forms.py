@@ -6,7 +6,6 @@ from django.utils.translation import gettext_lazy as _
 
 from eligibility import plausibility, units
 from eligibility.models import Screening
-from subjects.models import no_markup
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -52,7 +51,6 @@ class ScreeningForm(forms.ModelForm):
         label=_("Reason for change"),
         required=False,
         max_length=500,
-        validators=[no_markup],
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required once the screening was first saved; recorded in the audit trail."),
     )

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Site
 from audit.models import VersionedModel, audited
-from subjects.models import Subject, no_markup
+from subjects.models import Subject
 
 YES_NO = [(True, _("Yes")), (False, _("No"))]
 
@@ -160,9 +160,7 @@ class Screening(VersionedModel):
     histology = models.CharField(
         _("histology"), max_length=30, blank=True, choices=Histology.choices
     )
-    histology_other = models.CharField(
-        _("other histology, specify"), max_length=200, blank=True, validators=[no_markup]
-    )
+    histology_other = models.CharField(_("other histology, specify"), max_length=200, blank=True)
     advanced_or_metastatic = yes_no(_("Advanced or metastatic"))
     disease_status = models.CharField(
         _("disease"),
@@ -191,9 +189,7 @@ class Screening(VersionedModel):
 
     # Prior treatment
     anthracycline_first_line = yes_no(_("First-line anthracycline-based chemotherapy"))
-    anthracycline_regimen = models.CharField(
-        _("regimen"), max_length=100, blank=True, validators=[no_markup]
-    )
+    anthracycline_regimen = models.CharField(_("regimen"), max_length=100, blank=True)
     anthracycline_cycles = models.PositiveSmallIntegerField(
         _("number of cycles"), null=True, blank=True, validators=[MaxValueValidator(30)]
     )

@@ -8,7 +8,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from audit.models import VersionedModel, audited
-from subjects.models import Subject, no_markup
+from subjects.models import Subject
 
 
 @audited
@@ -29,7 +29,7 @@ class Query(VersionedModel):
     edit_check = models.CharField(
         _("edit check"), max_length=60, blank=True, help_text=_("Code of the check that raised it")
     )
-    text = models.TextField(_("query"), validators=[no_markup])
+    text = models.TextField(_("query"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default="open")
     origin = models.CharField(_("origin"), max_length=10, choices=Origin.choices)
     raised_by = models.ForeignKey(
@@ -37,7 +37,7 @@ class Query(VersionedModel):
     )
     raised_at = models.DateTimeField(db_default=Now(), editable=False)
     closed_at = models.DateTimeField(null=True, blank=True)
-    resolution = models.TextField(_("resolution"), blank=True, validators=[no_markup])
+    resolution = models.TextField(_("resolution"), blank=True)
 
     class Meta:
         ordering = ["subject", "-raised_at", "-id"]

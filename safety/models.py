@@ -18,7 +18,7 @@ from dosing.models import DoseEvent
 from eligibility.models import ReferenceRange
 from safety import adverse_events as rules
 from safety import ctcae, grading
-from subjects.models import Subject, Visit, no_markup
+from subjects.models import Subject, Visit
 
 GRADE_CHOICES = [(g, str(g)) for g in ctcae.GRADES]
 SAE_CRITERIA = (
@@ -124,7 +124,6 @@ class AdverseEvent(VersionedModel):
         _("verbatim term"),
         max_length=200,
         blank=True,
-        validators=[no_markup],
         help_text=_("As the investigator describes it; required with an “Other, specify” term."),
     )
     onset_date = models.DateField(_("onset"))
@@ -173,7 +172,7 @@ class AdverseEvent(VersionedModel):
         related_name="adverse_events",
         verbose_name=_("dose modification"),
     )
-    treatment_given = models.TextField(_("treatment given"), blank=True, validators=[no_markup])
+    treatment_given = models.TextField(_("treatment given"), blank=True)
     outcome = models.CharField(_("outcome"), max_length=30, choices=Outcome.choices)
     learned_on = models.DateTimeField(
         _("site learned of it"),
@@ -282,7 +281,7 @@ class SaeReport(VersionedModel):
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    narrative = models.TextField(_("narrative"), blank=True, validators=[no_markup])
+    narrative = models.TextField(_("narrative"), blank=True)
 
     objects = SaeReportQuerySet.as_manager()
 

@@ -3,7 +3,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from subjects import lifecycle
-from subjects.models import STATUS_LABELS, Subject, no_markup
+from subjects.models import STATUS_LABELS, Subject
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -16,7 +16,6 @@ class ReasonMixin(forms.Form):
         label=_("Reason for change"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
-        validators=[no_markup],
         help_text=_("Required: recorded in the audit trail with your name and the time."),
     )
 
@@ -91,7 +90,6 @@ class TransitionForm(forms.Form):
         label=_("Reason"),
         required=False,
         max_length=500,
-        validators=[no_markup],
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when the subject leaves screening, treatment or the study."),
     )
@@ -114,12 +112,11 @@ class VisitForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     actual_date = forms.DateField(label=_("Visit date"), required=False, widget=DATE)
     missed = forms.BooleanField(label=_("Visit missed"), required=False)
-    note = forms.CharField(label=_("Note"), required=False, max_length=500, validators=[no_markup])
+    note = forms.CharField(label=_("Note"), required=False, max_length=500)
     reason = forms.CharField(
         label=_("Reason for change"),
         required=False,
         max_length=500,
-        validators=[no_markup],
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when you change a visit already recorded."),
     )

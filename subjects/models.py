@@ -49,11 +49,6 @@ VisitKind = models.TextChoices(
     "VisitKind", [(k.name, (k.value, VISIT_KIND_LABELS[k])) for k in schedule.VisitKind]
 )
 
-no_markup = RegexValidator(
-    r"[<>]", inverse_match=True, message=_("Angle brackets (< >) are not allowed here.")
-)
-
-
 class SubjectQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=[s.value for s in lifecycle.ACTIVE_STATUSES])
@@ -156,7 +151,7 @@ class StatusChange(models.Model):
     from_status = models.CharField(max_length=20, choices=SubjectStatus.choices, blank=True)
     to_status = models.CharField(max_length=20, choices=SubjectStatus.choices)
     on_date = models.DateField(_("date"))
-    reason = models.TextField(_("reason"), blank=True, validators=[no_markup])
+    reason = models.TextField(_("reason"), blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(db_default=Now(), editable=False)
 
@@ -178,7 +173,7 @@ class Visit(VersionedModel):
     latest = models.DateField(_("window closes"))
     actual_date = models.DateField(_("actual date"), null=True, blank=True)
     missed = models.BooleanField(_("missed"), default=False)
-    note = models.CharField(_("note"), max_length=500, blank=True, validators=[no_markup])
+    note = models.CharField(_("note"), max_length=500, blank=True)
 
     class Meta:
         ordering = ["target_date", "kind", "number"]

@@ -867,7 +867,6 @@ BAD_INPUT = [
         "Select a valid choice. U/L is not one of the available choices.",
     ),
     ({"plt_value": "abc"}, "plt_value", "Enter a number."),
-    ({"histology_other": SCRIPT}, "histology_other", "Angle brackets (< >) are not allowed here."),
 ]
 
 
@@ -890,6 +889,25 @@ def test_bad_input_is_refused_by_its_field_and_nothing_is_stored(
     assert "Nothing was saved: correct the fields marked below." in page(response)
     assert stored() == before
     assert SCRIPT not in response.content.decode()
+
+
+def test_angle_brackets_in_free_text_are_stored_and_shown_escaped(
+    client, subject_a, coordinator_a
+):
+    """Issue 10.9: "< 75 mg/m2" is clinical wording, stored as typed; the page escapes it."""
+    add_reference_ranges(subject_a.site)
+    login(client, coordinator_a)
+    regimen = f"Doxorubicin < 75 mg/m2 {SCRIPT}"
+
+    response = client.post(
+        screening_url(subject_a), screening_post(subject_a, anthracycline_regimen=regimen)
+    )
+
+    assert response.status_code == 302
+    assert Screening.objects.get(subject=subject_a).anthracycline_regimen == regimen
+    html = client.get(screening_url(subject_a)).content.decode()
+    assert "Doxorubicin &lt; 75 mg/m2 &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert SCRIPT not in html
 
 
 def test_bad_input_in_a_correction_leaves_the_saved_screening_alone(

@@ -224,7 +224,6 @@ def test_an_adverse_event_is_stored_with_its_grade_at_onset_and_linked_dose_redu
         ),
         ({"grade": 7}, "grade", "Choose a grade from 1 to 5."),
         ({"outcome": "cured"}, "outcome", "Value 'cured' is not a valid choice."),
-        ({"verbatim": "<b>bold</b>"}, "verbatim", "Angle brackets (< >) are not allowed here."),
     ],
 )
 def test_an_invalid_adverse_event_is_refused_with_the_field_and_nothing_stored(
@@ -235,6 +234,19 @@ def test_an_invalid_adverse_event_is_refused_with_the_field_and_nothing_stored(
         return
     errors = refused(lambda: record(subject, coordinator_a, **overrides))
     assert errors[field] == [message]
+
+
+def test_clinical_text_with_angle_brackets_is_stored_as_written(subject, coordinator_a):
+    """Issue 10.9: "ANC < 0.5" is clinical wording, not markup (pages escape it)."""
+    ae = record(
+        subject,
+        coordinator_a,
+        verbatim="Neutropenia, ANC < 0.5",
+        treatment_given="G-CSF; transfused while Platelets < 50 x10^9/L",
+    )
+    ae.refresh_from_db()
+    assert ae.verbatim == "Neutropenia, ANC < 0.5"
+    assert ae.treatment_given == "G-CSF; transfused while Platelets < 50 x10^9/L"
 
 
 def test_the_linked_dose_modification_must_be_the_subjects_and_match_the_action(

@@ -153,6 +153,41 @@ def test_serious_ae_opens_the_24_hour_report_and_the_pdf(client, subject, coordi
     assert "2026-03-03 01:00 UTC" in text and "Amlodipine 5 mg" in text
 
 
+SCRIPT = "<script>alert(1)</script>"
+
+
+def test_clinical_text_with_angle_brackets_is_kept_and_shown_escaped(
+    client, subject, coordinator_a
+):
+    """Issue 10.9: "ANC < 0.5" is stored as typed; the page and the SAE PDF show it as text."""
+    client.force_login(coordinator_a)
+    data = ae_post(
+        term("Hypertension"),
+        3,
+        serious="on",
+        sae_hospitalisation="on",
+        verbatim=f"BP > 180/110 {SCRIPT}",
+        treatment_given="Held while ANC < 0.5 and Platelets < 50",
+    )
+    response = client.post(reverse("safety:ae_new", args=[subject.pk]), data)
+    assert response.status_code == 302
+    ae = AdverseEvent.objects.get()
+    assert ae.verbatim == f"BP > 180/110 {SCRIPT}"
+    assert ae.treatment_given == "Held while ANC < 0.5 and Platelets < 50"
+
+    html = client.get(response.url).content.decode()
+    assert "Held while ANC &lt; 0.5 and Platelets &lt; 50" in html
+    assert "BP &gt; 180/110 &lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert SCRIPT not in html
+
+    pdf = client.get(reverse("safety:sae_pdf", args=[subject.pk, ae.pk]))
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf.content, capture_output=True, check=True
+    ).stdout.decode()
+    assert "Held while ANC < 0.5 and Platelets < 50" in text
+    assert SCRIPT in text  # printed as the text it is, never run as markup
+
+
 def test_grade_change_is_kept_as_history(client, subject, coordinator_a):
     ae = hypertension(subject, coordinator_a, grade=2, onset=D(2026, 2, 10))
     client.force_login(coordinator_a)

@@ -129,6 +129,22 @@ def test_enrolment_through_the_page_shows_the_subject_number_and_cycles(
     assert "target 2026-01-26" in page  # C1D1
 
 
+def test_a_reason_with_angle_brackets_is_stored_and_shown_escaped(
+    coordinator_client, site_a, coordinator_a
+):
+    """Issue 10.9: "ANC < 0.5" is clinical wording, stored as typed and escaped on the page."""
+    subject = subject_at(S.SCREENING, site_a, coordinator_a)
+    reason = f"ANC < 0.5 x10^9/L {SCRIPT}"
+
+    response = post_transition(coordinator_client, subject, S.SCREEN_FAILED, reason=reason)
+
+    assert response.status_code == 302
+    assert StatusChange.objects.filter(subject=subject).latest("id").reason == reason
+    page = coordinator_client.get(response["Location"]).content.decode()
+    assert "ANC &lt; 0.5 x10^9/L &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert SCRIPT not in page
+
+
 @pytest.mark.parametrize(("current", "target"), REFUSED, ids=lambda s: str(s))
 def test_every_other_transition_is_refused_beside_the_status_field_and_changes_nothing(
     current, target, coordinator_client, site_a, coordinator_a
