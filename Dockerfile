@@ -9,9 +9,11 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 RUN pip install .
 COPY . .
-RUN DEBUG=false SECRET_KEY=collectstatic-only DATABASE_URL=postgres://x@localhost/x \
+RUN DEBUG=false SECRET_KEY=collectstatic-only AUDIT_HMAC_KEY=collectstatic-only \
+    DATABASE_URL=postgres://x@localhost/x \
     python manage.py collectstatic --noinput
-RUN useradd --system --uid 1000 edc && chown -R edc /app
+RUN useradd --system --uid 1000 edc && chown -R edc /app \
+ && mkdir -p /var/lib/alter-audit && chown edc /var/lib/alter-audit
 USER edc
 EXPOSE 8000
 CMD ["gunicorn", "alter_s006.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
