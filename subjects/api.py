@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from accounts.access import Action, get_scoped_or_404, require, scope, sites_for
+from alter_s006.api_types import Bool, Date, In, Int, PathId, Text
 from audit.models import AuditEvent
 from subjects import lifecycle, services
 from subjects.forms import (
@@ -64,42 +66,42 @@ class SubjectOut(Schema):
     version: int
 
 
-class SubjectIn(Schema):
-    site: str = Field(..., description="Site code")
-    sex: str
-    date_of_birth: dt.date | None = None
-    year_of_birth: int | None = None
-    initials: str
-    consent_date: dt.date
-    consent_version: str
+class SubjectIn(In):
+    site: Text = Field(..., description="Site code")
+    sex: Text
+    date_of_birth: Date | None = None
+    year_of_birth: Int | None = None
+    initials: Text
+    consent_date: Date
+    consent_version: Text
 
 
-class SubjectPatch(Schema):
-    version: int
-    reason: str
-    sex: str | None = None
-    date_of_birth: dt.date | None = None
-    year_of_birth: int | None = None
-    initials: str | None = None
-    consent_date: dt.date | None = None
-    consent_version: str | None = None
+class SubjectPatch(In):
+    version: Int
+    reason: Text
+    sex: Text | None = None
+    date_of_birth: Date | None = None
+    year_of_birth: Int | None = None
+    initials: Text | None = None
+    consent_date: Date | None = None
+    consent_version: Text | None = None
 
 
-class TransitionIn(Schema):
-    version: int
+class TransitionIn(In):
+    version: Int
     target: lifecycle.SubjectStatus
-    on_date: dt.date
-    reason: str = ""
-    c1d1: dt.date | None = None
-    last_dose: dt.date | None = None
+    on_date: Date
+    reason: Text = ""
+    c1d1: Date | None = None
+    last_dose: Date | None = None
 
 
-class VisitPatch(Schema):
-    version: int
-    actual_date: dt.date | None = None
-    missed: bool = False
-    note: str = ""
-    reason: str = ""
+class VisitPatch(In):
+    version: Int
+    actual_date: Date | None = None
+    missed: Bool = False
+    note: Text = ""
+    reason: Text = ""
 
 
 class AuditOut(Schema):
@@ -123,7 +125,11 @@ def _form_errors(form) -> ValidationError:
 
 
 @router.get("/subjects", response=list[SubjectOut], summary="Subjects you may see")
-def list_subjects(request, site: str | None = None, status: str | None = None):
+def list_subjects(
+    request,
+    site: Annotated[Text | None, Query(description="Site code", max_length=6)] = None,
+    status: lifecycle.SubjectStatus | None = None,
+):
     subjects = scope(Subject.objects.select_related("site"), request.auth)
     if site:
         subjects = subjects.filter(site__code=site)
@@ -147,7 +153,7 @@ def register_subject(request, payload: SubjectIn):
 
 
 @router.get("/subjects/{subject_id}", response=SubjectOut)
-def get_subject(request, subject_id: int):
+def get_subject(request, subject_id: PathId):
     return _subject(request, subject_id)
 
 
@@ -156,7 +162,7 @@ def get_subject(request, subject_id: int):
     response=SubjectOut,
     summary="Correct demographics (version and reason required)",
 )
-def patch_subject(request, subject_id: int, payload: SubjectPatch):
+def patch_subject(request, subject_id: PathId, payload: SubjectPatch):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     changes = payload.dict(exclude_unset=True)
@@ -178,7 +184,7 @@ def patch_subject(request, subject_id: int, payload: SubjectPatch):
     response=SubjectOut,
     summary="Move the subject through the lifecycle",
 )
-def transition(request, subject_id: int, payload: TransitionIn):
+def transition(request, subject_id: PathId, payload: TransitionIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     try:  # the page form's rules for the reason: length, no markup
@@ -205,13 +211,13 @@ def transition(request, subject_id: int, payload: TransitionIn):
 
 
 @router.get("/subjects/{subject_id}/visits", response=list[VisitOut])
-def list_visits(request, subject_id: int):
+def list_visits(request, subject_id: PathId):
     subject = _subject(request, subject_id)
     return subject.visits.select_related("subject__site")
 
 
 @router.patch("/visits/{visit_id}", response=VisitOut, summary="Record a visit")
-def patch_visit(request, visit_id: int, payload: VisitPatch):
+def patch_visit(request, visit_id: PathId, payload: VisitPatch):
     visit = get_scoped_or_404(
         Visit.objects.select_related("subject__site"),
         request.auth,
@@ -239,7 +245,7 @@ def patch_visit(request, visit_id: int, payload: VisitPatch):
     response=list[AuditOut],
     summary="Audit trail of the subject, its visits and its status changes",
 )
-def history(request, subject_id: int):
+def history(request, subject_id: PathId):
     subject = _subject(request, subject_id)
     visit_ids = [str(v) for v in subject.visits.values_list("pk", flat=True)]
     change_ids = [str(c) for c in subject.status_changes.values_list("pk", flat=True)]

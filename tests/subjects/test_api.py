@@ -278,14 +278,36 @@ def test_stale_patch_is_409_with_differences(client, coordinator_a, investigator
     assert subject_a.initials == "ZWM"
 
 
-def test_patch_cannot_change_the_site_or_status(client, coordinator_a, site_b, subject_a):
+def test_patch_refuses_the_site_or_status_and_changes_nothing(
+    client, coordinator_a, site_b, subject_a
+):
+    """Issue 10.7: an unknown field is refused (422), as on every other endpoint."""
     response = Api(client, coordinator_a).patch(
         f"/subjects/{subject_a.pk}",
-        {"version": 1, "reason": "Move", "site": "SH02", "status": "enrolled"},
+        {"version": 1, "reason": "Move", "initials": "XYZ", "site": "SH02", "status": "enrolled"},
     )
+    assert response.status_code == 422
+    assert response.json()["detail"] == {
+        "site": ["Extra inputs are not permitted"],
+        "status": ["Extra inputs are not permitted"],
+    }
     subject_a.refresh_from_db()
-    assert (subject_a.site.code, subject_a.status) == ("GZ01", "screening")
-    assert response.json()["site"] == "GZ01"
+    assert (subject_a.site.code, subject_a.status, subject_a.initials) == (
+        "GZ01",
+        "screening",
+        "ZWL",
+    )
+    assert subject_a.version == 1
+
+
+def test_registration_refuses_unknown_fields_and_stores_nothing(client, coordinator_a):
+    """Issue 10.7: ``status`` and ``created_by`` were dropped silently; now refused."""
+    response = Api(client, coordinator_a).post(
+        "/subjects", new_subject(status="enrolled", created_by="dm")
+    )
+    assert response.status_code == 422
+    assert set(response.json()["detail"]) == {"status", "created_by"}
+    assert not Subject.objects.exists()
 
 
 # --- status changes ------------------------------------------------------------------------
