@@ -125,7 +125,10 @@ AUDIT_HMAC_KEY = env("AUDIT_HMAC_KEY", default=_DEV_AUDIT_KEY if DEBUG else None
 if not AUDIT_HMAC_KEY:
     raise ImproperlyConfigured("AUDIT_HMAC_KEY must be set when DEBUG is false.")
 AUDIT_CHECKPOINT_FILE = Path(
-    env("AUDIT_CHECKPOINT_FILE", default=str(VAR_DIR / "audit-checkpoints.jsonl"))
+    env(
+        "AUDIT_CHECKPOINT_FILE",
+        default=str(VAR_DIR / f"audit-checkpoints-{DATABASES['default']['NAME']}.jsonl"),
+    )
 )
 AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", default=10)
 
