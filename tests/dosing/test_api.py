@@ -274,7 +274,6 @@ def test_an_invalid_modification_is_422_on_the_field_and_stores_nothing(api, tre
     [
         pytest.param(reduction(kind="reescalation", dose_mg=12), "kind", id="re-escalation"),
         pytest.param(reduction(reason="felt like it"), "reason", id="unknown-reason"),
-        pytest.param(reduction(detail="<b>AE</b>"), "detail", id="markup"),
         pytest.param(reduction(dose=10), "dose", id="misspelt-field"),
         pytest.param(reduction(start="2026-02-30"), "start", id="no-such-date"),
     ],
@@ -460,7 +459,6 @@ def test_an_impossible_return_is_422_and_stores_nothing(api, dispensed, change, 
         pytest.param({"dispensed_on": "2026-03-03"}, "dispensed_on", id="future"),
         pytest.param({"strength_mg": 11}, "strength_mg", id="not-a-dose-level"),
         pytest.param({"capsules": 0}, "capsules", id="no-capsules"),
-        pytest.param({"lot_number": "<A>"}, "lot_number", id="markup"),
     ],
 )
 def test_an_impossible_dispensing_is_422_and_stores_nothing(api, treated, change, field):
