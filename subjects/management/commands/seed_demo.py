@@ -2,28 +2,40 @@
 
 Subjects are driven through the real services, so their schedules, status histories
 and audit trails are what a coordinator's clicks would have produced.
+
+The accounts get the README's demo password, so the command runs only when DEBUG is on.
+``--random-passwords`` (e.g. for a demo server run with DEBUG off) gives each account it
+creates, and each one still holding the demo password, a random password printed once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.http import HttpRequest
 
+from accounts.demo import DEMO_PASSWORD, has_demo_password
 from accounts.models import Membership, Role, Site
 from audit.context import audit_context
 from eligibility.demo import add_reference_ranges, eligible_screening_data
-from eligibility.services import evaluate, failure_reason, save_screening, sign_eligibility
+from eligibility.services import (
+    data_hash,
+    evaluate,
+    failure_reason,
+    get_screening,
+    save_screening,
+    sign_eligibility,
+)
 from subjects import services
 from subjects.lifecycle import SubjectStatus as S
 from subjects.models import Subject
-
-DEMO_PASSWORD = "alter-demo-2026"  # noqa: S105 - printed for the demo, never used in production
 
 SITES = [
     ("GZ01", "Sun Yat-sen University Cancer Center, Guangzhou", "Asia/Shanghai"),
@@ -117,9 +129,33 @@ DEMOS = [
 
 
 class Command(BaseCommand):
-    help = "Create the demo study (idempotent) and print the logins."
+    help = (
+        "Create the demo study (idempotent) and print the logins. Only with DEBUG on, "
+        "unless --random-passwords."
+    )
+    # The check that refuses the demo password (accounts.E001) must not block the command
+    # that replaces it with random passwords.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--random-passwords",
+            action="store_true",
+            help=(
+                "Give each account created, and each one still holding the demo password, "
+                "a random password, printed once (required when DEBUG is off)."
+            ),
+        )
 
     def handle(self, *args, **options):
+        self._random = options["random_passwords"]
+        if not settings.DEBUG and not self._random:
+            raise CommandError(
+                "seed_demo gives every account the published demo password, so it runs only "
+                "with DEBUG on. On a server with DEBUG off use --random-passwords: each "
+                "account then gets a random password, printed once."
+            )
+        self._passwords = {}  # username -> password set by this run
         with transaction.atomic():
             sites = {code: self._site(code, name, tz) for code, name, tz in SITES}
             users = self._users(sites)
@@ -131,9 +167,15 @@ class Command(BaseCommand):
                 f"({created} new)."
             )
         )
-        self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
+        if not self._random:
+            self.stdout.write(f"Logins (password for all: {DEMO_PASSWORD}):")
+            for username, label in users["_logins"]:
+                self.stdout.write(f"  {username:<14} {label}")
+            return
+        self.stdout.write("Logins (new passwords are shown once, here only; note them now):")
         for username, label in users["_logins"]:
-            self.stdout.write(f"  {username:<14} {label}")
+            password = self._passwords.get(username, "(password unchanged)")
+            self.stdout.write(f"  {username:<14} {label:<34} {password}")
 
     def _site(self, code, name, tz) -> Site:
         site, _ = Site.objects.get_or_create(code=code, defaults={"name": name, "time_zone": tz})
@@ -151,10 +193,28 @@ class Command(BaseCommand):
                 "email": f"{username}@example.org",
             },
         )
-        if created:
-            user.set_password(DEMO_PASSWORD)
-            user.save()
+        if self._random and (created or has_demo_password(user)):
+            password = secrets.token_urlsafe(18)  # 144 random bits
+        elif created:
+            password = DEMO_PASSWORD
+        else:
+            return user
+        user.set_password(password)
+        user.save()
+        self._passwords[username] = password
         return user
+
+    def _password_of(self, user) -> str:
+        """The password to e-sign as ``user`` with: set by this run, else the demo one."""
+        password = self._passwords.get(user.get_username())
+        if password is not None:
+            return password
+        if self._random:
+            raise CommandError(
+                f"New demo subjects need {user.get_username()}'s e-signature, but its password "
+                "was not set by this run. Run once without existing demo accounts."
+            )
+        return DEMO_PASSWORD
 
     def _users(self, sites) -> dict:
         users, logins = {}, []
@@ -245,7 +305,14 @@ class Command(BaseCommand):
         investigator = Membership.objects.get(site=subject.site, role=Role.INVESTIGATOR).user
         request = HttpRequest()
         request.META["REMOTE_ADDR"] = "127.0.0.1"
-        sign_eligibility(subject=subject, by=investigator, password=DEMO_PASSWORD, request=request)
+        subject.refresh_from_db()
+        sign_eligibility(
+            subject=subject,
+            by=investigator,
+            password=self._password_of(investigator),
+            expected_hash=data_hash(subject, get_screening(subject)),  # what the verdict showed
+            request=request,
+        )
 
     def _treat(self, subject, c1d1, delay_cycle3, by, until):
         """Start treatment on C1D1 and record every cycle whose day 1 passed before ``until``."""
@@ -324,7 +391,11 @@ class Command(BaseCommand):
         request = HttpRequest()
         request.META["REMOTE_ADDR"] = "127.0.0.1"
         sign_causality(
-            ae=ae, by=investigator, relationship="probable", password=DEMO_PASSWORD, request=request
+            ae=ae,
+            by=investigator,
+            relationship="probable",
+            password=self._password_of(investigator),
+            request=request,
         )
 
     def _tumour(self, subject, c1d1, by, until):
