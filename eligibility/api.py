@@ -153,6 +153,13 @@ class EligibilityOut(Schema):
     screening_window_warning: str = Field(
         ..., description="Non-empty when planned C1D1 is outside the screening window"
     )
+    data_hash: str | None = Field(
+        ...,
+        description=(
+            "SHA-256 of the data this verdict was derived from (screening, demographics, "
+            "reference ranges); send it back to sign. Null before the first save."
+        ),
+    )
 
 
 class ScreeningSaved(Schema):
@@ -160,8 +167,16 @@ class ScreeningSaved(Schema):
     verdict: EligibilityOut
 
 
-class PasswordIn(Schema):
+class SignatureIn(_Strict):
     password: str = Field(..., description="Your own password, re-entered to sign")
+    data_hash: str = Field(
+        ...,
+        pattern=r"^[0-9a-f]{64}$",
+        description=(
+            "The `data_hash` of the verdict you read (`GET .../eligibility`): only that data "
+            "is signed; if it changed meanwhile nothing is signed."
+        ),
+    )
 
 
 class LogRowOut(Schema):
@@ -268,6 +283,7 @@ def _eligibility_out(subject: Subject, screening: Screening) -> dict:
             else None
         ),
         "screening_window_warning": services.screening_window_warning(screening),
+        "data_hash": services.data_hash(subject, screening) if screening.pk else None,
     }
 
 
@@ -347,25 +363,34 @@ def get_eligibility(request, subject_id: int):
 
 @router.post(
     "/subjects/{subject_id}/eligibility/signature",
-    response={201: SignatureOut},
+    response={200: SignatureOut, 201: SignatureOut},
     summary="Sign the eligible verdict (investigator of the subject's site)",
     description=(
-        f"Meaning of the signature: “{EligibilitySignature.MEANING}”. The password is checked "
-        "as at login; failed attempts count towards the lockout. A wrong password signs "
-        "nothing (422 on `password`); a verdict that is not eligible cannot be signed (422)."
+        f"Meaning of the signature: “{EligibilitySignature.MEANING}”. Send `data_hash` of the "
+        "verdict you read (`GET .../eligibility`): if the data changed since, nothing is "
+        "signed (422). The password is checked as at login; failed attempts count towards "
+        "the lockout. A wrong password signs nothing (422 on `password`); a verdict that is "
+        "not eligible cannot be signed (422); neither can a subject no longer in screening "
+        "(422). 201: signed. 200: this very data was signed already (a replayed request, or "
+        "another investigator): the existing signature is returned and nothing is created."
     ),
 )
-def sign_eligibility(request, subject_id: int, payload: PasswordIn):
+def sign_eligibility(request, subject_id: int, payload: SignatureIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.SIGN, subject.site_id)
     form = SignatureForm({"password": payload.password})
     if not form.is_valid():
         raise _form_errors(form)
     signature = services.sign_eligibility(
-        subject=subject, by=request.auth, password=payload.password, request=request
+        subject=subject,
+        by=request.auth,
+        password=payload.password,
+        expected_hash=payload.data_hash,
+        request=request,
     )
+    created = signature.created
     signature = EligibilitySignature.objects.select_related("signed_by").get(pk=signature.pk)
-    return Status(201, _signature_out(signature, valid=True))
+    return Status(201 if created else 200, _signature_out(signature, valid=True))
 
 
 @router.get(

@@ -238,17 +238,38 @@ def valid_signature(subject: Subject, screening: Screening) -> EligibilitySignat
 
 
 def sign_eligibility(
-    *, subject: Subject, by, password: str, request=None, expected_hash: str = ""
+    *, subject: Subject, by, password: str, expected_hash: str, request=None
 ) -> EligibilitySignature:
     """The investigator's e-signature: password re-entered, meaning shown, bound to the data.
 
+    ``expected_hash`` is the :func:`data_hash` of what the investigator was shown (the
+    signing page, or ``data_hash`` of ``GET .../eligibility`` over the API). It is required
+    and compared, under a lock on the subject and screening rows, with the data stored at
+    the moment of signing: if they differ nothing is signed (code ``stale_data``).
+
+    Only while the subject is in screening (code ``not_in_screening``): a signature after
+    enrolment would supersede the one the enrolment relied on.
+
+    Idempotent: if an active signature already covers exactly this data (a replayed
+    request, or a second investigator signing the same data), it is returned and nothing
+    is created or superseded; its ``created`` attribute is then False (True for a new one).
+
     ``request`` must be the real request: django-axes counts a wrong password towards the
-    account's lockout as at login. ``expected_hash`` is the data hash of the page the
-    investigator read; if the data changed since, nothing is signed.
+    account's lockout as at login.
     """
     require(by, Action.SIGN, subject.site_id)
+    if not expected_hash:
+        raise ValidationError(
+            {
+                "data_hash": ValidationError(
+                    _("Sign from the verdict you read: the hash of the data shown is missing."),
+                    code="data_hash_required",
+                )
+            }
+        )
+    _require_screening(subject)  # early, so that a refused request costs no password attempt
     if get_screening(subject).pk is None:
-        raise ValidationError(_("Enter the screening data before signing."))
+        raise ValidationError(_("Enter the screening data before signing."), code="no_data")
     locked = ValidationError(
         {
             "password": _(
@@ -267,29 +288,56 @@ def sign_eligibility(
         raise ValidationError({"password": _("The password is not correct. Nothing was signed.")})
     with transaction.atomic(), audit_context(user=by, reason="Eligibility e-signature"):
         lock_audit_chain()  # corrections take it too: the data cannot change until commit
-        subject.refresh_from_db()
-        screening = get_screening(subject)
+        # Row locks on what the hash covers (demographics, status, screening): a correction,
+        # an enrolment or a second signature waits until this one commits, and what is
+        # compared below is what is signed.
+        Subject.objects.select_for_update().get(pk=subject.pk)
+        subject.refresh_from_db()  # the status and demographics as locked
+        _require_screening(subject)
+        screening = Screening.objects.select_for_update().get(subject=subject)
+        subject.screening = screening
         signed_hash = data_hash(subject, screening)
-        if expected_hash and expected_hash != signed_hash:
+        if expected_hash != signed_hash:
             raise ValidationError(
                 _(
                     "The screening data changed while you were reading it. Nothing was "
                     "signed: review the verdict again, then sign."
-                )
+                ),
+                code="stale_data",
             )
         verdict = evaluate(subject, screening)
         if not verdict.eligible:
-            raise ValidationError(_("The verdict is not eligible: there is nothing to sign."))
-        EligibilitySignature.objects.filter(subject=subject, voided_at__isnull=True).update(
-            voided_at=Now(), void_reason="Superseded by a new signature"
-        )
-        return EligibilitySignature.objects.create(
+            raise ValidationError(
+                _("The verdict is not eligible: there is nothing to sign."), code="not_eligible"
+            )
+        active = EligibilitySignature.objects.filter(subject=subject, voided_at__isnull=True)
+        existing = active.filter(data_hash=signed_hash).first()
+        if existing is not None:  # this data is signed already: one signature, not two
+            existing.created = False
+            return existing
+        active.update(voided_at=Now(), void_reason="Superseded by a new signature")
+        signature = EligibilitySignature.objects.create(
             subject=subject,
             signed_by=by,
             printed_name=by.get_full_name() or by.get_username(),
             meaning=EligibilitySignature.MEANING,
             data_hash=signed_hash,
             verdict=verdict_json(verdict),
+        )
+        signature.created = True
+        return signature
+
+
+def _require_screening(subject: Subject) -> None:
+    """Eligibility is signed during screening only, never after the subject left it."""
+    if subject.status != S.SCREENING:
+        raise ValidationError(
+            _(
+                "The subject is no longer in screening (%(status)s): eligibility cannot be "
+                "signed any more. Nothing was signed."
+            )
+            % {"status": subject.get_status_display()},
+            code="not_in_screening",
         )
 
 

@@ -25,6 +25,15 @@ def _subject(request, pk):
     return get_scoped_or_404(Subject.objects.select_related("site"), request.user, pk=pk)
 
 
+def _attach_with_codes(form, exc: ValidationError) -> None:
+    """As ``attach_errors``, keeping each error's code (``stale_data``, ``not_in_screening``)."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
 def _changes(form) -> dict:
     return {
         name: form.cleaned_data[name] for name in services.DATA_FIELDS if name in form.cleaned_data
@@ -123,12 +132,13 @@ def sign(request, pk):
     form = SignatureForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.sign_eligibility(
+            signature = services.sign_eligibility(
                 subject=subject,
                 by=request.user,
                 password=form.cleaned_data["password"],
                 request=request,
-                # The data the investigator read on this page: signed only if unchanged.
+                # The data the investigator read on this page (required): signed only if
+                # it is still what is stored.
                 expected_hash=request.POST.get("data_hash", "")[:64],
             )
         except ValidationError as exc:
@@ -137,9 +147,14 @@ def sign(request, pk):
                 # axes middleware answers with the lockout page.
                 logout(request)
                 return redirect("login")
-            attach_errors(form, exc)
+            _attach_with_codes(form, exc)
         else:
-            messages.success(request, _("Eligibility signed."))
+            if signature.created:
+                messages.success(request, _("Eligibility signed."))
+            else:  # a replayed form, or a colleague signed this very data meanwhile
+                messages.info(
+                    request, _("This data was signed already: the existing signature stands.")
+                )
             return redirect("eligibility:screening", pk=subject.pk)
     if request.method == "POST":
         subject.refresh_from_db()  # show what is stored now (it may have changed meanwhile)
@@ -156,6 +171,7 @@ def sign(request, pk):
             "meaning": services.EligibilitySignature.MEANING,
             "printed_name": request.user.get_full_name() or request.user.get_username(),
             "data_hash": services.data_hash(subject, current) if current.pk else "",
+            "in_screening": subject.status == lifecycle.SubjectStatus.SCREENING,
         },
         status=422 if form.errors else 200,
     )

@@ -84,7 +84,11 @@ def sign_eligible(subject, *, by=None, anchor=None, **overrides):
     investigator = investigator_of(subject.site)
     request = RequestFactory().post("/")
     return eligibility.sign_eligibility(
-        subject=subject, by=investigator, password=PASSWORD, request=request
+        subject=subject,
+        by=investigator,
+        password=PASSWORD,
+        expected_hash=eligibility.data_hash(subject, eligibility.get_screening(subject)),
+        request=request,
     )
 
 

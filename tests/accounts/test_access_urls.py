@@ -116,6 +116,14 @@ def eligible_screening_saved(w):
     )
 
 
+def shown_data_hash(subject) -> str:
+    """The data hash the eligibility verdict shows now (signing requires it)."""
+    from eligibility.services import data_hash, get_screening
+
+    fresh = type(subject).objects.get(pk=subject.pk)
+    return data_hash(fresh, get_screening(fresh))
+
+
 def failing_screening_saved(w):
     save_screening(
         subject=w.subject,
@@ -389,7 +397,7 @@ ACCESS: dict[str, Url] = {
         # only an investigator of the subject's site signs
         {"GET": (302, 403, 200, 404, 403, 403), "POST": (302, 403, 302, 404, 403, 403)},
         args=subject_args,
-        body=lambda w: {"password": PASSWORD},
+        body=lambda w: {"password": PASSWORD, "data_hash": shown_data_hash(w.subject)},
         writes=True,
         setup=eligible_screening_saved,
     ),
@@ -603,7 +611,7 @@ ACCESS: dict[str, Url] = {
         # only an investigator of the subject's site signs
         {"POST": (401, 403, 201, 404, 403, 403)},
         args=subject_args,
-        body=lambda w: {"password": PASSWORD},
+        body=lambda w: {"password": PASSWORD, "data_hash": shown_data_hash(w.subject)},
         api=True,
         writes=True,
         setup=eligible_screening_saved,

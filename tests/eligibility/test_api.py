@@ -49,6 +49,15 @@ def put(api, subject, body):
     return api.send("PUT", screening_url(subject), body)
 
 
+ANY_HASH = "0" * 64  # well formed, for requests refused before it is compared
+
+
+def sign_body(api, subject, password=PASSWORD) -> dict:
+    """Sign what ``GET .../eligibility`` shows now: its data hash, the password re-entered."""
+    shown = api.get(eligibility_url(subject)).json()["data_hash"]
+    return {"password": password, "data_hash": shown}
+
+
 @pytest.fixture
 def api_a(client, coordinator_a):
     return Api(client, coordinator_a)
@@ -76,7 +85,7 @@ def test_requests_without_token_are_401(client, subject_a):
         anonymous.get(screening_url(subject_a)),
         put(anonymous, subject_a, screening_body(subject_a)),
         anonymous.get(eligibility_url(subject_a)),
-        anonymous.post(signature_url(subject_a), {"password": PASSWORD}),
+        anonymous.post(signature_url(subject_a), {"password": PASSWORD, "data_hash": ANY_HASH}),
         anonymous.get("/screening-log"),
     ]
     assert [r.status_code for r in responses] == [401] * 5
@@ -89,7 +98,7 @@ def test_other_sites_subject_is_404_everywhere(client, coordinator_b, subject_a,
         api.get(screening_url(subject_a)),
         put(api, subject_a, screening_body(subject_a)),
         api.get(eligibility_url(subject_a)),
-        api.post(signature_url(subject_a), {"password": PASSWORD}),
+        api.post(signature_url(subject_a), {"password": PASSWORD, "data_hash": ANY_HASH}),
     ]
     assert [r.status_code for r in responses] == [404] * 4
     assert "GZ01" not in "".join(r.content.decode() for r in responses)
@@ -326,11 +335,14 @@ def test_screening_window_warning(api_a, subject_a, ranges_a):
 def test_only_the_sites_investigator_signs(
     client, coordinator_a, investigator_a, subject_a, entered_a
 ):
-    refused = Api(client, coordinator_a).post(signature_url(subject_a), {"password": PASSWORD})
+    refused = Api(client, coordinator_a).post(
+        signature_url(subject_a), {"password": PASSWORD, "data_hash": ANY_HASH}
+    )
     assert refused.status_code == 403
     assert not EligibilitySignature.objects.exists()
 
-    response = Api(client, investigator_a).post(signature_url(subject_a), {"password": PASSWORD})
+    api = Api(client, investigator_a)
+    response = api.post(signature_url(subject_a), sign_body(api, subject_a))
     assert response.status_code == 201
     body = response.json()
     assert (body["printed_name"], body["signed_by"], body["valid"]) == ("Test Inv_A", "inv_a", True)
@@ -346,23 +358,28 @@ def test_investigator_of_another_site_gets_404(client, site_b, subject_a, entere
     from tests.factories import member
 
     other = member("inv_b", Role.INVESTIGATOR, site_b)
-    response = Api(client, other).post(signature_url(subject_a), {"password": PASSWORD})
+    response = Api(client, other).post(
+        signature_url(subject_a), {"password": PASSWORD, "data_hash": ANY_HASH}
+    )
     assert response.status_code == 404
     assert not EligibilitySignature.objects.exists()
 
 
 def test_wrong_password_is_422_and_signs_nothing(client, investigator_a, subject_a, entered_a):
     api = Api(client, investigator_a)
-    wrong = api.post(signature_url(subject_a), {"password": "not-my-password"})
+    wrong = api.post(signature_url(subject_a), sign_body(api, subject_a, "not-my-password"))
     assert wrong.status_code == 422
     assert wrong.json()["detail"] == {
         "password": ["The password is not correct. Nothing was signed."]
     }
-    empty = api.post(signature_url(subject_a), {"password": ""})
+    empty = api.post(signature_url(subject_a), sign_body(api, subject_a, ""))
     assert empty.status_code == 422
     assert empty.json()["detail"] == {"password": ["This field is required."]}
     missing = api.post(signature_url(subject_a), {})
-    assert missing.json()["detail"] == {"password": ["Field required"]}
+    assert missing.json()["detail"] == {
+        "password": ["Field required"],
+        "data_hash": ["Field required"],
+    }
     assert not EligibilitySignature.objects.exists()
 
 
@@ -370,7 +387,8 @@ def test_a_verdict_that_is_not_eligible_cannot_be_signed(
     client, api_a, investigator_a, subject_a, ranges_a
 ):
     put(api_a, subject_a, screening_body(subject_a, prior_anlotinib=True))
-    response = Api(client, investigator_a).post(signature_url(subject_a), {"password": PASSWORD})
+    api = Api(client, investigator_a)
+    response = api.post(signature_url(subject_a), sign_body(api, subject_a))
     assert response.status_code == 422
     assert response.json()["detail"] == {
         "__all__": ["The verdict is not eligible: there is nothing to sign."]
@@ -381,7 +399,8 @@ def test_a_verdict_that_is_not_eligible_cannot_be_signed(
 def test_a_correction_after_signing_voids_the_signature(
     client, api_a, investigator_a, subject_a, entered_a
 ):
-    Api(client, investigator_a).post(signature_url(subject_a), {"password": PASSWORD})
+    api = Api(client, investigator_a)
+    assert api.post(signature_url(subject_a), sign_body(api, subject_a)).status_code == 201
     response = put(api_a, subject_a, {"version": 1, "reason": "Re-read", "hb_value": "119"})
     assert response.status_code == 200
     signature = response.json()["verdict"]["signature"]
@@ -389,6 +408,86 @@ def test_a_correction_after_signing_voids_the_signature(
     assert signature["voided_at"] is not None
     assert signature["void_reason"] == "Data changed after signing: hb_value"
     assert response.json()["verdict"]["eligible"] is True
+
+
+def test_the_verdict_carries_the_hash_to_sign_with(api_a, subject_a, entered_a):
+    from eligibility import services
+
+    assert entered_a["verdict"]["data_hash"] == services.data_hash(
+        subject_a, Screening.objects.get()
+    )
+    assert (
+        api_a.get(eligibility_url(subject_a)).json()["data_hash"]
+        == (entered_a["verdict"]["data_hash"])
+    )
+
+
+def test_before_the_first_save_there_is_no_hash_to_sign(api_a, subject_a):
+    assert api_a.get(eligibility_url(subject_a)).json()["data_hash"] is None
+
+
+def test_a_signature_without_the_hash_of_the_verdict_read_is_422(
+    client, investigator_a, subject_a, entered_a
+):
+    """Issue 10.4: the password alone signed whatever was stored at that moment."""
+    api = Api(client, investigator_a)
+
+    missing = api.post(signature_url(subject_a), {"password": PASSWORD})
+    garbled = api.post(signature_url(subject_a), {"password": PASSWORD, "data_hash": "abc"})
+
+    assert (missing.status_code, garbled.status_code) == (422, 422)
+    assert list(missing.json()["detail"]) == ["data_hash"]
+    assert list(garbled.json()["detail"]) == ["data_hash"]
+    assert not EligibilitySignature.objects.exists()
+
+
+def test_a_hash_of_data_changed_since_it_was_read_is_422_and_signs_nothing(
+    client, api_a, investigator_a, subject_a, entered_a
+):
+    api = Api(client, investigator_a)
+    read = sign_body(api, subject_a)
+    put(api_a, subject_a, {"version": 1, "reason": "Re-read", "alt_value": "30"})
+
+    response = api.post(signature_url(subject_a), read)
+
+    assert response.status_code == 422
+    assert list(response.json()["detail"]) == ["__all__"]
+    assert not EligibilitySignature.objects.exists()
+    assert api.post(signature_url(subject_a), sign_body(api, subject_a)).status_code == 201
+
+
+def test_a_replayed_signature_request_is_200_with_the_same_signature(
+    client, investigator_a, subject_a, entered_a
+):
+    """Issue 10.5: the same data signed twice is one signature."""
+    api = Api(client, investigator_a)
+    body = sign_body(api, subject_a)
+
+    first = api.post(signature_url(subject_a), body)
+    again = api.post(signature_url(subject_a), body)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    assert EligibilitySignature.objects.count() == 1
+    assert EligibilitySignature.objects.get().voided_at is None
+
+
+def test_no_signature_once_the_subject_is_enrolled(
+    client, api_a, investigator_a, subject_a, entered_a
+):
+    """Issue 10.5: signing after enrolment superseded the signature the enrolment used."""
+    api = Api(client, investigator_a)
+    assert api.post(signature_url(subject_a), sign_body(api, subject_a)).status_code == 201
+    c1d1 = entered_a["screening"]["planned_c1d1"]
+    enrol = {"version": 1, "target": "enrolled", "on_date": subject_a.site.today(), "c1d1": c1d1}
+    assert api_a.post(f"/subjects/{subject_a.pk}/transitions", enrol).status_code == 200
+
+    response = api.post(signature_url(subject_a), sign_body(api, subject_a))
+
+    assert response.status_code == 422
+    assert list(response.json()["detail"]) == ["__all__"]
+    relied_on = EligibilitySignature.objects.get()
+    assert relied_on.voided_at is None
 
 
 # --- enrolment through the existing transition endpoint ------------------------------------
@@ -408,7 +507,8 @@ def test_enrolment_is_refused_before_signing_and_accepted_after(
     subject_a.refresh_from_db()
     assert subject_a.status == "screening"
 
-    signed = Api(client, investigator_a).post(signature_url(subject_a), {"password": PASSWORD})
+    api = Api(client, investigator_a)
+    signed = api.post(signature_url(subject_a), sign_body(api, subject_a))
     assert signed.status_code == 201
     accepted = api_a.post(f"/subjects/{subject_a.pk}/transitions", enrol)
     assert accepted.status_code == 200
@@ -476,7 +576,11 @@ def test_openapi_document_is_still_valid_and_lists_eligibility(client, db):
     paths = document["paths"]
     assert {"get", "put"} <= set(paths[f"{API}/subjects/{{subject_id}}/screening"])
     assert "get" in paths[f"{API}/subjects/{{subject_id}}/eligibility"]
-    assert "post" in paths[f"{API}/subjects/{{subject_id}}/eligibility/signature"]
+    signing = paths[f"{API}/subjects/{{subject_id}}/eligibility/signature"]["post"]
+    assert {"200", "201"} <= set(signing["responses"])
+    schemas = document["components"]["schemas"]
+    assert set(schemas["SignatureIn"]["required"]) == {"password", "data_hash"}
+    assert "data_hash" in schemas["EligibilityOut"]["properties"]
     assert "get" in paths[f"{API}/screening-log"]
     fields = document["components"]["schemas"]["ScreeningIn"]["properties"]
     assert fields["hb_unit"]["anyOf"][0]["enum"] == ["g/L", "g/dL", ""]

@@ -90,9 +90,19 @@ def correct(subject, by, reason="Transcription error corrected", **changes):
     )
 
 
-def sign(subject, by, password=PASSWORD):
+def shown_hash(subject) -> str:
+    """The data hash the signing page shows now (what the investigator reads)."""
+    fresh = Subject.objects.get(pk=subject.pk)
+    return services.data_hash(fresh, services.get_screening(fresh))
+
+
+def sign(subject, by, password=PASSWORD, expected_hash=None):
     return services.sign_eligibility(
-        subject=subject, by=by, password=password, request=web_request()
+        subject=subject,
+        by=by,
+        password=password,
+        request=web_request(),
+        expected_hash=shown_hash(subject) if expected_hash is None else expected_hash,
     )
 
 
@@ -349,12 +359,169 @@ def test_a_demographics_correction_voids_the_signature_and_blocks_enrolment(
 
 def test_a_new_signature_supersedes_the_active_one(subject_a, coordinator_a, investigator_a):
     first = sign_eligible(subject_a, by=coordinator_a)
+    # The site's ALT range changes (ULN 40 -> 45 U/L from the laboratory date): the data the
+    # verdict is derived from is no longer what was signed, so the investigator signs again.
+    add_alt_range(subject_a.site, Decimal("45"), D(2026, 2, 28))
 
     second = sign(subject_a, investigator_a)
 
     first.refresh_from_db()
     assert (first.is_void, first.void_reason) == (True, "Superseded by a new signature")
+    assert second.pk != first.pk
     assert services.valid_signature(subject_a, Screening.objects.get()) == second
+
+
+# --- issue 10.4: the signature covers what the investigator was shown, checked under lock ---
+
+
+def codes_of(exc: ValidationError) -> dict[str, list[str]]:
+    """The error codes by field (``__all__`` for the form as a whole)."""
+    if hasattr(exc, "error_dict"):
+        return {f: [e.code for e in errors] for f, errors in exc.error_dict.items()}
+    return {"__all__": [e.code for e in exc.error_list]}
+
+
+def test_signing_with_an_empty_hash_of_the_data_shown_is_refused(
+    subject_a, coordinator_a, investigator_a
+):
+    enter(subject_a, coordinator_a)
+
+    with pytest.raises(ValidationError) as caught:
+        sign(subject_a, investigator_a, expected_hash="")
+
+    assert codes_of(caught.value) == {"data_hash": ["data_hash_required"]}
+    assert not AccessAttempt.objects.exists()  # refused before the password was checked
+    assert not EligibilitySignature.objects.exists()
+
+
+def test_the_hash_of_the_data_shown_is_a_required_argument(
+    subject_a, coordinator_a, investigator_a
+):
+    enter(subject_a, coordinator_a)
+
+    with pytest.raises(TypeError, match="expected_hash"):
+        services.sign_eligibility(
+            subject=subject_a, by=investigator_a, password=PASSWORD, request=web_request()
+        )
+
+    assert not EligibilitySignature.objects.exists()
+
+
+def test_a_hash_of_other_data_signs_nothing_and_says_stale_data(
+    subject_a, coordinator_a, investigator_a
+):
+    enter(subject_a, coordinator_a)
+
+    with pytest.raises(ValidationError) as caught:
+        sign(subject_a, investigator_a, expected_hash="f" * 64)
+
+    assert codes_of(caught.value) == {"__all__": ["stale_data"]}
+    assert not EligibilitySignature.objects.exists()
+
+
+def test_the_hash_is_compared_with_the_data_as_stored_not_as_the_caller_holds_it(
+    subject_a, coordinator_a, investigator_a
+):
+    """The caller's subject holds the screening it read (cached); a correction commits
+    before the signature: the hash of that old copy must not sign the new data."""
+    enter(subject_a, coordinator_a)
+    held = Subject.objects.get(pk=subject_a.pk)
+    read = services.data_hash(held, services.get_screening(held))  # caches held.screening
+    correct(subject_a, coordinator_a, alt_value=Decimal("30"))
+
+    with pytest.raises(ValidationError) as caught:
+        services.sign_eligibility(
+            subject=held,
+            by=investigator_a,
+            password=PASSWORD,
+            request=web_request(),
+            expected_hash=read,
+        )
+
+    assert codes_of(caught.value) == {"__all__": ["stale_data"]}
+    assert not EligibilitySignature.objects.exists()
+
+
+def test_the_signing_transaction_locks_the_subject_and_screening_rows(
+    subject_a, coordinator_a, investigator_a
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    enter(subject_a, coordinator_a)
+    with CaptureQueriesContext(connection) as queries:
+        sign(subject_a, investigator_a)
+
+    locking = [q["sql"] for q in queries.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert any('FROM "subjects_subject"' in sql for sql in locking)
+    assert any('FROM "eligibility_screening"' in sql for sql in locking)
+
+
+# --- issue 10.5: no signature after screening; the same data signed twice is one signature ---
+
+
+def test_eligibility_cannot_be_signed_again_after_enrolment(
+    subject_a, coordinator_a, investigator_a
+):
+    relied_on = sign_eligible(subject_a, by=coordinator_a)
+    enrol_now(subject_a, coordinator_a, c1d1=PLANNED_C1D1)
+    subject_a.refresh_from_db()
+    assert subject_a.status == S.ENROLLED
+
+    with pytest.raises(ValidationError) as caught:
+        sign(subject_a, investigator_a)
+
+    assert codes_of(caught.value) == {"__all__": ["not_in_screening"]}
+    relied_on.refresh_from_db()
+    assert not relied_on.is_void  # the signature the enrolment relied on stands
+    assert EligibilitySignature.objects.get() == relied_on
+    assert not AccessAttempt.objects.exists()  # refused before the password was checked
+
+
+def test_a_stale_signature_after_enrolment_cannot_be_replaced_either(
+    subject_a, coordinator_a, investigator_a
+):
+    """Even when the signature no longer covers the data (a range changed), an enrolled
+    subject is not re-signed: the enrolment's signature is history, not superseded."""
+    relied_on = sign_eligible(subject_a, by=coordinator_a)
+    enrol_now(subject_a, coordinator_a, c1d1=PLANNED_C1D1)
+    add_alt_range(subject_a.site, Decimal("45"), D(2026, 2, 28))
+
+    with pytest.raises(ValidationError) as caught:
+        sign(subject_a, investigator_a)
+
+    assert codes_of(caught.value) == {"__all__": ["not_in_screening"]}
+    relied_on.refresh_from_db()
+    assert not relied_on.is_void
+    assert EligibilitySignature.objects.count() == 1
+
+
+def test_signing_the_same_data_twice_is_one_signature(subject_a, coordinator_a, investigator_a):
+    enter(subject_a, coordinator_a)
+    first = sign(subject_a, investigator_a)
+    assert first.created is True
+
+    replayed = sign(subject_a, investigator_a)  # the same POST, sent again
+
+    assert replayed.pk == first.pk and replayed.created is False
+    first.refresh_from_db()
+    assert not first.is_void
+    assert EligibilitySignature.objects.get() == first
+    assert AuditEvent.objects.filter(table_name=SIG_TABLE).count() == 1  # the INSERT only
+
+
+def test_a_second_investigator_signing_the_same_data_gets_the_existing_signature(
+    subject_a, site_a, coordinator_a, investigator_a
+):
+    second_investigator = member("inv_a2", Role.INVESTIGATOR, site_a)
+    enter(subject_a, coordinator_a)
+    first = sign(subject_a, investigator_a)
+
+    again = sign(subject_a, second_investigator)
+
+    assert (again.pk, again.created, again.signed_by) == (first.pk, False, investigator_a)
+    assert EligibilitySignature.objects.filter(voided_at__isnull=True).count() == 1
+    assert EligibilitySignature.objects.count() == 1
 
 
 # --- corrections: reason and version ---------------------------------------------------------
@@ -741,4 +908,5 @@ def test_a_signature_of_data_that_changed_since_it_was_read_is_refused(
             "the verdict again, then sign."
         ]
     }
+    assert codes_of(caught.value) == {"__all__": ["stale_data"]}
     assert not EligibilitySignature.objects.exists()

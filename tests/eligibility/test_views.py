@@ -37,6 +37,7 @@ from tests.eligibility.test_services import (
     add_alt_range,
     enter,
     screened_cast,
+    shown_hash,
 )
 from tests.factories import PASSWORD, add_reference_ranges, eligible_screening_data, sign_eligible
 
@@ -120,6 +121,16 @@ def sign_url(subject):
     return reverse("eligibility:sign", args=[subject.pk])
 
 
+HASH_INPUT = r'name="data_hash" value="(\w{64})"'
+
+
+def sign_form(client, subject, password=PASSWORD) -> dict:
+    """What the signing page posts: the password typed and the data hash it shows (or, when
+    it shows no form, the hash of the stored data)."""
+    shown = re.search(HASH_INPUT, page(client.get(sign_url(subject))))
+    return {"password": password, "data_hash": shown[1] if shown else shown_hash(subject)}
+
+
 def checklist(html: str) -> list[tuple[str, str]]:
     """(code, status) of the verdict's checklist, in the order shown."""
     return re.findall(r'data-code="(\w+)" data-status="(\w+)"', html)
@@ -178,7 +189,7 @@ def test_only_an_investigator_of_the_site_may_open_or_post_the_signature_page(
     login(client, request.getfixturevalue(who))
 
     assert client.get(sign_url(subject_a)).status_code == status
-    assert client.post(sign_url(subject_a), {"password": PASSWORD}).status_code == status
+    assert client.post(sign_url(subject_a), sign_form(client, subject_a)).status_code == status
 
     assert not EligibilitySignature.objects.exists()
 
@@ -205,7 +216,7 @@ def test_the_investigator_signs_through_the_page_and_the_signature_is_shown(
     screening = enter(subject_a, coordinator_a)
     login(client, investigator_a)
 
-    response = client.post(sign_url(subject_a), {"password": PASSWORD})
+    response = client.post(sign_url(subject_a), sign_form(client, subject_a))
 
     assert response.status_code == 302
     assert response["Location"] == screening_url(subject_a)
@@ -230,7 +241,7 @@ def test_a_wrong_password_on_the_page_signs_nothing_and_says_so_by_the_field(
     enter(subject_a, coordinator_a)
     login(client, investigator_a)
 
-    response = client.post(sign_url(subject_a), {"password": WRONG})
+    response = client.post(sign_url(subject_a), sign_form(client, subject_a, WRONG))
 
     assert response.status_code == 422
     assert field_errors(response, "password") == [BAD_PASSWORD]
@@ -244,11 +255,12 @@ def test_five_wrong_signature_passwords_lock_the_account(
     enter(subject_a, coordinator_a)
     login(client, investigator_a)
     for attempt in range(1, 5):
-        response = client.post(sign_url(subject_a), {"password": WRONG})
+        response = client.post(sign_url(subject_a), sign_form(client, subject_a, WRONG))
         assert response.status_code == 422, attempt
         assert field_errors(response, "password") == [BAD_PASSWORD]
 
-    response = client.post(sign_url(subject_a), {"password": WRONG})  # 5th: the limit
+    fifth = sign_form(client, subject_a, WRONG)
+    response = client.post(sign_url(subject_a), fifth)  # 5th: the limit
 
     assert response.status_code == 429
     assert "registration/locked_out.html" in [t.name for t in response.templates]
@@ -256,7 +268,7 @@ def test_five_wrong_signature_passwords_lock_the_account(
     assert "_auth_user_id" not in client.session  # a locked account keeps no session
     # 6th attempt with the RIGHT password: the signing page now asks to sign in, and signing
     # in with the right password is refused by the lockout. Nothing was signed.
-    response = client.post(sign_url(subject_a), {"password": PASSWORD})
+    response = client.post(sign_url(subject_a), sign_form(client, subject_a))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
     signing_in = client.post(reverse("login"), {"username": "inv_a", "password": PASSWORD})
@@ -297,6 +309,87 @@ def test_data_changed_while_the_investigator_read_the_page_is_not_signed(
     assert EligibilitySignature.objects.get().data_hash == fresh
 
 
+def form_error_codes(response) -> list[str]:
+    """The codes of the errors the signing form shows above its fields."""
+    return [e.code for e in response.context["form"].non_field_errors().as_data()]
+
+
+def test_a_signature_posted_without_the_hash_of_the_page_signs_nothing(
+    client, subject_a, coordinator_a, investigator_a
+):
+    """Issue 10.4: the hash of what was shown is required (an empty one was accepted)."""
+    enter(subject_a, coordinator_a)
+    login(client, investigator_a)
+
+    for posted in ({"password": PASSWORD}, {"password": PASSWORD, "data_hash": ""}):
+        response = client.post(sign_url(subject_a), posted)
+
+        assert response.status_code == 422
+        assert form_error_codes(response) == ["data_hash_required"]
+        assert re.search(HASH_INPUT, page(response))  # the page offers what to sign now
+    assert not EligibilitySignature.objects.exists()
+    assert not AccessAttempt.objects.exists()  # no password attempt was spent
+
+
+def test_the_page_refuses_a_hash_of_other_data_with_code_stale_data(
+    client, subject_a, coordinator_a, investigator_a
+):
+    enter(subject_a, coordinator_a)
+    login(client, investigator_a)
+
+    response = client.post(sign_url(subject_a), {"password": PASSWORD, "data_hash": "a" * 64})
+
+    assert response.status_code == 422
+    assert form_error_codes(response) == ["stale_data"]
+    assert not EligibilitySignature.objects.exists()
+
+
+def test_a_replayed_signature_post_is_one_signature(
+    client, subject_a, coordinator_a, investigator_a
+):
+    """Issue 10.5: sending the same form twice (double click, reload) signs once."""
+    enter(subject_a, coordinator_a)
+    login(client, investigator_a)
+    posted = sign_form(client, subject_a)
+
+    first = client.post(sign_url(subject_a), posted)
+    again = client.post(sign_url(subject_a), posted)
+
+    assert (first.status_code, again.status_code) == (302, 302)
+    signature = EligibilitySignature.objects.get()
+    assert not signature.is_void
+    assert "This data was signed already: the existing signature stands." in page(
+        client.get(again["Location"])
+    )
+
+
+def test_an_enrolled_subject_cannot_be_signed_again_on_the_page(
+    client, site_a, subject_a, coordinator_a, investigator_a
+):
+    """Issue 10.5: once the subject left screening the signature the enrolment relied on
+    is never superseded, even when a changed range leaves it out of date."""
+    relied_on = sign_eligible(subject_a, by=coordinator_a)
+    login(client, coordinator_a)
+    assert transition(client, subject_a, c1d1="2026-03-07").status_code == 302
+    add_alt_range(site_a, Decimal("45"), D(2026, 2, 28))  # the signature is now out of date
+    login(client, investigator_a)
+
+    screening_page = page(client.get(screening_url(subject_a)))
+    sign_page = page(client.get(sign_url(subject_a)))
+    response = client.post(
+        sign_url(subject_a), {"password": PASSWORD, "data_hash": shown_hash(subject_a)}
+    )
+
+    assert 'id="sign-link"' not in screening_page
+    assert 'id="not-in-screening"' in sign_page
+    assert 'type="password"' not in sign_page
+    assert response.status_code == 422
+    assert form_error_codes(response) == ["not_in_screening"]
+    assert EligibilitySignature.objects.get() == relied_on
+    relied_on.refresh_from_db()
+    assert not relied_on.is_void
+
+
 @pytest.mark.parametrize(
     ("overrides", "code", "status"),
     [
@@ -317,7 +410,7 @@ def test_a_verdict_that_is_not_eligible_cannot_be_signed_on_the_page(
     assert NOT_ELIGIBLE in sign_page
     assert 'type="password"' not in sign_page
 
-    response = client.post(sign_url(subject_a), {"password": PASSWORD})
+    response = client.post(sign_url(subject_a), sign_form(client, subject_a))
 
     assert response.status_code == 422
     assert NOT_ELIGIBLE in page(response)
@@ -467,7 +560,7 @@ def test_correcting_a_signed_value_on_the_page_voids_the_signature_visibly_and_a
     assert Subject.objects.get().status == S.SCREENING
 
     login(client, investigator_a)
-    assert client.post(sign_url(subject_a), {"password": PASSWORD}).status_code == 302
+    assert client.post(sign_url(subject_a), sign_form(client, subject_a)).status_code == 302
     login(client, coordinator_a)
     assert transition(client, subject_a, c1d1="2026-03-07").status_code == 302
     assert Subject.objects.get().status == S.ENROLLED
@@ -891,9 +984,7 @@ def test_bad_input_is_refused_by_its_field_and_nothing_is_stored(
     assert SCRIPT not in response.content.decode()
 
 
-def test_angle_brackets_in_free_text_are_stored_and_shown_escaped(
-    client, subject_a, coordinator_a
-):
+def test_angle_brackets_in_free_text_are_stored_and_shown_escaped(client, subject_a, coordinator_a):
     """Issue 10.9: "< 75 mg/m2" is clinical wording, stored as typed; the page escapes it."""
     add_reference_ranges(subject_a.site)
     login(client, coordinator_a)
