@@ -19,7 +19,13 @@ def ping(self):
 
 @signals.worker_init.connect
 def _refuse_unsafe_database_login(**kwargs):
-    """A worker writes clinical data too: it must not start on a superuser login."""
-    from audit.db_roles import verify_app_login_at_startup
+    """A worker writes clinical data too: it must not start on a superuser login.
 
-    verify_app_login_at_startup()
+    Celery logs and swallows a signal handler's exceptions; SystemExit stops the worker.
+    """
+    from audit.db_roles import UnsafeDatabaseLogin, verify_app_login_at_startup
+
+    try:
+        verify_app_login_at_startup()
+    except UnsafeDatabaseLogin as exc:
+        raise SystemExit(str(exc)) from exc

@@ -10,6 +10,9 @@ a login that could do more is refused before anything runs on it.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 import psycopg
@@ -267,3 +270,41 @@ def test_app_role_cannot_switch_off_the_audit_triggers(subject_a, sql):
     assert AuditEvent.objects.filter(
         table_name="subjects_subject", record_pk=str(subject_a.pk), action="UPDATE"
     ).exists(), "the trigger still records changes"
+
+
+def _superuser_url() -> str:
+    owner = settings.DATABASE_OWNER
+    host = owner["HOST"] or "127.0.0.1"
+    name = connection.settings_dict["NAME"]
+    if host.startswith("/"):
+        return f"postgres://{owner['USER']}@/{name}?host={host}"
+    return f"postgres://{owner['USER']}@{host}:{owner['PORT'] or 5432}/{name}"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "-c", "import alter_s006.wsgi"],
+        [
+            sys.executable, "-m", "celery", "-A", "alter_s006", "worker", "--pool=solo",
+            "-Q", "refused-before-start", "--without-heartbeat", "--without-gossip",
+            "--without-mingle",
+        ],
+    ],
+    ids=["web", "worker"],
+)  # fmt: skip
+def test_web_and_worker_refuse_to_start_on_a_superuser_login(db, command):
+    env = {
+        **os.environ,
+        "DATABASE_URL": _superuser_url(),
+        "DJANGO_SETTINGS_MODULE": "alter_s006.settings_test",
+    }
+    done = subprocess.run(  # noqa: S603
+        command, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert done.returncode != 0
+    assert "Refusing to run: the application's database login is not restricted" in (
+        done.stdout + done.stderr
+    )
+    assert "is a superuser" in done.stdout + done.stderr
