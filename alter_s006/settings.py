@@ -18,13 +18,15 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from alter_s006.envparse import env_bool, env_int
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 log = logging.getLogger("alter_s006.settings")
 
-DEBUG = env.bool("DEBUG", default=False)
+DEBUG = env_bool("DEBUG", default=False)
 _DEV_SECRET = "insecure-development-key-only-for-DEBUG-true"  # noqa: S105
 SECRET_KEY = env("SECRET_KEY", default=_DEV_SECRET if DEBUG else None)
 if not SECRET_KEY:
@@ -130,7 +132,7 @@ AUDIT_CHECKPOINT_FILE = Path(
         default=str(VAR_DIR / f"audit-checkpoints-{DATABASES['default']['NAME']}.jsonl"),
     )
 )
-AUDIT_CHECKPOINT_MINUTES = env.int("AUDIT_CHECKPOINT_MINUTES", default=10)
+AUDIT_CHECKPOINT_MINUTES = env_int("AUDIT_CHECKPOINT_MINUTES", default=10, maximum=24 * 60)
 
 # --- Redis, cache, Celery -----------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
@@ -171,8 +173,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5, maximum=100)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = ["username"]
 # Lock the account whatever the source address: hospital staff share NAT addresses, so
 # locking by IP would lock a whole site out after one user's mistakes (axes.W006).
@@ -183,13 +185,13 @@ AXES_VERBOSE = False
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
-SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=15)
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", default=15, maximum=24 * 60)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True  # the cookie age is an idle timeout, renewed on each request
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- HTTPS and browser security (check --deploy clean when HTTPS is on) -------
-HTTPS = env.bool("HTTPS", default=not DEBUG)
+HTTPS = env_bool("HTTPS", default=not DEBUG)
 SECURE_SSL_REDIRECT = HTTPS
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
