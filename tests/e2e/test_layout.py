@@ -1,0 +1,81 @@
+"""The navigation bar at common screen widths, in English and Chinese (issue 11.C1).
+
+Below the width where every item fits, the bar collapses into Bootstrap's toggler; at any
+width the sign-out control stays inside the bar and the viewport, and the page never
+scrolls sideways.
+"""
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Membership, Role
+from tests.e2e.conftest import login, screenshot
+from tests.factories import PASSWORD, member
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+WIDTHS = (1024, 1280, 1366, 1920)
+
+
+@pytest.fixture
+def widest_user(site_a, site_b):
+    """The longest navigation: data entry at two sites in two roles, with a long name."""
+    user = member("coord_inv", Role.COORDINATOR, site_a)
+    Membership.objects.create(user=user, site=site_b, role=Role.INVESTIGATOR)
+    user.first_name, user.last_name = "Alexandra", "Konstantinopoulou-Whitfield"
+    user.save()
+    return user
+
+
+def open_menu_if_collapsed(page) -> bool:
+    """Open the collapsed navigation with its toggler; say whether it was collapsed."""
+    toggler = page.locator("nav .navbar-toggler")
+    if not toggler.is_visible():
+        return False
+    if page.locator("#nav.show").count() == 0:
+        toggler.click()
+    expect(page.locator("#nav.show")).to_be_visible()
+    page.wait_for_function("!document.querySelector('#nav').classList.contains('collapsing')")
+    return True
+
+
+def assert_sign_out_reachable(page, width: int) -> None:
+    sign_out = page.locator("#sign-out")
+    expect(sign_out).to_be_visible()
+    box = sign_out.bounding_box()
+    bar = page.locator("nav.navbar").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
+    assert bar["y"] <= box["y"] and box["y"] + box["height"] <= bar["y"] + bar["height"], (
+        width,
+        box,
+        bar,
+    )
+    sign_out.click(trial=True)  # visible, stable, enabled and not covered by anything
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= width, f"the page scrolls sideways at {width} px ({scroll_width})"
+
+
+def check_widths(page, lang: str) -> dict[int, bool]:
+    collapsed = {}
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        page.goto(page.base + "/")
+        collapsed[width] = open_menu_if_collapsed(page)
+        screenshot(page, f"layout-nav-{lang}-{width}")
+        assert_sign_out_reachable(page, width)
+    return collapsed
+
+
+def test_sign_out_stays_on_the_bar_at_every_width(page, widest_user):
+    login(page, "coord_inv", PASSWORD)
+    expect(page.locator("h1")).to_have_text("Dashboard")
+
+    collapsed = check_widths(page, "en")
+    assert collapsed[1024] and not collapsed[1920], collapsed
+
+    page.select_option("#language-select", "zh-hans")  # submits itself
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    assert check_widths(page, "zh") == collapsed
+
+    page.locator("#sign-out").click()
+    expect(page.locator("#id_username")).to_be_visible()
