@@ -27,3 +27,15 @@ document.addEventListener("DOMContentLoaded", () => {
     bar.style.width = `${Math.min(100, Number(bar.dataset.width) || 0)}%`;
   });
 });
+
+// CTCAE grade buttons (templates/safety/_term_panel.html): toggle buttons over one hidden
+// field. The pressed one carries aria-pressed="true", which the stylesheet marks.
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("#grade-buttons button[data-grade]");
+  if (!button) return;
+  const group = button.closest("#grade-buttons");
+  group.querySelector("input[name=grade]").value = button.dataset.grade;
+  group.querySelectorAll("button[data-grade]").forEach((b) => {
+    b.setAttribute("aria-pressed", b === button ? "true" : "false");
+  });
+});

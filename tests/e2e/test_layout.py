@@ -1,4 +1,5 @@
-"""The navigation bar at common screen widths, in English and Chinese (issue 11.C1).
+"""Layout in headless Chromium: the navigation bar at common screen widths in English and
+Chinese (issue 11.C1), the chosen CTCAE grade button (11.C5).
 
 Below the width where every item fits, the bar collapses into Bootstrap's toggler; at any
 width the sign-out control stays inside the bar and the viewport, and the page never
@@ -9,8 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import Membership, Role
-from tests.e2e.conftest import login, screenshot
-from tests.factories import PASSWORD, member
+from tests.e2e.conftest import ARTIFACTS, login, screenshot
+from tests.factories import PASSWORD, make_subject, member
+from tests.safety.conftest import ensure_ctcae
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -79,3 +81,31 @@ def test_sign_out_stays_on_the_bar_at_every_width(page, widest_user):
 
     page.locator("#sign-out").click()
     expect(page.locator("#id_username")).to_be_visible()
+
+
+def test_the_chosen_ctcae_grade_is_marked_and_pressed(page, site_a, coordinator_a):
+    """Issue 11.C5: each grade, once chosen, looks different from itself unchosen (filled,
+    ringed, ticked) and is the one button with aria-pressed="true"."""
+    ensure_ctcae()  # a browser test's flush empties the dictionary the migration loaded
+    subject = make_subject(site_a, coordinator_a)
+    login(page, "coord_a", PASSWORD)
+    page.goto(f"{page.base}/subjects/{subject.pk}/adverse-events/new/")
+    page.fill("#term-search", "hypertens")
+    page.locator("#term-results .term-option", has_text="Hypertension").first.click()
+    expect(page.locator("#chosen-term")).to_have_text("Hypertension")
+    buttons = page.locator("#grade-buttons button[data-grade]")
+    expect(buttons).to_have_count(5)
+    style = "e => { const s = getComputedStyle(e); return [s.backgroundColor, s.boxShadow]; }"
+    unchosen = {g: page.locator(f"#grade-{g}").evaluate(style) for g in range(1, 6)}
+    assert all(shadow == "none" for _, shadow in unchosen.values()), unchosen
+    for g in range(1, 6):
+        button = page.locator(f"#grade-{g}")
+        button.click()
+        expect(button).to_have_attribute("aria-pressed", "true")
+        expect(page.locator("#grade-buttons [aria-pressed=true]")).to_have_count(1)
+        expect(page.locator("#id_grade")).to_have_value(str(g))
+        page.mouse.move(0, 0)  # no hover colour in the comparison
+        background, shadow = button.evaluate(style)
+        assert background != unchosen[g][0] and shadow != "none", (g, background, shadow)
+        if g in (2, 4):
+            page.locator("#term-card").screenshot(path=str(ARTIFACTS / f"layout-grade-{g}.png"))

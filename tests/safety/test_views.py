@@ -283,7 +283,7 @@ def test_lab_panel_grades_anc_and_offers_the_ae(client, subject, site_a, coordin
         {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in prefill.items()},
     ).content.decode()
     assert 'id="chosen-term">Neutrophil count decreased<' in form_page
-    assert 'value="3" id="grade-3" form="ae-form" autocomplete="off" checked' in form_page
+    assert 'id="grade-3" data-grade="3" aria-pressed="true"' in form_page
     body = ae_post(term("Neutrophil count decreased"), 3, onset_date="2026-03-02")
     body["lab_result"] = anc.pk
     assert client.post(reverse("safety:ae_new", args=[subject.pk]), body).status_code == 302
