@@ -8,6 +8,7 @@ Pure Python: no Django import, so the rules modules can use it freely.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 
 TRIAL_ID = "ALTER-S006"
@@ -80,6 +81,16 @@ SAE_REPORT_HOURS = 24  # initial SAE report due within 24 h of the site learning
 SAE_FOLLOW_UP_HOURS = 24  # [default] a follow-up report requested is due 24 h later
 SPONSOR_SAFETY_EMAIL = "drug-safety@alter-s006.example.org"  # [default] sponsor safety contact
 LAB_AE_OFFER_MIN_GRADE = 2  # a lab value of this CTCAE grade or worse is offered as an AE
+
+# --- Plausibility of what is typed (edit checks on entry, not eligibility) -----------------
+# PROTOCOL.md I02 admits ages 18-70 at consent. A date of birth giving an age at consent outside
+# this much wider range is a typing error (0001-01-01 would be "age 2025"), refused at entry;
+# an age inside it but outside 18-70 is a real, ineligible subject, for I02 to say so.
+PLAUSIBLE_AGE_AT_CONSENT_YEARS = (10, 110)  # [default]
+# No date of this trial (birth, consent, visit, dose, sample, scan, onset) lies outside these;
+# the bounds also keep date arithmetic (windows, cycles, calendar months) far from year 1 / 9999.
+EARLIEST_PLAUSIBLE_DATE = dt.date(1900, 1, 1)  # [default]
+LATEST_PLAUSIBLE_DATE = dt.date(2100, 12, 31)  # [default]
 
 # --- Software defaults (not clinical) ---------------------------------------
 DUE_SOON_DAYS = 7  # "visits due this week" on the dashboard

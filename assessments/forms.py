@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from alter_s006 import forms as edc
 from assessments import recist
 from assessments.models import Lesion
 
@@ -62,7 +63,7 @@ def _row_fields(prefix: str, default_id: str, target: bool) -> dict[str, forms.F
             required=False,
             widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
         ),
-        f"{prefix}-slice_thickness_mm": forms.DecimalField(
+        f"{prefix}-slice_thickness_mm": edc.DecimalField(
             label=_("Slice (mm)"),
             required=False,
             widget=forms.NumberInput(attrs=small | MM),
@@ -72,12 +73,12 @@ def _row_fields(prefix: str, default_id: str, target: bool) -> dict[str, forms.F
             required=False,
             widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
         ),
-        f"{prefix}-baseline_date": forms.DateField(
+        f"{prefix}-baseline_date": edc.DateField(
             label=_("Scan date"),
             required=False,
             widget=forms.DateInput(attrs=small | {"type": "date"}, format="%Y-%m-%d"),
         ),
-        f"{prefix}-diameter_mm": forms.DecimalField(
+        f"{prefix}-diameter_mm": edc.DecimalField(
             label=_("Diameter (mm)") if target else _("Diameter (mm, optional)"),
             required=False,
             widget=forms.NumberInput(attrs=small | MM),
@@ -85,7 +86,7 @@ def _row_fields(prefix: str, default_id: str, target: bool) -> dict[str, forms.F
     }
 
 
-class BaselineForm(forms.Form):
+class BaselineForm(edc.Form):
     """Up to 5 target rows and some non-target rows; empty rows are ignored."""
 
     def __init__(self, *args, **kwargs):
@@ -133,11 +134,11 @@ class BaselineForm(forms.Form):
         return cleaned
 
 
-class TimepointForm(forms.Form):
+class TimepointForm(edc.Form):
     """One assessment: a result per baseline target lesion, non-target status, new lesions."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    scan_date = forms.DateField(label=_("Scan date"), widget=DATE)
+    version = edc.VersionField(required=False)
+    scan_date = edc.DateField(label=_("Scan date"), widget=DATE)
     non_target_status = forms.ChoiceField(
         label=_("Non-target lesions"), choices=NON_TARGET, required=False
     )
@@ -177,14 +178,16 @@ class TimepointForm(forms.Form):
                 required=False,
                 widget=forms.Select(attrs={"class": "form-select form-select-sm merged-into"}),
             )
-            self.fields[f"measurements-{lesion.lesion_id}-mm"] = forms.DecimalField(
+            self.fields[f"measurements-{lesion.lesion_id}-mm"] = edc.DecimalField(
                 label=_("mm"),
                 required=False,
                 widget=forms.NumberInput(attrs={"class": "form-control form-control-sm"} | MM),
             )
         if not has_non_targets:
             del self.fields["non_target_status"]
-        if not correcting:
+        if correcting:
+            self.fields["version"].required = True
+        else:
             del self.fields["reason"]
             del self.fields["version"]
 
@@ -224,10 +227,10 @@ class TimepointForm(forms.Form):
         }
 
 
-class LesionForm(forms.ModelForm):
+class LesionForm(edc.ModelForm):
     """Correct one baseline lesion (reason required)."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = edc.VersionField()
     reason = forms.CharField(label=_("Reason for change"), max_length=500)
 
     class Meta:

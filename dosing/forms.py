@@ -2,13 +2,14 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from alter_s006 import forms as edc
 from alter_s006 import protocol as P
 from dosing.models import Dispensing, DoseEvent
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class DoseEventForm(forms.ModelForm):
+class DoseEventForm(edc.ModelForm):
     class Meta:
         model = DoseEvent
         fields = ["kind", "start", "end", "dose_mg", "cycle", "days", "reason", "detail"]
@@ -24,7 +25,7 @@ class DoseEventForm(forms.ModelForm):
         self.helper.form_tag = False
 
 
-class DispensingForm(forms.ModelForm):
+class DispensingForm(edc.ModelForm):
     class Meta:
         model = Dispensing
         fields = ["dispensed_on", "strength_mg", "lot_number", "expiry", "capsules"]
@@ -36,11 +37,11 @@ class DispensingForm(forms.ModelForm):
         self.helper.form_tag = False
 
 
-class ReturnForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
-    returned_on = forms.DateField(label=_("Returned on"), widget=DATE)
-    returned = forms.IntegerField(label=_("Capsules returned"), min_value=0)
-    reported_missed = forms.IntegerField(
+class ReturnForm(edc.Form):
+    version = edc.VersionField()
+    returned_on = edc.DateField(label=_("Returned on"), widget=DATE)
+    returned = edc.IntegerField(label=_("Capsules returned"), min_value=0)
+    reported_missed = edc.IntegerField(
         label=_("Missed doses reported"), min_value=0, required=False
     )
     reason = forms.CharField(label=_("Reason for change"), required=False, max_length=500)

@@ -4,6 +4,7 @@ from crispy_forms.layout import HTML, Div, Fieldset, Layout
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from alter_s006 import forms as edc
 from eligibility import plausibility, units
 from eligibility.models import Screening
 
@@ -45,8 +46,8 @@ def _row(*names):
     return Div(*[Div(n, css_class="col-md") for n in names], css_class="row")
 
 
-class ScreeningForm(forms.ModelForm):
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+class ScreeningForm(edc.ModelForm):
+    version = edc.VersionField(required=False)
     reason = forms.CharField(
         label=_("Reason for change"),
         required=False,

@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from alter_s006 import forms as edc
 from safety import grading
 from safety.models import LAB_LABELS, SAE_CRITERIA, AdverseEvent, CtcaeTerm
 
@@ -23,7 +24,7 @@ class DoseEventChoice(forms.ModelChoiceField):
         )
 
 
-class AdverseEventForm(forms.Form):
+class AdverseEventForm(edc.Form):
     """Record (``correcting=False``) or update an adverse event."""
 
     term = forms.ModelChoiceField(
@@ -37,9 +38,9 @@ class AdverseEventForm(forms.Form):
         error_messages={"required": _("Choose the grade.")},
     )
     verbatim = forms.CharField(label=_("Verbatim term"), required=False, max_length=200)
-    onset_date = forms.DateField(label=_("Onset"), widget=DATE)
+    onset_date = edc.DateField(label=_("Onset"), widget=DATE)
     ongoing = forms.BooleanField(label=_("Ongoing"), required=False)
-    end_date = forms.DateField(label=_("End"), widget=DATE, required=False)
+    end_date = edc.DateField(label=_("End"), widget=DATE, required=False)
     serious = forms.BooleanField(label=_("Serious adverse event"), required=False)
     sae_death = forms.BooleanField(label=_("Results in death"), required=False)
     sae_life_threatening = forms.BooleanField(label=_("Life-threatening"), required=False)
@@ -71,22 +72,22 @@ class AdverseEventForm(forms.Form):
         label=pgettext_lazy("adverse event", "Outcome"),
         choices=[("", "—")] + AdverseEvent.Outcome.choices,
     )
-    learned_on = forms.DateTimeField(
+    learned_on = edc.DateTimeField(
         label=_("Site learned of it"),
         widget=DATETIME,
         required=False,
         help_text=_("Starts the 24-hour clock of a serious adverse event (default: now)."),
     )
-    lab_result = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    lab_result = edc.IntegerField(widget=forms.HiddenInput, required=False)
     # corrections
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    grade_from = forms.DateField(
+    version = edc.VersionField(required=False)
+    grade_from = edc.DateField(
         label=_("New grade from"),
         widget=DATE,
         required=False,
         help_text=_("The date the grade changed (kept in the grade history)."),
     )
-    sae_aware_at = forms.DateTimeField(
+    sae_aware_at = edc.DateTimeField(
         label=_("Site learned it became serious"), widget=DATETIME, required=False
     )
     reason = forms.CharField(label=_("Reason for change"), required=False, max_length=500)
@@ -97,6 +98,7 @@ class AdverseEventForm(forms.Form):
         self.fields["dose_event"].queryset = subject.dose_events.exclude(kind="reescalation")
         if correcting:
             del self.fields["lab_result"]
+            self.fields["version"].required = True
         else:
             for name in ("version", "grade_from", "sae_aware_at", "reason"):
                 del self.fields[name]
@@ -133,8 +135,8 @@ class AdverseEventForm(forms.Form):
         return data
 
 
-class CausalityForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+class CausalityForm(edc.Form):
+    version = edc.VersionField()
     relationship = forms.ChoiceField(
         label=_("Relationship to anlotinib"),
         choices=[("", "—")] + AdverseEvent.Relationship.choices,
@@ -146,7 +148,7 @@ class CausalityForm(forms.Form):
     )
 
 
-class SubmitReportForm(forms.Form):
+class SubmitReportForm(edc.Form):
     narrative = forms.CharField(
         label=_("Narrative"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -182,13 +184,13 @@ SEL = {"class": "form-select form-select-sm"}
 DIPSTICK = [("", "—")] + [(r, r) for r in ("negative", "trace", "1+", "2+", "3+", "4+")]
 
 
-class LabPanelForm(forms.Form):
+class LabPanelForm(edc.Form):
     """A value and a unit per analyte (blank = not done), blood pressure and QTc."""
 
-    sample_date = forms.DateField(label=_("Sample date"), widget=DATE)
+    sample_date = edc.DateField(label=_("Sample date"), widget=DATE)
     visit = forms.ModelChoiceField(label=_("Cycle visit"), queryset=None, required=False)
-    systolic = forms.DecimalField(label=_("Systolic (mm Hg)"), required=False, min_value=0)
-    diastolic = forms.DecimalField(label=_("Diastolic (mm Hg)"), required=False, min_value=0)
+    systolic = edc.DecimalField(label=_("Systolic (mm Hg)"), required=False, min_value=0)
+    diastolic = edc.DecimalField(label=_("Diastolic (mm Hg)"), required=False, min_value=0)
     qtc_confirmed = forms.BooleanField(
         label=_("QTc ≥ 501 ms on a second, separate ECG"), required=False
     )

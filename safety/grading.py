@@ -87,6 +87,7 @@ value above 3.0 x ULN. Pure Python: standard library only, no Django import.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
@@ -456,25 +457,38 @@ _FIELD_NAMES = {
 
 
 # --- Input ------------------------------------------------------------------------------------
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)  # as typed from a report
+_TOO_LARGE = Decimal("1e9")  # no value, limit or pressure graded here comes near it
+
+
 def _number(field: str, raw: object, *, required: bool) -> Decimal | None:
     """Decimal from Decimal, int or str; None when blank and not required."""
     name = _FIELD_NAMES[field]
+    label = name[0].upper() + name[1:]  # "The ULN", not str.capitalize()'s "The uln"
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
             raise GradingError(field, f"Enter {name}.")
         return None
     if isinstance(raw, bool) or not isinstance(raw, Decimal | int | str):
         raise GradingError(
-            field, f"{name.capitalize()} must be a decimal number, not a {type(raw).__name__}."
+            field,
+            f"{label} must be a decimal number, not a {type(raw).__name__}.",
         )
+    if isinstance(raw, str) and not _PLAIN_NUMBER.fullmatch(raw.strip()):
+        # Decimal() also reads "1e999", "Infinity" and Arabic-Indic digits: none is a reading
+        if any(ch.isdigit() and not ch.isascii() for ch in raw):
+            raise GradingError(field, f"{label} must be written with the digits 0-9.")
+        raise GradingError(field, f"{label} must be a number.")
     try:
         number = Decimal(raw.strip()) if isinstance(raw, str) else Decimal(raw)
     except InvalidOperation:
-        raise GradingError(field, f"{name.capitalize()} must be a number.") from None
+        raise GradingError(field, f"{label} must be a number.") from None
     if not number.is_finite():
-        raise GradingError(field, f"{name.capitalize()} must be a number.")
+        raise GradingError(field, f"{label} must be a number.")
     if number < 0:
-        raise GradingError(field, f"{name.capitalize()} cannot be negative.")
+        raise GradingError(field, f"{label} cannot be negative.")
+    if number >= _TOO_LARGE:
+        raise GradingError(field, f"{label} is too large to be a reading.")
     return number
 
 

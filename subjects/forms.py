@@ -2,16 +2,17 @@ from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from alter_s006 import forms as edc
 from subjects import lifecycle
 from subjects.models import STATUS_LABELS, Subject
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class ReasonMixin(forms.Form):
+class ReasonMixin(edc.Form):
     """Reason for change and the version the form was opened at (optimistic lock)."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput)
+    version = edc.VersionField()
     reason = forms.CharField(
         label=_("Reason for change"),
         max_length=500,
@@ -20,7 +21,7 @@ class ReasonMixin(forms.Form):
     )
 
 
-class SubjectRegistrationForm(forms.ModelForm):
+class SubjectRegistrationForm(edc.ModelForm):
     class Meta:
         model = Subject
         fields = [
@@ -48,7 +49,7 @@ class SubjectRegistrationForm(forms.ModelForm):
         return (self.cleaned_data.get("initials") or "").upper()
 
 
-class SubjectCorrectionForm(ReasonMixin, forms.ModelForm):
+class SubjectCorrectionForm(ReasonMixin, edc.ModelForm):
     class Meta:
         model = Subject
         fields = [
@@ -70,17 +71,17 @@ class SubjectCorrectionForm(ReasonMixin, forms.ModelForm):
         return (self.cleaned_data.get("initials") or "").upper()
 
 
-class TransitionForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
+class TransitionForm(edc.Form):
+    version = edc.VersionField()
     target = forms.ChoiceField(label=_("New status"))
-    on_date = forms.DateField(label=_("Date"), widget=DATE)
-    c1d1 = forms.DateField(
+    on_date = edc.DateField(label=_("Date"), widget=DATE)
+    c1d1 = edc.DateField(
         label=_("Planned cycle 1 day 1"),
         required=False,
         widget=DATE,
         help_text=_("Needed to enrol: the visit schedule is planned from it."),
     )
-    last_dose = forms.DateField(
+    last_dose = edc.DateField(
         label=_("Date of last dose"),
         required=False,
         widget=DATE,
@@ -108,9 +109,9 @@ class TransitionForm(forms.Form):
         self.helper.form_tag = False
 
 
-class VisitForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput)
-    actual_date = forms.DateField(label=_("Visit date"), required=False, widget=DATE)
+class VisitForm(edc.Form):
+    version = edc.VersionField()
+    actual_date = edc.DateField(label=_("Visit date"), required=False, widget=DATE)
     missed = forms.BooleanField(label=_("Visit missed"), required=False)
     note = forms.CharField(label=_("Note"), required=False, max_length=500)
     reason = forms.CharField(

@@ -9,6 +9,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Site
+from alter_s006 import protocol as P
 from audit.models import VersionedModel, audited
 from subjects import lifecycle, schedule
 
@@ -49,6 +50,7 @@ VisitKind = models.TextChoices(
     "VisitKind", [(k.name, (k.value, VISIT_KIND_LABELS[k])) for k in schedule.VisitKind]
 )
 
+
 class SubjectQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=[s.value for s in lifecycle.ACTIVE_STATUSES])
@@ -71,7 +73,10 @@ class Subject(VersionedModel):
         _("year of birth"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(1900), MaxValueValidator(2100)],
+        validators=[
+            MinValueValidator(P.EARLIEST_PLAUSIBLE_DATE.year),
+            MaxValueValidator(P.LATEST_PLAUSIBLE_DATE.year),
+        ],
         help_text=_("Only when the full date of birth may not be collected."),
     )
     initials = models.CharField(
@@ -139,8 +144,48 @@ class Subject(VersionedModel):
             errors["year_of_birth"] = _("The year does not match the date of birth.")
         if self.year_of_birth and self.consent_date and self.year_of_birth > self.consent_date.year:
             errors["year_of_birth"] = _("The year of birth is after the consent date.")
+        for name, error in self._implausible_dates().items():
+            errors.setdefault(name, error)
         if errors:
             raise ValidationError(errors)
+
+    def _implausible_dates(self) -> dict[str, ValidationError]:
+        """A birth or consent date no subject can have: a typing error (0001-01-01 would be
+        "age 2025"), not an ineligible subject (I02 judges the age of a plausible one)."""
+        errors = {}
+        first = P.EARLIEST_PLAUSIBLE_DATE
+        for name in ("date_of_birth", "consent_date"):
+            value = getattr(self, name)
+            if isinstance(value, dt.date) and value < first:
+                errors[name] = ValidationError(
+                    _("This date cannot be before %(d)s."),
+                    code="date_implausible",
+                    params={"d": first.isoformat()},
+                )
+        consent = self.consent_date
+        if errors or not isinstance(consent, dt.date):
+            return errors
+        low, high = P.PLAUSIBLE_AGE_AT_CONSENT_YEARS
+        message = _(
+            "Born %(born)s, the subject would be %(age)s years old at consent (%(consent)s): "
+            "check the date. An age from %(low)s to %(high)s can be entered."
+        )
+        if isinstance(self.date_of_birth, dt.date):
+            born = self.date_of_birth
+            age = consent.year - born.year - ((consent.month, consent.day) < (born.month, born.day))
+            field = "date_of_birth"
+        elif isinstance(self.year_of_birth, int):
+            born, field = self.year_of_birth, "year_of_birth"
+            age = consent.year - born
+        else:
+            return errors
+        if age >= 0 and not low <= age <= high:  # a birth after consent has its own message
+            errors[field] = ValidationError(
+                message,
+                code="age_implausible",
+                params={"born": born, "age": age, "consent": consent, "low": low, "high": high},
+            )
+        return errors
 
 
 @audited

@@ -693,6 +693,22 @@ def test_result_is_frozen():
         (("anc", "1,5", "10^9/L"), {"lln": "2"}, "value", "The value must be a number."),
         (("anc", "NaN", "10^9/L"), {"lln": "2"}, "value", "The value must be a number."),
         (("anc", "Infinity", "10^9/L"), {"lln": "2"}, "value", "The value must be a number."),
+        # issue 10.8: Decimal() reads these, a person never writes them on a report
+        (("anc", "1e999", "10^9/L"), {"lln": "2"}, "value", "The value must be a number."),
+        (("anc", "5e-1", "10^9/L"), {"lln": "2"}, "value", "The value must be a number."),
+        (
+            ("anc", "\u0660.\u0668", "10^9/L"),  # Arabic-Indic 0.8
+            {"lln": "2"},
+            "value",
+            "The value must be written with the digits 0-9.",
+        ),
+        (
+            ("anc", D("1e999"), "10^9/L"),
+            {"lln": "2"},
+            "value",
+            "The value is too large to be a reading.",
+        ),
+        (("alt", "50", "U/L"), {"uln": "1e999"}, "uln", "The ULN must be a number."),
         (("anc", "", "10^9/L"), {"lln": "2"}, "value", "Enter the value."),
         (("anc", None, "10^9/L"), {"lln": "2"}, "value", "Enter the value."),
         (("anc", 1.5, "10^9/L"), {"lln": "2"}, "value", None),  # float refused

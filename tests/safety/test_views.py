@@ -203,6 +203,26 @@ def test_grade_change_is_kept_as_history(client, subject, coordinator_a):
     assert "grade 2: 14 days" in page and "grade 3: 7 days" in page
 
 
+def test_a_correction_without_its_version_says_why_instead_of_a_conflict(
+    client, subject, coordinator_a
+):
+    """Issue 10.11: without the version the AE page answered with the conflict page (409) as
+    if someone else had saved; now it says the version is missing and saves nothing."""
+    ae = hypertension(subject, coordinator_a, grade=2, onset=D(2026, 2, 10))
+    client.force_login(coordinator_a)
+    data = ae_post(term("Hypertension"), 3, onset_date="2026-02-10")
+    data |= {"grade_from": "2026-02-24", "reason": "BP 165/100 on 2026-02-24"}
+    before = stored()
+
+    response = client.post(reverse("safety:ae", args=[subject.pk, ae.pk]), data)
+
+    assert response.status_code == 422
+    codes = [e.code for e in response.context["form"].non_field_errors().as_data()]
+    assert codes == ["version_missing"]
+    assert "sent without the version of the record" in response.content.decode()
+    assert stored() == before
+
+
 def test_causality_is_signed_by_the_investigator_only(
     client, subject, coordinator_a, investigator_a
 ):

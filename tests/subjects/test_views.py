@@ -370,6 +370,63 @@ def test_bad_registration_input_is_shown_beside_its_field_and_writes_nothing(
     assert counts() == before
 
 
+IMPLAUSIBLE_REGISTRATIONS = {
+    # issue 10.8: each of these was stored before ("age 2025")
+    "born in year 1": ({"date_of_birth": "0001-01-01"}, "date_of_birth", "date_implausible"),
+    "born before 1900": ({"date_of_birth": "1899-12-31"}, "date_of_birth", "date_implausible"),
+    "consent in year 1": ({"consent_date": "0001-01-01"}, "consent_date", "date_implausible"),
+    "age 126 at consent": ({"date_of_birth": "1900-01-01"}, "date_of_birth", "age_implausible"),
+    "age 2 at consent": ({"date_of_birth": "2023-06-01"}, "date_of_birth", "age_implausible"),
+    "year of birth only, age 116": (
+        {"date_of_birth": "", "year_of_birth": "1910"},
+        "year_of_birth",
+        "age_implausible",
+    ),
+    "Arabic-Indic year of birth": (
+        {"date_of_birth": "", "year_of_birth": "\u0661\u0669\u0668\u0660"},  # 1980
+        "year_of_birth",
+        "non_ascii_digits",
+    ),
+    "year of birth as an exponent": (
+        {"date_of_birth": "", "year_of_birth": "1.98e3"},
+        "year_of_birth",
+        "not_a_plain_number",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "code"),
+    IMPLAUSIBLE_REGISTRATIONS.values(),
+    ids=IMPLAUSIBLE_REGISTRATIONS.keys(),
+)
+def test_an_implausible_birth_or_consent_is_refused_beside_its_field(
+    changes, field, code, coordinator_client, valid_registration
+):
+    before = counts()
+
+    response = coordinator_client.post(
+        reverse("subjects:register"), {**valid_registration, **changes}
+    )
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors.as_data()
+    assert [e.code for e in errors[field]] == [code]
+    assert field_errors(response, field)  # shown beside the field
+    assert counts() == before
+
+
+def test_ages_just_inside_the_plausible_range_are_registered(
+    coordinator_client, valid_registration
+):
+    """10 and 110 years at consent (2026-02-26) are entered; I02 (18-70) judges them later."""
+    for born in ("2016-02-26", "1916-02-26"):
+        response = coordinator_client.post(
+            reverse("subjects:register"), {**valid_registration, "date_of_birth": born}
+        )
+        assert response.status_code == 302, born
+
+
 def test_a_site_of_another_user_is_refused_beside_the_site_field(
     coordinator_client, valid_registration, site_b
 ):
@@ -564,3 +621,69 @@ def test_dashboard_counts_enrolment_by_site_for_a_data_manager(
     # screened, screen failed, enrolled, on treatment
     assert counts == {"GZ01": ["2", "0", "1", "0"], "SH02": ["1", "0", "0", "0"]}
     assert "1 of 48 planned subjects enrolled" in page
+
+
+# --- corrections: the version of the optimistic lock ----------------------------------------
+
+
+def correction_post(subject, **changes):
+    data = {
+        "version": subject.version,
+        "reason": "Initials misread from the consent form",
+        "sex": subject.sex,
+        "date_of_birth": iso(subject.date_of_birth),
+        "year_of_birth": subject.year_of_birth or "",
+        "initials": "ZWM",
+        "consent_date": iso(subject.consent_date),
+        "consent_version": subject.consent_version,
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("version", "code", "words"),
+    [
+        (None, "version_missing", "sent without the version of the record"),
+        ("", "version_missing", "sent without the version of the record"),
+        ("abc", "version_invalid", "not a version number"),
+        ("\x00", "version_invalid", "not a version number"),
+        ("-1", "version_invalid", "not a version number"),
+    ],
+    ids=["absent", "blank", "text", "nul", "negative"],
+)
+def test_a_correction_without_a_usable_version_says_why_and_saves_nothing(
+    version, code, words, coordinator_client, subject_a
+):
+    """Issue 10.11: a missing or tampered version re-rendered the form without a word."""
+    before = counts()
+
+    response = coordinator_client.post(
+        reverse("subjects:edit", args=[subject_a.pk]), correction_post(subject_a, version=version)
+    )
+
+    assert response.status_code == 200
+    errors = response.context["form"].non_field_errors().as_data()
+    assert [e.code for e in errors] == [code]
+    html = unescape(response.content.decode())
+    assert words in html
+    assert html.count("Reload the page and make your change again.") == 1  # said once, on top
+    assert counts() == before
+    assert Subject.objects.get(pk=subject_a.pk).initials == subject_a.initials
+
+
+def test_a_correction_with_a_stale_version_gets_the_conflict_page(coordinator_client, subject_a):
+    response = coordinator_client.post(
+        reverse("subjects:edit", args=[subject_a.pk]),
+        correction_post(subject_a, version=subject_a.version + 5),
+    )
+    assert response.status_code == 409
+    assert Subject.objects.get(pk=subject_a.pk).initials == subject_a.initials
+
+
+def test_a_correction_with_the_version_shown_is_saved(coordinator_client, subject_a):
+    response = coordinator_client.post(
+        reverse("subjects:edit", args=[subject_a.pk]), correction_post(subject_a)
+    )
+    assert response.status_code == 302
+    assert Subject.objects.get(pk=subject_a.pk).initials == "ZWM"
