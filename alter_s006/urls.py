@@ -8,6 +8,8 @@ from subjects import views as subject_views
 
 admin.site.site_header = "ALTER-S006 EDC administration"
 admin.site.site_title = "ALTER-S006 EDC"
+# a query parameter a page cannot use is a 400 saying which and why (alter_s006.query_params)
+handler400 = "alter_s006.query_params.bad_request"
 
 urlpatterns = [
     path("", subject_views.home, name="home"),

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import Action, get_access, get_scoped_or_404, require
 from alter_s006 import protocol as P
+from alter_s006 import query_params
 from assessments import recist, services
 from assessments.forms import BaselineForm, LesionForm, TimepointForm
 from assessments.models import Lesion, Timepoint
@@ -319,8 +320,9 @@ def preview(request, pk):
     """htmx: the sum, changes and responses of the assessment being typed; nothing is saved."""
     subject = _subject(request, pk)
     timepoint = None
-    if request.GET.get("timepoint"):
-        timepoint = _timepoint(request, subject, request.GET["timepoint"])
+    timepoint_pk = query_params.whole_number(request, "timepoint")
+    if timepoint_pk is not None:
+        timepoint = _timepoint(request, subject, timepoint_pk)
     form = _timepoint_form(request, subject, data=request.POST, correcting=timepoint is not None)
     entered = form.data.get("investigator_response", "")
     return render(

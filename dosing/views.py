@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.access import Action, get_access, get_scoped_or_404, require
 from alter_s006 import protocol as P
+from alter_s006 import query_params
 from audit.versioning import EditConflict
 from dosing import services
 from dosing.forms import DispensingForm, DoseEventForm, ReturnForm
@@ -29,11 +30,8 @@ def _subject(request, pk):
 
 
 def _month(request, today: dt.date) -> dt.date:
-    try:
-        year, month = (int(x) for x in request.GET.get("month", "").split("-"))
-        return dt.date(year, month, 1)
-    except ValueError:
-        return today.replace(day=1)
+    """The month asked for (``?month=YYYY-MM``, a 400 when it is not one), else this month."""
+    return query_params.month(request) or today.replace(day=1)
 
 
 def _cycle_rows(subject, today):
@@ -82,6 +80,10 @@ def dosing(request, pk):
     first = _month(request, today)
     prev_month = (first - dt.timedelta(days=1)).replace(day=1)
     next_month = (first + dt.timedelta(days=32)).replace(day=1)
+    if prev_month < query_params.first_month():
+        prev_month = None  # no link to a month the calendar refuses
+    if next_month > query_params.last_month():
+        next_month = None
     return render(
         request,
         "dosing/calendar.html",

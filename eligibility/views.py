@@ -196,7 +196,7 @@ def screen_fail(request, pk):
             reason=services.failure_reason(verdict_now),
             by=request.user,
             # A missing or garbled version matches no saved version: an edit conflict.
-            expected_version=int(version) if version.isdigit() else -1,
+            expected_version=int(version) if version.isascii() and version.isdigit() else -1,
         )
     except EditConflict as exc:
         return conflict_response(request, exc, request.path)

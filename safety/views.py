@@ -16,9 +16,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.access import Action, get_access, get_scoped_or_404, require
 from alter_s006 import protocol as P
+from alter_s006 import query_params
 from audit.versioning import EditConflict
 from queries.services import open_queries
-from safety import services
+from safety import ctcae, services
 from safety.forms import AdverseEventForm, CausalityForm, LabPanelForm, SubmitReportForm
 from safety.models import SAE_CRITERIA, AdverseEvent, CtcaeTerm, LabResult, SaeReport
 from subjects.models import Subject
@@ -45,7 +46,7 @@ def _ae(request, subject, ae_pk):
 @require_GET
 def term_search(request):
     """htmx: terms matching the words typed (term, SOC) or a MedDRA code prefix."""
-    q = request.GET.get("q", "")
+    q = query_params.text(request, "q")
     return render(
         request,
         "safety/_term_results.html",
@@ -107,14 +108,20 @@ def ae_list(request, pk):
 
 
 def _prefill(request, subject) -> dict:
-    """An AE offered from a lab value arrives with its term, grade, onset and verbatim."""
+    """An AE offered from a lab value arrives with its term, grade, onset and verbatim (each
+    checked: a bad one is a 400 naming it)."""
     initial = {"action_taken": AdverseEvent.Action.NONE, "ongoing": True}
-    for name in ("term", "grade", "onset_date", "verbatim", "lab_result"):
-        if request.GET.get(name):
-            initial[name] = request.GET[name]
+    given = {
+        "term": query_params.whole_number(request, "term"),
+        "grade": query_params.whole_number(request, "grade", max_value=max(ctcae.GRADES)),
+        "onset_date": query_params.iso_date(request, "onset_date"),
+        "verbatim": query_params.text(request, "verbatim", max_length=200),
+        "lab_result": query_params.whole_number(request, "lab_result"),
+    }
+    initial |= {name: value for name, value in given.items() if value}
     if "lab_result" in initial:
         result = LabResult.objects.filter(pk=initial["lab_result"], panel__subject=subject).first()
-        if result is None:
+        if result is None:  # another subject's value, or none: the AE is not linked to it
             initial.pop("lab_result")
     return initial
 

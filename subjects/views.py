@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -23,7 +24,7 @@ from accounts.access import (
     sites_for,
     visible_sites,
 )
-from alter_s006 import protocol
+from alter_s006 import protocol, query_params
 from audit.models import AuditEvent
 from audit.versioning import EditConflict
 from subjects import lifecycle, services
@@ -71,15 +72,16 @@ def current_sites(request):
 @require_POST
 def switch_site(request):
     value = request.POST.get("site", "")
-    if value.isdigit() and visible_sites(request.user).filter(pk=int(value)).exists():
-        request.session[SITE_SESSION_KEY] = int(value)
+    picked = int(value) if value.isascii() and value.isdigit() else None  # "²".isdigit() too
+    if picked is not None and visible_sites(request.user).filter(pk=picked).exists():
+        request.session[SITE_SESSION_KEY] = picked
     else:
         request.session.pop(SITE_SESSION_KEY, None)
     target = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(
+    if not target.startswith("/") or not url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        target = "home"  # never redirect off the site
+        target = reverse("home")  # never off the site, never a path redirect() would resolve
     return redirect(target)
 
 
@@ -162,7 +164,7 @@ def subject_list(request):
     status = request.GET.get("status", "")
     if status in {s.value for s in lifecycle.SubjectStatus}:
         subjects = subjects.filter(status=status)
-    query = request.GET.get("q", "").strip()[:20]
+    query = query_params.text(request, "q").strip()[:20]
     if query:
         subjects = subjects.filter(
             Q(screening_number__icontains=query)
@@ -329,8 +331,6 @@ def subject_transition(request, pk):
 
 
 def subject_url(subject) -> str:
-    from django.urls import reverse
-
     return reverse("subjects:detail", args=[subject.pk])
 
 
