@@ -226,6 +226,11 @@ class AdverseEvent(VersionedModel):
         return self.grade == 5 or self.outcome == self.Outcome.FATAL
 
     @property
+    def grade_history_missing(self) -> bool:
+        """Stored without its grade at onset: an inconsistent record (every write stores one)."""
+        return not self.grade_changes.all()
+
+    @property
     def causality_signed(self) -> bool:
         return self.causality_signed_by_id is not None
 

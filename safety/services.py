@@ -13,6 +13,7 @@ are in English whatever the user's language.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -53,6 +54,7 @@ from subjects.models import Subject, Visit
 from subjects.schedule import VisitKind
 
 Outcome = AdverseEvent.Outcome
+log = logging.getLogger(__name__)
 
 # --- the dictionary -----------------------------------------------------------------------------
 
@@ -648,13 +650,49 @@ def sign_causality(
 # --- adverse events: reads ----------------------------------------------------------------------
 
 
+GRADE_HISTORY_CHECK = "safety.ae_grade_history_missing"
+
+
 def grade_summary(ae: AdverseEvent) -> rules.GradeSummary:
-    """Worst grade, current grade and days at each grade (up to the end, or today)."""
-    return rules.summarise_grades(
-        [row.to_pure() for row in ae.grade_changes.all()],
-        end=ae.end_date,
-        today=ae.subject.site.today(),
+    """Worst grade, current grade and days at each grade (up to the end, or today).
+
+    An event stored without its grade history (an inconsistent record: every write path
+    stores the grade at onset) is read as its recorded grade since its onset, and reported
+    (``report_missing_grade_history``): one bad row must not take the AE log down with it."""
+    steps = [row.to_pure() for row in ae.grade_changes.all()]
+    if not steps:
+        report_missing_grade_history(ae)
+        steps = [rules.GradeStep(grade=ae.grade, from_date=ae.onset_date)]
+    return rules.summarise_grades(steps, end=ae.end_date, today=ae.subject.site.today())
+
+
+def report_missing_grade_history(ae: AdverseEvent) -> None:
+    """Log the inconsistency as an error and keep a system query open on the event: the data
+    managers see it in the query list (and the dashboard's count), the AE page shows it."""
+    log.error(
+        "Adverse event %s of subject %s has no grade history (not even its grade at onset); "
+        "shown as grade %s since %s until data management repairs it.",
+        ae.pk,
+        ae.subject_id,
+        ae.grade,
+        ae.onset_date,
     )
+    text = (
+        f"Inconsistent record: this adverse event has no grade history, not even its grade at "
+        f"onset, so its worst grade and days at each grade cannot be trusted. It is shown as "
+        f"grade {ae.grade} since {ae.onset_date.isoformat()} meanwhile. Data management: "
+        "restore the grade history from the source."
+    )
+    reason = "Edit check: adverse event without its grade history"
+    with transaction.atomic(), audit_context(reason=reason):  # the chain lock: one query
+        sync_check(
+            record=ae,
+            subject=ae.subject,
+            check=GRADE_HISTORY_CHECK,
+            field="grade",
+            failing=True,
+            text=text,
+        )
 
 
 # --- SAE workflow -------------------------------------------------------------------------------
@@ -837,6 +875,7 @@ def _ranges(subject: Subject) -> dict[eligibility_rules.RefRange, ReferenceRange
             uln=r.uln,
             sex=r.sex or None,
             valid_from=r.valid_from,
+            valid_to=r.valid_to,
         ): r
         for r in ReferenceRange.objects.filter(site_id=subject.site_id)
     }

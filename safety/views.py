@@ -88,9 +88,10 @@ def ae_list(request, pk):
         .prefetch_related("grade_changes", "sae_reports")
         .order_by("-onset_date", "-id")
     )
+    for ae in aes:
+        ae.summary = services.grade_summary(ae)  # reports an inconsistent record (a query)
     queries = open_queries(aes)
     for ae in aes:
-        ae.summary = services.grade_summary(ae)
         ae.open_queries = queries.get(ae.pk, [])
     access = get_access(request.user)
     return render(

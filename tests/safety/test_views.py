@@ -7,6 +7,7 @@ grade 3 of Neutrophil count decreased; Neutrophil count decreased has no grade 5
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 
 import pytest
@@ -14,11 +15,13 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from dosing import services as dosing_services
+from queries.models import Query
 from safety import services
 from safety.models import AdverseEvent, GradeChange, LabPanel, SaeReport
 from tests.e2e.conftest import ARTIFACTS
 from tests.factories import PASSWORD, add_reference_ranges
 from tests.safety.conftest import term
+from tests.subjects.test_api import Api
 
 D = dt.date
 
@@ -398,3 +401,58 @@ def test_lab_page_queries_do_not_grow_with_panels(client, subject, site_a, coord
             assert client.get(url).status_code == 200
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1] == counts[2]
+
+
+# --- an inconsistent record (issue 10.12) ----------------------------------------------------
+
+
+def without_grade_history(ae: AdverseEvent) -> AdverseEvent:
+    """A copy of ``ae`` stored with no grade-history row (no write path does that)."""
+    broken = AdverseEvent.objects.get(pk=ae.pk)
+    broken.pk = broken.id = None
+    broken._state.adding = True
+    broken.save()
+    assert not broken.grade_changes.exists()
+    return broken
+
+
+def test_an_ae_without_its_grade_history_is_listed_flagged_and_reported(
+    client, subject, coordinator_a, data_manager, caplog
+):
+    """One AE without its grade-history row made the whole AE list a 500 (page and API)."""
+    good = hypertension(subject, coordinator_a, grade=2, onset=D(2026, 2, 10))
+    worse = hypertension(subject, coordinator_a, grade=3, onset=D(2026, 2, 20))
+    broken = without_grade_history(worse)
+    client.force_login(coordinator_a)
+
+    with caplog.at_level("ERROR", logger="safety.services"):
+        response = client.get(reverse("safety:ae_list", args=[subject.pk]))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    rows = dict(re.findall(r'<tr data-ae="(\d+)">(.*?)</tr>', html, re.S))
+    assert set(rows) == {str(good.pk), str(worse.pk), str(broken.pk)}
+    assert "inconsistent-record" in rows[str(broken.pk)]
+    assert "inconsistent-record" not in rows[str(good.pk)] + rows[str(worse.pk)]
+    assert "query" in rows[str(broken.pk)]  # its open query, shown on the row
+    assert any(str(broken.pk) in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+    query = Query.objects.get(record_id=broken.pk, edit_check=services.GRADE_HISTORY_CHECK)
+    assert (query.status, query.origin, query.field) == ("open", "system", "grade")
+
+    # shown again: still one query; the AE page, its PDF and the API list and detail answer too
+    assert client.get(reverse("safety:ae_list", args=[subject.pk])).status_code == 200
+    detail = client.get(reverse("safety:ae", args=[subject.pk, broken.pk]))
+    assert detail.status_code == 200 and "inconsistent-record" in detail.content.decode()
+    api = Api(client, coordinator_a)
+    listed = api.get(f"/subjects/{subject.pk}/adverse-events")
+    assert listed.status_code == 200
+    worst = {row["id"]: row["worst_grade"] for row in listed.json()}
+    assert worst == {good.pk: 2, worse.pk: 3, broken.pk: 3}
+    assert api.get(f"/adverse-events/{broken.pk}").status_code == 200
+    assert Query.objects.filter(record_id=broken.pk, status="open").count() == 1
+
+    # the data manager sees it in the query list, linked to the event
+    client.force_login(data_manager)
+    queries = client.get(reverse("queries:list")).content.decode()
+    assert reverse("safety:ae", args=[subject.pk, broken.pk]) in queries
+    assert "no grade history" in queries
