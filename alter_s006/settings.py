@@ -75,6 +75,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
+    "alter_s006.errors.MethodNotAllowedMiddleware",  # 405 page; GET on a form's address -> form
 ]
 
 ROOT_URLCONF = "alter_s006.urls"

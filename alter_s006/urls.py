@@ -10,6 +10,10 @@ admin.site.site_header = "ALTER-S006 EDC administration"
 admin.site.site_title = "ALTER-S006 EDC"
 # a query parameter a page cannot use is a 400 saying which and why (alter_s006.query_params)
 handler400 = "alter_s006.query_params.bad_request"
+# error pages in the site's layout, JSON under /api/ (405: alter_s006.errors middleware)
+handler403 = "alter_s006.errors.permission_denied"
+handler404 = "alter_s006.errors.page_not_found"
+handler500 = "alter_s006.errors.server_error"
 
 urlpatterns = [
     path("", subject_views.home, name="home"),

@@ -1,5 +1,5 @@
 """Layout in headless Chromium: the navigation bar at common screen widths in English and
-Chinese (issue 11.C1), the chosen CTCAE grade button (11.C5).
+Chinese (issue 11.C1), the chosen CTCAE grade button (11.C5), the error pages (11.C8).
 
 Below the width where every item fits, the bar collapses into Bootstrap's toggler; at any
 width the sign-out control stays inside the bar and the viewport, and the page never
@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, Role
 from tests.e2e.conftest import ARTIFACTS, login, screenshot
+from tests.e2e.sessions import signed_in
 from tests.factories import PASSWORD, make_subject, member
 from tests.safety.conftest import ensure_ctcae
 
@@ -109,3 +110,50 @@ def test_the_chosen_ctcae_grade_is_marked_and_pressed(page, site_a, coordinator_
         assert background != unchosen[g][0] and shadow != "none", (g, background, shadow)
         if g in (2, 4):
             page.locator("#term-card").screenshot(path=str(ARTIFACTS / f"layout-grade-{g}.png"))
+
+
+def submit_post(page, url: str) -> None:
+    """Post an empty form (with the page's CSRF token) to ``url``, as a browser would."""
+    page.evaluate(
+        """url => {
+            const form = document.createElement("form");
+            Object.assign(form, {method: "post", action: url});
+            const token = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
+            form.append(Object.assign(document.createElement("input"),
+                {type: "hidden", name: "csrfmiddlewaretoken", value: token}));
+            document.body.append(form);
+            form.submit();
+        }""",
+        url,
+    )
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_error_pages_in_the_layout(browser, live_server, settings, lang, monitor_a, subject_a):
+    """Issue 11.C8 in the browser: 403, 404, 405, 500 and a GET on a form's address."""
+    settings.ROOT_URLCONF = "tests.test_error_pages"  # the site plus /boom/, which fails
+    context, page = signed_in(browser, live_server.url, monitor_a, lang=lang)
+    try:
+        shots = {
+            "404": "/no-such-page/",
+            "403": "/subjects/register/",  # a monitor does not register subjects
+            "500": "/boom/",
+        }
+        for status, path in shots.items():
+            response = page.goto(page.base + path)
+            assert response.status == int(status)
+            expect(page.locator(f'#error-page[data-status="{status}"]')).to_be_visible()
+            expect(page.locator("nav.navbar")).to_be_visible()
+            assert "default-src 'self'" in response.headers["content-security-policy"]
+            screenshot(page, f"error-{status}-{lang}")
+        page.goto(page.base + "/")  # a page with a CSRF token (the 500 page has none)
+        with page.expect_navigation():
+            submit_post(page, "/safety/terms/")  # takes GET only
+        expect(page.locator('#error-page[data-status="405"]')).to_be_visible()
+        screenshot(page, f"error-405-{lang}")
+        page.goto(f"{page.base}/subjects/{subject_a.pk}/status/")  # the status change's address
+        assert page.url.endswith(f"/subjects/{subject_a.pk}/#change-status")
+        expect(page.locator(".alert-info")).to_be_visible()
+        screenshot(page, f"error-get-on-post-{lang}")
+    finally:
+        context.close()
