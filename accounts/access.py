@@ -27,6 +27,7 @@ class Action(StrEnum):
     QUERY = "query"  # raise and close data queries, mark SDV
     LOCK = "lock"  # lock data, export
     MANAGE = "manage"  # users, sites, reference ranges
+    VIEW_RANGES = "view_ranges"  # read the laboratory reference ranges and their audit trail
 
 
 PERMISSIONS: dict[Action, frozenset[str]] = {
@@ -36,6 +37,7 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.QUERY: frozenset({Role.MONITOR, Role.DATA_MANAGER}),
     Action.LOCK: frozenset({Role.DATA_MANAGER}),
     Action.MANAGE: frozenset({Role.DATA_MANAGER}),
+    Action.VIEW_RANGES: frozenset({Role.MONITOR, Role.DATA_MANAGER}),
 }
 
 

@@ -1,6 +1,20 @@
 from django.contrib import admin
 
+from accounts.access import get_access
 from accounts.models import ApiToken, Membership, Site
+
+
+def data_managers_only(request) -> bool:
+    """The admin is for data managers: active staff holding the data-manager membership.
+
+    Staff status (or superuser) alone is not enough: accounts, sites and tokens are managed
+    here, and clinical data is read here across every site.
+    """
+    user = request.user
+    return user.is_active and user.is_staff and get_access(user).all_sites
+
+
+admin.site.has_permission = data_managers_only
 
 
 class MembershipInline(admin.TabularInline):

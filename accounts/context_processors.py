@@ -15,6 +15,7 @@ def access(request):
         "edc_access": acc,
         "can_enter_data": acc.can(Action.ENTER_DATA),
         "can_manage": acc.can(Action.MANAGE),
+        "can_view_ranges": acc.can(Action.VIEW_RANGES),
         "nav_sites": visible_sites(user),
         "nav_site_id": request.session.get("edc_site"),
         "nav_role": ", ".join(sorted(str(r) for r in roles)) or "—",

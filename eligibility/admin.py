@@ -5,10 +5,10 @@ from subjects.admin import ReadOnlyAdmin
 
 
 @admin.register(ReferenceRange)
-class ReferenceRangeAdmin(admin.ModelAdmin):
-    """Data managers maintain each site laboratory's ranges (changes are audited)."""
+class ReferenceRangeAdmin(ReadOnlyAdmin):
+    """Read-only: data managers maintain ranges on the reference-range pages (reason, version)."""
 
-    list_display = ["site", "analyte", "sex", "lln", "uln", "unit", "valid_from"]
+    list_display = ["site", "analyte", "sex", "lln", "uln", "unit", "valid_from", "valid_to"]
     list_filter = ["site", "analyte"]
 
 

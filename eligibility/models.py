@@ -73,14 +73,32 @@ def lab_unit():
 
 
 @audited
-class ReferenceRange(models.Model):
-    """A site laboratory's normal range for one analyte, in force from ``valid_from``."""
+class ReferenceRange(VersionedModel):
+    """A site laboratory's normal range for one analyte, in force from ``valid_from`` to
+    ``valid_to`` (both days included; no end date: until a later range supersedes it).
+
+    Written only through ``eligibility.ranges`` (reason for change, version, no overlap).
+    """
 
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="reference_ranges")
     analyte = models.CharField(_("analyte"), max_length=30, choices=ANALYTE_CHOICES)
     unit = models.CharField(_("unit"), max_length=10, choices=UNIT_CHOICES)
-    lln = models.DecimalField(_("LLN"), max_digits=9, decimal_places=3, null=True, blank=True)
-    uln = models.DecimalField(_("ULN"), max_digits=9, decimal_places=3, null=True, blank=True)
+    lln = models.DecimalField(
+        _("LLN"),
+        max_digits=9,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    uln = models.DecimalField(
+        _("ULN"),
+        max_digits=9,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
     sex = models.CharField(
         _("sex"),
         max_length=1,
@@ -89,6 +107,12 @@ class ReferenceRange(models.Model):
         help_text=_("Leave empty when the range is the same for both sexes."),
     )
     valid_from = models.DateField(_("valid from"))
+    valid_to = models.DateField(
+        _("valid to"),
+        null=True,
+        blank=True,
+        help_text=_("The last day the range is in force; empty while it is the current range."),
+    )
 
     class Meta:
         ordering = ["site__code", "analyte", "sex", "-valid_from"]
@@ -103,6 +127,14 @@ class ReferenceRange(models.Model):
                 | models.Q(lln__lt=models.F("uln")),
                 name="refrange_lln_below_uln",
                 violation_error_message=_("The LLN must be below the ULN."),
+                violation_error_code="lln_not_below_uln",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_to__isnull=True)
+                | models.Q(valid_to__gte=models.F("valid_from")),
+                name="refrange_ends_after_start",
+                violation_error_message=_("The range cannot end before it starts."),
+                violation_error_code="ends_before_start",
             ),
         ]
 
@@ -115,11 +147,15 @@ class ReferenceRange(models.Model):
         from eligibility import units
 
         allowed = units.RANGE_UNITS.get(self.analyte, ())
-        if self.analyte and self.unit and self.unit not in allowed:
+        known = self.unit in dict(UNIT_CHOICES)  # an unknown one is refused as a choice
+        if allowed and known and self.unit not in allowed:
             raise ValidationError(
                 {
-                    "unit": _("%(u)s is not a unit for this analyte; use %(a)s.")
-                    % {"u": self.unit, "a": ", ".join(allowed)}
+                    "unit": ValidationError(
+                        _("%(u)s is not a unit for this analyte; use %(a)s.")
+                        % {"u": self.unit, "a": ", ".join(allowed)},
+                        code="unit_not_for_analyte",
+                    )
                 }
             )
 

@@ -204,6 +204,7 @@ class RefRange:
     uln: Decimal | None
     sex: str | None
     valid_from: date
+    valid_to: date | None = None  # last day in force (inclusive); None = until superseded
 
 
 @dataclass(frozen=True)
@@ -1183,15 +1184,18 @@ def select_reference_range(
 ) -> RefRange | None:
     """Pick the reference range in force for ``analyte`` on ``on`` (PROTOCOL.md I08).
 
-    Among ranges of that analyte whose sex is None or equals ``sex`` and whose ``valid_from``
-    is on or before ``on``, the latest ``valid_from`` wins; on the same ``valid_from`` a
-    sex-specific range beats a sex-neutral one. ``sex=None`` sees only sex-neutral ranges.
-    Ties beyond that keep the first candidate. None when nothing applies.
+    Among ranges of that analyte whose sex is None or equals ``sex`` and in force on ``on``
+    (``valid_from`` on or before it, ``valid_to`` empty or on or after it: both days count),
+    the latest ``valid_from`` wins; on the same ``valid_from`` a sex-specific range beats a
+    sex-neutral one. ``sex=None`` sees only sex-neutral ranges. Ties beyond that keep the
+    first candidate. None when nothing applies (an ended range is not carried forward).
     """
     best: RefRange | None = None
     best_key: tuple[date, bool] | None = None
     for ref in candidates:
         if ref.analyte != analyte or ref.valid_from > on:
+            continue
+        if ref.valid_to is not None and ref.valid_to < on:
             continue
         if ref.sex is not None and ref.sex != sex:
             continue

@@ -108,6 +108,7 @@ def ranges_for(subject: Subject, screening: Screening) -> dict[str, rules.RefRan
             uln=plain(r.uln),
             sex=r.sex or None,
             valid_from=r.valid_from,
+            valid_to=r.valid_to,
         )
         for r in ReferenceRange.objects.filter(site_id=subject.site_id)
     ]
@@ -147,8 +148,10 @@ def data_hash(subject: Subject, screening: Screening) -> str:
         subject_yob=subject.year_of_birth,
         subject_consent=_jsonable(subject.consent_date),
     )
+    # A range's end date is not hashed: ending a range after the laboratory date leaves the
+    # verdict as it was (and the hashes signed before end dates existed still match).
     entered["ranges"] = {
-        a: {k: _jsonable(v) for k, v in dataclasses.asdict(r).items()}
+        a: {k: _jsonable(v) for k, v in dataclasses.asdict(r).items() if k != "valid_to"}
         for a, r in sorted(ranges_for(subject, screening).items())
     }
     canonical = json.dumps(entered, sort_keys=True, separators=(",", ":"))

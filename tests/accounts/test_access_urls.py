@@ -20,7 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from accounts.models import ApiToken
 from assessments.models import Lesion, Timepoint
 from dosing.models import Dispensing, DoseEvent
-from eligibility.models import EligibilitySignature, Screening
+from eligibility.models import EligibilitySignature, ReferenceRange, Screening
 from eligibility.services import save_screening
 from safety.models import AdverseEvent, LabPanel, SaeReport
 from subjects.models import Subject, Visit
@@ -343,6 +343,55 @@ def visit_record(w):
     }
 
 
+# reference ranges
+def with_site_ranges(w):
+    """Site A's laboratory ranges; ``w.range`` is its ALT range (7-40 U/L from 2020-01-01)."""
+    from eligibility.models import ReferenceRange
+
+    add_reference_ranges(w.site_a)
+    w.range = ReferenceRange.objects.get(site=w.site_a, analyte="alt")
+
+
+def range_args(w):
+    return [w.range.pk]
+
+
+def new_range(w):
+    """ALT for women from 2026-01-01 (a range of its own beside the one for both sexes)."""
+    return {
+        "site": w.site_a.pk,
+        "analyte": "alt",
+        "sex": "F",
+        "unit": "U/L",
+        "lln": "7",
+        "uln": "35",
+        "valid_from": "2026-01-01",
+        "reason": "Laboratory added a range for women",
+    }
+
+
+def range_correction(w):
+    return {
+        "version": w.range.version,
+        "unit": "U/L",
+        "lln": "7",
+        "uln": "45",
+        "valid_from": "2020-01-01",
+        "reason": "ULN misread from the laboratory sheet",
+    }
+
+
+def range_supersession(w):
+    return {
+        "version": w.range.version,
+        "valid_from": "2026-01-01",
+        "unit": "U/L",
+        "lln": "7",
+        "uln": "45",
+        "reason": "Laboratory sent its 2026 ranges",
+    }
+
+
 #                   anonymous  coord_a  inv_a  coord_b  monitor_a  data_manager
 ACCESS: dict[str, Url] = {
     "home": Url({"GET": (302, 200, 200, 200, 200, 200)}),
@@ -409,6 +458,31 @@ ACCESS: dict[str, Url] = {
         setup=failing_screening_saved,
     ),
     "eligibility:log": Url({"GET": (302, 200, 200, 200, 200, 200)}),
+    # reference ranges: data managers write; monitors read their sites'; site staff neither
+    "eligibility:ranges": Url({"GET": (302, 403, 403, 403, 200, 200)}, setup=with_site_ranges),
+    "eligibility:range": Url(
+        {"GET": (302, 403, 403, 404, 200, 200)}, args=range_args, setup=with_site_ranges
+    ),
+    "eligibility:range-new": Url(
+        {"GET": (302, 403, 403, 403, 403, 200), "POST": (302, 403, 403, 403, 403, 302)},
+        body=new_range,
+        writes=True,
+        setup=with_site_ranges,
+    ),
+    "eligibility:range-correct": Url(
+        {"GET": (302, 403, 403, 404, 403, 200), "POST": (302, 403, 403, 404, 403, 302)},
+        args=range_args,
+        body=range_correction,
+        writes=True,
+        setup=with_site_ranges,
+    ),
+    "eligibility:range-supersede": Url(
+        {"GET": (302, 403, 403, 404, 403, 200), "POST": (302, 403, 403, 404, 403, 302)},
+        args=range_args,
+        body=range_supersession,
+        writes=True,
+        setup=with_site_ranges,
+    ),
     # --- dosing ---
     "dosing:calendar": Url(
         {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
@@ -790,7 +864,7 @@ CASES = [
 
 
 def stored_clinical_data():
-    """Everything a write could change: subjects, visits, screening CRFs and signatures."""
+    """Everything a write could change: subjects, visits, CRFs, signatures, reference ranges."""
     subjects = list(Subject.objects.order_by("pk").values_list("pk", "version", "status"))
     visits = list(Visit.objects.order_by("pk").values_list("pk", "version", "actual_date"))
     screenings = list(Screening.objects.order_by("pk").values_list("pk", "version"))
@@ -806,7 +880,8 @@ def stored_clinical_data():
         + list(SaeReport.objects.order_by("pk").values_list("pk", "version"))
         + list(LabPanel.objects.values_list("pk"))
     )
-    return subjects, visits, screenings, signatures, dosing, tumour, safety
+    reference_ranges = list(ReferenceRange.objects.order_by("pk").values_list("pk", "version"))
+    return subjects, visits, screenings, signatures, dosing, tumour, safety, reference_ranges
 
 
 def send(client, method, path, body, *, api, token=None):
