@@ -12,6 +12,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -104,6 +105,7 @@ def range_correct(request, pk):
     reference_range = _range(request, pk)
     require(request.user, Action.MANAGE, reference_range.site_id)
     initial = {name: getattr(reference_range, name) for name in ranges.CORRECTABLE}
+    initial.update(lln=plain(reference_range.lln), uln=plain(reference_range.uln))
     form = RangeCorrectionForm(
         request.POST or None, initial={**initial, "version": reference_range.version}
     )
@@ -138,8 +140,8 @@ def range_supersede(request, pk):
         initial={
             "version": reference_range.version,
             "unit": reference_range.unit,
-            "lln": reference_range.lln,
-            "uln": reference_range.uln,
+            "lln": plain(reference_range.lln),
+            "uln": plain(reference_range.uln),
         },
     )
     if request.method == "POST" and form.is_valid():
@@ -211,7 +213,7 @@ def _trail_context(request, reference_range: ReferenceRange) -> dict:
                     _shown(reference_range, name, old),
                     _shown(reference_range, name, new),
                 )
-                for name, old, new in event.changes()
+                for name, old, new in sorted(event.changes(), key=_column_order)
                 if name not in NOT_SHOWN
             ],
         }
@@ -228,16 +230,27 @@ def _trail_context(request, reference_range: ReferenceRange) -> dict:
     }
 
 
+COLUMNS = [f.attname for f in ReferenceRange._meta.concrete_fields]
+
+
+def _column_order(change) -> int:
+    """Changes in the order of the model's fields (the trail stores them by key length)."""
+    return COLUMNS.index(change[0]) if change[0] in COLUMNS else len(COLUMNS)
+
+
 def _field_label(column: str) -> str:
-    name = "site" if column == "site_id" else column
+    if column == "site_id":
+        return _("Site")
     try:
-        return str(ReferenceRange._meta.get_field(name).verbose_name)
+        return capfirst(ReferenceRange._meta.get_field(column).verbose_name)
     except FieldDoesNotExist:  # a column since removed from the model: its own name
         return column
 
 
 def _shown(reference_range: ReferenceRange, column: str, value):
     """A stored value as the page shows it: the choice's label, a plain number, a site code."""
+    if column == "sex" and value == "":
+        return _("Both sexes")
     if value is None or value == "":
         return None
     if column == "site_id":
