@@ -189,7 +189,7 @@ def test_a_bad_query_parameter_is_a_400_that_says_which_never_a_500(
     assert response.status_code == case.status, response.content.decode()[:500]
     if case.status == 400:
         html = unescape(response.content.decode())
-        reason = re.search(r'id="bad-request">(.*?)</div>', html, re.S)
+        reason = re.search(r'id="bad-request">(.*?)</span>', html, re.S)
         assert reason is not None, html[:500]
         assert case.says in reason[1]
         assert "\x00" not in html
