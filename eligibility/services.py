@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import json
 from decimal import Decimal
 
-from axes.exceptions import AxesBackendPermissionDenied
-from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -22,6 +18,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
 from accounts.access import Action, get_access, require, scope
+from accounts.signatures import content_hash, printed_name, reauthenticate
 from alter_s006 import protocol as P
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, save_versioned
@@ -154,8 +151,7 @@ def data_hash(subject: Subject, screening: Screening) -> str:
         a: {k: _jsonable(v) for k, v in dataclasses.asdict(r).items() if k != "valid_to"}
         for a, r in sorted(ranges_for(subject, screening).items())
     }
-    canonical = json.dumps(entered, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return content_hash(entered)
 
 
 def get_screening(subject: Subject) -> Screening:
@@ -273,22 +269,7 @@ def sign_eligibility(
     _require_screening(subject)  # early, so that a refused request costs no password attempt
     if get_screening(subject).pk is None:
         raise ValidationError(_("Enter the screening data before signing."), code="no_data")
-    locked = ValidationError(
-        {
-            "password": _(
-                "Your account is locked after too many failed attempts; ask your data manager."
-            )
-        }
-    )
-    try:
-        # Outside any transaction: the failed attempt axes records must not be rolled back.
-        user = authenticate(request, username=by.get_username(), password=password or "")
-    except AxesBackendPermissionDenied as exc:  # pragma: no cover - authenticate() catches it
-        raise locked from exc
-    if user is None or user.pk != by.pk:
-        if getattr(request, "axes_locked_out", False):
-            raise locked
-        raise ValidationError({"password": _("The password is not correct. Nothing was signed.")})
+    reauthenticate(by, password, request)  # outside the transaction: failures count
     with transaction.atomic(), audit_context(user=by, reason="Eligibility e-signature"):
         lock_audit_chain()  # corrections take it too: the data cannot change until commit
         # Row locks on what the hash covers (demographics, status, screening): a correction,
@@ -322,7 +303,7 @@ def sign_eligibility(
         signature = EligibilitySignature.objects.create(
             subject=subject,
             signed_by=by,
-            printed_name=by.get_full_name() or by.get_username(),
+            printed_name=printed_name(by),
             meaning=EligibilitySignature.MEANING,
             data_hash=signed_hash,
             verdict=verdict_json(verdict),

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import Action, get_access, get_scoped_or_404, require
+from accounts.signatures import printed_name
 from audit.versioning import EditConflict
 from eligibility import services
 from eligibility.forms import ScreeningForm, SignatureForm
@@ -169,7 +170,7 @@ def sign(request, pk):
             "verdict": verdict_now,
             "checklist": verdict_now.checklist(),
             "meaning": services.EligibilitySignature.MEANING,
-            "printed_name": request.user.get_full_name() or request.user.get_username(),
+            "printed_name": printed_name(request.user),
             "data_hash": services.data_hash(subject, current) if current.pk else "",
             "in_screening": subject.status == lifecycle.SubjectStatus.SCREENING,
         },

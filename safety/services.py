@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from axes.exceptions import AxesBackendPermissionDenied
-from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, CharField, F, IntegerField, Q, Value, When
@@ -29,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import Action, require, scope
 from accounts.models import Membership, Role
+from accounts.signatures import printed_name, reauthenticate
 from alter_s006 import protocol as P
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
@@ -590,26 +589,6 @@ def update_ae(
     return updated
 
 
-def _password_checked(by, password: str, request) -> None:
-    """The signer re-enters the password, counted by django-axes as a login attempt."""
-    locked = ValidationError(
-        {
-            "password": _(
-                "Your account is locked after too many failed attempts; ask your data manager."
-            )
-        }
-    )
-    try:
-        # Outside any transaction: the failed attempt axes records must not be rolled back.
-        user = authenticate(request, username=by.get_username(), password=password or "")
-    except AxesBackendPermissionDenied as exc:  # pragma: no cover - authenticate() catches it
-        raise locked from exc
-    if user is None or user.pk != by.pk:
-        if getattr(request, "axes_locked_out", False):
-            raise locked
-        raise ValidationError({"password": _("The password is not correct. Nothing was signed.")})
-
-
 def sign_causality(
     *,
     ae: AdverseEvent,
@@ -624,7 +603,7 @@ def sign_causality(
     require(by, Action.SIGN, ae.subject.site_id)
     if relationship not in AdverseEvent.Relationship.values:
         raise ValidationError({"relationship": _("Choose the relationship to anlotinib.")})
-    _password_checked(by, password, request)
+    reauthenticate(by, password, request)  # outside the transaction: failures count
     with (
         transaction.atomic(),
         audit_context(user=by, reason=f"Causality e-signature: {relationship}"),
@@ -639,7 +618,7 @@ def sign_causality(
         AdverseEvent.objects.filter(pk=current.pk).update(
             relationship=relationship,
             causality_signed_by=by,
-            causality_printed_name=by.get_full_name() or by.get_username(),
+            causality_printed_name=printed_name(by),
             causality_signed_at=timezone.now(),
             version=F("version") + 1,
             updated_at=Now(),
