@@ -39,9 +39,17 @@ class EditConflict(Exception):
 def require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": _("A reason for change is required.")}, code="required")
+        raise ValidationError(
+            {"reason": ValidationError(_("A reason for change is required."), code="required")}
+        )
     if len(reason) > 500:
-        raise ValidationError({"reason": _("Keep the reason under 500 characters.")})
+        raise ValidationError(
+            {
+                "reason": ValidationError(
+                    _("Keep the reason under 500 characters."), code="max_length"
+                )
+            }
+        )
     return reason
 
 

@@ -357,3 +357,17 @@ def test_two_first_entries_of_one_visit_conflict_instead_of_asking_for_a_reason(
     assert caught.value.current.note == "first"
     scr.refresh_from_db()
     assert scr.note == "first"
+
+
+@pytest.mark.parametrize(
+    ("reason", "code"), [("", "required"), ("   ", "required"), ("x" * 501, "max_length")]
+)
+def test_a_missing_or_overlong_reason_for_change_is_refused_with_a_code(reason, code):
+    from django.core.exceptions import ValidationError
+
+    from audit.versioning import require_reason
+
+    with pytest.raises(ValidationError) as caught:
+        require_reason(reason)
+
+    assert [e.code for e in caught.value.error_dict["reason"]] == [code]
