@@ -396,11 +396,11 @@ def range_supersession(w):
 ACCESS: dict[str, Url] = {
     "home": Url({"GET": (302, 200, 200, 200, 200, 200)}),
     "switch-site": Url(
-        {"GET": (302, 405, 405, 405, 405, 405), "POST": (302, 302, 302, 302, 302, 302)},
+        {"GET": (302, 302, 302, 302, 302, 302), "POST": (302, 302, 302, 302, 302, 302)},
         body=lambda w: {"site": w.site_a.pk},
     ),
     "login": Url({"GET": (200, 302, 302, 302, 302, 302)}),
-    "logout": Url({"GET": (405, 405, 405, 405, 405, 405), "POST": (302, 302, 302, 302, 302, 302)}),
+    "logout": Url({"GET": (302, 302, 302, 302, 302, 302), "POST": (302, 302, 302, 302, 302, 302)}),
     "subjects:list": Url({"GET": (302, 200, 200, 200, 200, 200)}),
     "subjects:register": Url(
         # coordinator_b is offered only site B: posting site A is refused on the form
@@ -416,7 +416,7 @@ ACCESS: dict[str, Url] = {
         writes=True,
     ),
     "subjects:transition": Url(
-        {"GET": (302, 405, 405, 405, 405, 405), "POST": (302, 302, 302, 404, 403, 403)},
+        {"GET": (302, 302, 302, 302, 302, 302), "POST": (302, 302, 302, 404, 403, 403)},
         args=subject_args,
         body=enrolment,
         writes=True,
@@ -438,7 +438,7 @@ ACCESS: dict[str, Url] = {
     ),
     "eligibility:verdict": Url(
         # computes the verdict of what is typed, stores nothing: anyone who may read
-        {"GET": (302, 405, 405, 405, 405, 405), "POST": (302, 200, 200, 404, 200, 200)},
+        {"GET": (302, 302, 302, 302, 302, 302), "POST": (302, 200, 200, 404, 200, 200)},
         args=subject_args,
         body=screening_form,
     ),
@@ -451,7 +451,7 @@ ACCESS: dict[str, Url] = {
         setup=eligible_screening_saved,
     ),
     "eligibility:screen-fail": Url(
-        {"GET": (302, 405, 405, 405, 405, 405), "POST": (302, 302, 302, 404, 403, 403)},
+        {"GET": (302, 302, 302, 302, 302, 302), "POST": (302, 302, 302, 404, 403, 403)},
         args=subject_args,
         body=lambda w: {"version": w.subject.version},
         writes=True,
