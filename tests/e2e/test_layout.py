@@ -59,10 +59,10 @@ def assert_sign_out_reachable(page, width: int) -> None:
 
 
 def check_widths(page, lang: str) -> dict[int, bool]:
+    """Resize the page (the media queries follow, no reload) and check each width."""
     collapsed = {}
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})
-        page.goto(page.base + "/")
         collapsed[width] = open_menu_if_collapsed(page)
         screenshot(page, f"layout-nav-{lang}-{width}")
         assert_sign_out_reachable(page, width)
