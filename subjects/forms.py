@@ -102,7 +102,8 @@ class TransitionForm(edc.Form):
         self.fields["target"].choices = [
             (s.value, STATUS_LABELS[s]) for s in lifecycle.SubjectStatus
         ]
-        self.fields["target"].widget.choices = [
+        # No change is preselected: the coordinator chooses one explicitly.
+        self.fields["target"].widget.choices = [("", _("— choose the new status —"))] + [
             (s.value, STATUS_LABELS[s]) for s in lifecycle.allowed_targets(subject.lifecycle_status)
         ]
         self.helper = FormHelper()

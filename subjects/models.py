@@ -122,6 +122,12 @@ class Subject(VersionedModel):
         return self.subject_number or self.screening_number
 
     @property
+    def consent_version_label(self) -> str:
+        """The version as read on the form: "v2.1" for "2.1", and "v2.1" (not "vv2.1")."""
+        version = self.consent_version or ""
+        return version if version[:1] in ("v", "V") or not version else f"v{version}"
+
+    @property
     def lifecycle_status(self) -> lifecycle.SubjectStatus:
         return lifecycle.SubjectStatus(self.status)
 

@@ -687,3 +687,35 @@ def test_a_correction_with_the_version_shown_is_saved(coordinator_client, subjec
     )
     assert response.status_code == 302
     assert Subject.objects.get(pk=subject_a.pk).initials == "ZWM"
+
+
+@pytest.mark.parametrize(
+    ("version", "shown"), [("2.1", "(v2.1)"), ("v2.1", "(v2.1)"), ("V3", "(V3)")]
+)
+def test_the_consent_version_is_shown_with_one_v(coordinator_client, subject_a, version, shown):
+    Subject.objects.filter(pk=subject_a.pk).update(consent_version=version)
+
+    page = coordinator_client.get(reverse("subjects:detail", args=[subject_a.pk])).content.decode()
+
+    assert shown in page
+    assert "(vv" not in page.lower()
+
+
+def test_the_status_change_form_preselects_nothing_and_requires_a_choice(
+    coordinator_client, subject_a
+):
+    page = coordinator_client.get(reverse("subjects:detail", args=[subject_a.pk])).content.decode()
+    select = re.search(r'<select name="target".*?</select>', page, re.S).group(0)
+    options = re.findall(r'<option value="([^"]*)"( selected)?', select)
+    assert options[0][0] == ""  # the blank "choose" option comes first
+    assert all(not sel for _, sel in options[1:])
+
+    response = coordinator_client.post(
+        reverse("subjects:transition", args=[subject_a.pk]),
+        {"version": subject_a.version, "target": "", "on_date": iso(subject_a.site.today())},
+    )
+
+    assert response.status_code == 422
+    assert [e.code for e in response.context["form"].errors.as_data()["target"]] == ["required"]
+    subject_a.refresh_from_db()
+    assert subject_a.status == "screening"
