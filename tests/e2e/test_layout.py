@@ -22,9 +22,10 @@ WIDTHS = (1024, 1280, 1366, 1920)
 
 @pytest.fixture
 def widest_user(site_a, site_b):
-    """The longest navigation: data entry at two sites in two roles, with a long name."""
-    user = member("coord_inv", Role.COORDINATOR, site_a)
-    Membership.objects.create(user=user, site=site_b, role=Role.INVESTIGATOR)
+    """The longest navigation of a site user: data entry at one site (Register subject),
+    monitoring at another (Reference ranges), two roles and a long name."""
+    user = member("coord_mon", Role.COORDINATOR, site_a)
+    Membership.objects.create(user=user, site=site_b, role=Role.MONITOR)
     user.first_name, user.last_name = "Alexandra", "Konstantinopoulou-Whitfield"
     user.save()
     return user
@@ -64,14 +65,18 @@ def check_widths(page, lang: str) -> dict[int, bool]:
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 800})
         collapsed[width] = open_menu_if_collapsed(page)
+        page.mouse.move(1, 799)  # no hover colour in the picture
         screenshot(page, f"layout-nav-{lang}-{width}")
         assert_sign_out_reachable(page, width)
     return collapsed
 
 
-def test_sign_out_stays_on_the_bar_at_every_width(page, widest_user):
-    login(page, "coord_inv", PASSWORD)
+def test_sign_out_stays_on_the_bar_at_every_width(
+    browser, live_server, page, widest_user, data_manager
+):
+    login(page, "coord_mon", PASSWORD)
     expect(page.locator("h1")).to_have_text("Dashboard")
+    expect(page.locator("#nav-links")).to_contain_text("Register subject")
 
     collapsed = check_widths(page, "en")
     assert collapsed[1024] and not collapsed[1920], collapsed
@@ -82,6 +87,15 @@ def test_sign_out_stays_on_the_bar_at_every_width(page, widest_user):
 
     page.locator("#sign-out").click()
     expect(page.locator("#id_username")).to_be_visible()
+
+    # the data manager's bar: Administration and Reference ranges instead of Register subject
+    context, dm_page = signed_in(browser, live_server.url, data_manager)
+    try:
+        dm_page.goto(dm_page.base + "/")
+        expect(dm_page.locator("#nav-links")).to_contain_text("Administration")
+        assert check_widths(dm_page, "en-dm") == collapsed
+    finally:
+        context.close()
 
 
 def test_the_chosen_ctcae_grade_is_marked_and_pressed(page, site_a, coordinator_a):
