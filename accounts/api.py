@@ -1,3 +1,4 @@
+from axes.handlers.proxy import AxesProxyHandler
 from django.utils import timezone
 from ninja import Router, Schema
 from ninja.security import HttpBearer
@@ -7,8 +8,16 @@ from accounts.models import ApiToken
 from audit.context import set_actor
 
 
+class AccountLocked(Exception):
+    """The token's user is locked out (django-axes): answered 429 like a locked sign-in."""
+
+
 class BearerAuth(HttpBearer):
-    """``Authorization: Bearer <token>``: a personal token from ``issue_api_token``."""
+    """``Authorization: Bearer <token>``: a personal token from ``issue_api_token``.
+
+    A token is refused while its user's account is locked by failed sign-in (or signing)
+    attempts: the lockout stops the person, whichever way they come in.
+    """
 
     def authenticate(self, request, token):
         if not token or len(token) > 200:
@@ -20,6 +29,8 @@ class BearerAuth(HttpBearer):
         )
         if found is None:
             return None
+        if AxesProxyHandler.is_locked(request, {"username": found.user.get_username()}):
+            raise AccountLocked(found.user.get_username())
         ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
         request.user = found.user
         set_actor(found.user, context="api")

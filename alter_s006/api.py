@@ -1,10 +1,28 @@
-"""The REST API under /api/v1/: the same access rules and services as the pages."""
+"""The REST API under /api/v1/: the same access rules and services as the pages.
 
-from django.core.exceptions import PermissionDenied, ValidationError
+Every error is JSON of one shape, ``{"detail": ...}``: a message, or for 422 the refused
+fields ``{"detail": {field: [messages]}}`` (409 adds ``current_version`` and
+``differences``). Each operation documents the error codes it can answer (``_ERRORS``).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
+from django.http import Http404
+from django.urls import URLPattern, re_path
 from ninja import NinjaAPI
+from ninja.errors import HttpError
 from ninja.errors import ValidationError as RequestInvalid
+from ninja.parser import Parser
 
-from accounts.api import BearerAuth
+from accounts.api import AccountLocked, BearerAuth
 from accounts.api import router as sites_router
 from assessments.api import router as assessments_router
 from audit.versioning import EditConflict
@@ -13,15 +31,98 @@ from eligibility.api import router as eligibility_router
 from safety.api import router as safety_router
 from subjects.api import router as subjects_router
 
-api = NinjaAPI(
+log = logging.getLogger("django.request")
+
+DATABASE_RETRY_SECONDS = 30
+JSON_MEDIA_TYPE = "application/json"
+
+
+class UnsupportedMediaType(Exception):
+    """A request body that is not ``application/json``."""
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+class JsonParser(Parser):
+    """Bodies are JSON only (else 415); ``NaN`` and ``Infinity`` are not JSON (400)."""
+
+    def parse_body(self, request):
+        if request.content_type != JSON_MEDIA_TYPE:
+            raise UnsupportedMediaType(request.content_type)
+        return json.loads(request.body, parse_constant=_refuse_constant)
+
+
+class EdcApi(NinjaAPI):
+    """NinjaAPI whose every answer under its prefix is JSON and whose document lists the
+    error codes of each operation."""
+
+    def _get_urls(self):
+        urls = [
+            URLPattern(u.pattern, self._json_errors(u.callback), u.default_args, u.name)
+            if isinstance(u, URLPattern) and getattr(u.callback, "csrf_exempt", False)
+            else u
+            for u in super()._get_urls()
+        ]
+        not_found = csrf_exempt_view(self._not_found)
+        return [*urls, re_path(r"^(?P<path>.+)$", not_found, name="api-not-found")]
+
+    def _not_found(self, request, path):
+        """Any other path under the prefix: 404 in JSON (not the site's HTML page)."""
+        return self.create_response(request, {"detail": "Not Found"}, status=404)
+
+    def _json_errors(self, view):
+        """A method the path does not have (405) and a lockout, answered in JSON."""
+
+        @functools.wraps(view)
+        def wrapper(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            if getattr(request, "axes_locked_out", False):
+                # django-axes locked the account during this request (a wrong signing
+                # password); its middleware would answer with the HTML lockout page.
+                request.axes_locked_out = False
+                return locked_response(request)
+            if response.status_code == 405 and response.get("Content-Type") != JSON_MEDIA_TYPE:
+                answer = self.create_response(
+                    request, {"detail": "Method not allowed."}, status=405
+                )
+                answer["Allow"] = response["Allow"]
+                return answer
+            return response
+
+        return wrapper
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        _document_errors(schema)
+        return schema
+
+
+def csrf_exempt_view(view):
+    """No CSRF check: the API authenticates by token, not by cookie."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        return view(*args, **kwargs)
+
+    wrapper.csrf_exempt = True
+    return wrapper
+
+
+api = EdcApi(
     title="ALTER-S006 EDC API",
     version="1",
     description=(
         "Electronic data capture for the ALTER-S006 trial. Authenticate with "
         "`Authorization: Bearer <token>` (`python manage.py issue_api_token USERNAME`). "
-        "Updates require `version` (optimistic lock) and `reason` (audit trail)."
+        "Request bodies are JSON (`Content-Type: application/json`). "
+        "Updates require `version` (optimistic lock) and `reason` (audit trail). "
+        'Every error is JSON: `{"detail": "message"}`, or for 422 '
+        '`{"detail": {"field": ["message", ...]}}`.'
     ),
     auth=BearerAuth(),
+    parser=JsonParser(),
     urls_namespace="api",
     docs_url="/docs",
 )
@@ -33,10 +134,37 @@ api.add_router("", assessments_router)
 api.add_router("", safety_router)
 
 
+# --- errors ----------------------------------------------------------------------------------
+
+
+def _detail(request, message: str, status: int, **headers):
+    response = api.create_response(request, {"detail": message}, status=status)
+    for name, value in headers.items():
+        response[name.replace("_", "-")] = value
+    return response
+
+
+def locked_response(request):
+    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
+    return _detail(
+        request,
+        "This account is locked after too many failed sign-in attempts; "
+        "ask your data manager, or try again later.",
+        429,
+        Retry_After=str(seconds),
+    )
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request, exc):
     detail = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
     return api.create_response(request, {"detail": detail}, status=422)
+
+
+def _field_name(loc: tuple) -> str:
+    parts = [str(part) for part in loc]
+    # ("body", "payload", "reason") -> "reason"; ("query", "status") -> "status"
+    return ".".join(parts[2:] if parts[:1] == ["body"] else parts[1:]) or "__all__"
 
 
 @api.exception_handler(RequestInvalid)
@@ -44,16 +172,53 @@ def request_invalid(request, exc):
     """Missing or malformed input, in the same ``{"detail": {field: [messages]}}`` shape."""
     detail: dict[str, list[str]] = {}
     for error in exc.errors:
-        loc = [str(part) for part in error.get("loc", ())]
-        # ("body", "payload", "reason") -> "reason"; ("query", "status") -> "status"
-        name = ".".join(loc[2:] if loc[:1] == ["body"] else loc[1:]) or "__all__"
+        name = _field_name(error.get("loc", ()))
         detail.setdefault(name, []).append(error.get("msg", "Invalid value."))
     return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc):
+    """ninja's own refusals; a body it could not read says why (415 or 400)."""
+    cause = exc.__cause__
+    if isinstance(cause, UnsupportedMediaType):
+        return _detail(request, f"Send the body as {JSON_MEDIA_TYPE}.", 415)
+    if exc.status_code == 400 and isinstance(cause, ValueError):
+        return _detail(request, f"The body is not valid JSON: {cause}", 400)
+    return _detail(request, str(exc), exc.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def request_too_big(request, exc):
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _detail(request, f"The body is larger than the limit of {limit} bytes.", 413)
+
+
+@api.exception_handler(AccountLocked)
+def account_locked(request, exc):
+    return locked_response(request)
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def database_unavailable(request, exc):
+    log.error("Database unavailable: %s", request.path, exc_info=exc)
+    return _detail(
+        request,
+        "The database is not available; nothing was saved. Try again shortly.",
+        503,
+        Retry_After=str(DATABASE_RETRY_SECONDS),
+    )
 
 
 @api.exception_handler(PermissionDenied)
 def permission_denied(request, exc):
     return api.create_response(request, {"detail": str(exc) or "Forbidden"}, status=403)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return _detail(request, "Not Found", 404)
 
 
 @api.exception_handler(EditConflict)
@@ -71,3 +236,108 @@ def edit_conflict(request, exc):
         },
         status=409,
     )
+
+
+@api.exception_handler(Exception)
+def server_error(request, exc):
+    """A bug: logged and signalled as Django does, answered in the API's shape."""
+    log.error("Internal Server Error: %s", request.path, exc_info=exc)
+    got_request_exception.send(sender=None, request=request)
+    return _detail(request, "Internal server error.", 500)
+
+
+# --- the error codes in the OpenAPI document ------------------------------------------------
+
+_MESSAGE = {
+    "type": "object",
+    "properties": {"detail": {"type": "string"}},
+    "required": ["detail"],
+}
+_FIELD_ERRORS = {
+    "type": "object",
+    "properties": {
+        "detail": {
+            "type": "object",
+            "description": "Messages by field (`__all__`: the request as a whole)",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        }
+    },
+    "required": ["detail"],
+}
+_CONFLICT = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "current_version": {"type": "integer"},
+        "differences": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "stored": {"type": "string"},
+                    "submitted": {"type": "string"},
+                },
+                "required": ["field", "stored", "submitted"],
+            },
+        },
+    },
+    "required": ["detail", "current_version", "differences"],
+}
+_RETRY_AFTER = {
+    "Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}},
+}
+# status -> (description, schema component, headers)
+_ERRORS = {
+    400: ("The body is not valid JSON", "Error", None),
+    401: ("No valid token (`Authorization: Bearer <token>`)", "Error", None),
+    403: ("Your role may not do this at this site", "Error", None),
+    404: ("No such record among the sites you may see", "Error", None),
+    409: ("The record changed since you read `version`", "EditConflict", None),
+    413: ("The body is larger than the upload limit", "Error", None),
+    415: (f"The body is not {JSON_MEDIA_TYPE}", "Error", None),
+    422: ("Refused input, by field; nothing was stored", "FieldErrors", None),
+    429: ("The account is locked after failed sign-in attempts", "Error", _RETRY_AFTER),
+    503: ("The database is not available; nothing was stored", "Error", _RETRY_AFTER),
+}
+
+
+def _operation_errors(operation: dict, components: dict) -> list[int]:
+    """The error codes an operation can answer, from what it takes."""
+    parameters = operation.get("parameters", [])
+    body = operation.get("requestBody")
+    codes = [503]
+    if operation.get("security"):
+        codes += [401, 403, 429]
+    if any(p["in"] == "path" for p in parameters):
+        codes.append(404)
+    if parameters or body:
+        codes.append(422)
+    if body:
+        codes += [400, 413, 415]
+        schema = body["content"][JSON_MEDIA_TYPE]["schema"]
+        ref = schema.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            schema = components.get(ref.rsplit("/", 1)[-1], {})
+        if "version" in schema.get("properties", {}):
+            codes.append(409)
+    return sorted(codes)
+
+
+def _document_errors(schema: dict) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.update(Error=_MESSAGE, FieldErrors=_FIELD_ERRORS, EditConflict=_CONFLICT)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            for code in _operation_errors(operation, components):
+                description, component, headers = _ERRORS[code]
+                response = {
+                    "description": description,
+                    "content": {
+                        JSON_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{component}"}}
+                    },
+                }
+                if headers:
+                    response["headers"] = headers
+                responses.setdefault(code, response)

@@ -5,8 +5,10 @@ number or boolean read from a string, no date read from a number, no digits othe
 0-9, no non-finite number, no NUL character or lone surrogate (PostgreSQL stores neither).
 A refusal is a pydantic error on the field, answered 422 ``{"detail": {field: [message]}}``.
 
+``Query(...)`` declares a query parameter of an operation that refuses any other one (422).
+
 Body fields: ``Text``, ``Int``, ``Id``, ``Bool``, ``Date``, ``DateTime``, ``Number``,
-``NumberOrReading``. Query and path parameters arrive as strings: ``QueryInt``,
+``NumberOrReading``, ``NumberOrText``. Query and path parameters arrive as strings: ``QueryInt``,
 ``QueryBool``, ``QueryDate``, ``PathId``.
 """
 
@@ -19,7 +21,9 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from annotated_types import Interval
+from django.core.exceptions import ValidationError
 from ninja import Schema
+from ninja.params import models as params
 from pydantic import (
     AfterValidator,
     BeforeValidator,
@@ -33,7 +37,7 @@ from pydantic_core import PydanticCustomError
 # Dates outside these are typing errors in this trial (adults consented from 2020): refused
 # before any date arithmetic can overflow.
 DATE_MIN = dt.date(1900, 1, 1)
-DATE_MAX = dt.date(2099, 12, 31)
+DATE_MAX = dt.date(2100, 12, 31)
 ID_MAX = 2**63 - 1  # PostgreSQL bigint
 INT_MAX = 2**31 - 1  # PostgreSQL integer
 
@@ -44,6 +48,9 @@ _ISO_DATETIME = re.compile(
 )
 _DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 _INTEGER = re.compile(r"-?[0-9]+")
+# The years DATE_MIN to DATE_MAX, for the document (the validators check the days)
+DATE_PATTERN = r"^(19[0-9]{2}|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
+DATETIME_PATTERN = DATE_PATTERN.removesuffix("$")
 DECIMAL_PATTERN = r"^[+-]?[0-9]+(\.[0-9]+)?$"
 DIPSTICK_READINGS = ("negative", "trace", "1+", "2+", "3+", "4+")
 
@@ -64,9 +71,7 @@ def _clean_text(value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise _error(
-            "lone_surrogate", "The text is not valid Unicode (a lone surrogate)."
-        ) from None
+        raise _error("lone_surrogate", "Not valid Unicode (a lone surrogate).") from None
     return value
 
 
@@ -82,9 +87,10 @@ def _date(value: Any) -> dt.date:
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         raise _error("date_format", "Enter a date as YYYY-MM-DD.")
     try:
-        return _bounded(dt.date.fromisoformat(value))
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise _error("date_invalid", "This date does not exist.") from None
+    return _bounded(day)
 
 
 def _datetime(value: Any) -> dt.datetime:
@@ -125,6 +131,12 @@ def _number_or_reading(value: Any) -> Decimal | str:
     return _number(value)
 
 
+def _number_or_text(value: Any) -> Decimal | str:
+    if isinstance(value, str):
+        return _clean_text(value)
+    return _number(value)
+
+
 def _query_int(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -153,12 +165,12 @@ Bool = Annotated[bool, Strict()]
 Date = Annotated[
     dt.date,
     PlainValidator(_date, json_schema_input_type=str),
-    WithJsonSchema({"type": "string", "format": "date"}),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": DATE_PATTERN}),
 ]
 DateTime = Annotated[
     dt.datetime,
     PlainValidator(_datetime, json_schema_input_type=str),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": DATETIME_PATTERN}),
 ]
 Number = Annotated[Decimal, PlainValidator(_number), WithJsonSchema(_NUMBER_SCHEMA)]
 NumberOrReading = Annotated[
@@ -174,7 +186,37 @@ NumberOrReading = Annotated[
     ),
 ]
 
+# A number, or text a form parses with its own messages (the screening CRF's lab values)
+NumberOrText = Annotated[Decimal | str, PlainValidator(_number_or_text)]
+
 QueryInt = Annotated[int, BeforeValidator(_query_int)]
 QueryBool = Annotated[bool, BeforeValidator(_query_bool)]
 QueryDate = Date
-PathId = Annotated[int, BeforeValidator(_query_int), Interval(ge=1, le=ID_MAX)]
+PathId = Annotated[int, Interval(ge=1, le=ID_MAX), BeforeValidator(_query_int)]
+
+
+class _StrictQueryModel(params.QueryModel):
+    """The query parameters of an operation: one it does not take is refused, not ignored."""
+
+    @classmethod
+    def get_request_data(cls, request, api, path_params):
+        data = super().get_request_data(request, api, path_params)
+        known = getattr(cls, "__ninja_flatten_map__", {})
+        unknown = sorted(set(data or {}) - set(known))
+        if unknown:
+            message = "Unknown query parameter; this operation takes: " + ", ".join(known) + "."
+            raise ValidationError({name: [message] for name in unknown})
+        return data
+
+
+class _StrictQuery(params.Query):
+    _model = _StrictQueryModel
+
+    @classmethod
+    def _param_source(cls) -> str:
+        return "query"
+
+
+def Query(default: Any = ..., **kwargs: Any) -> Any:  # noqa: N802 - as ninja's Query()
+    """A query parameter (``ninja.Query``) of an operation that refuses unknown ones."""
+    return _StrictQuery(default, **kwargs)

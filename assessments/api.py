@@ -12,9 +12,9 @@ import datetime as dt
 from decimal import Decimal
 
 from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict
 
 from accounts.access import Action, get_scoped_or_404, require
+from alter_s006.api_types import Bool, Date, In, Int, Number, PathId, Text
 from assessments import recist, services
 from assessments.models import Lesion, Timepoint
 from subjects.models import Subject
@@ -22,24 +22,20 @@ from subjects.models import Subject
 router = Router(tags=["tumour assessments"])
 
 
-class _Strict(Schema):
-    model_config = ConfigDict(extra="forbid")
-
-
-class LesionIn(_Strict):
-    lesion_id: str = Field(..., description="T1..T5 for targets, NT1.. for non-targets")
-    organ: str = Field("", description="Organ or site; all lymph nodes count as one organ")
-    location: str = ""
+class LesionIn(In):
+    lesion_id: Text = Field(..., description="T1..T5 for targets, NT1.. for non-targets")
+    organ: Text = Field("", description="Organ or site; all lymph nodes count as one organ")
+    location: Text = ""
     method: recist.Method
-    slice_thickness_mm: Decimal | None = Field(None, description="Required for a CT/MRI target")
-    is_node: bool = False
-    baseline_date: dt.date
-    diameter_mm: Decimal | None = Field(
+    slice_thickness_mm: Number | None = Field(None, description="Required for a CT/MRI target")
+    is_node: Bool = False
+    baseline_date: Date
+    diameter_mm: Number | None = Field(
         None, description="Longest diameter; short axis of a lymph node; optional for non-target"
     )
 
 
-class BaselineIn(_Strict):
+class BaselineIn(In):
     targets: list[LesionIn] = Field(default_factory=list, description="At most 5, 2 per organ")
     non_targets: list[LesionIn] = Field(default_factory=list)
 
@@ -58,53 +54,53 @@ class LesionOut(Schema):
     version: int
 
 
-class LesionCorrectionIn(_Strict):
-    version: int
-    reason: str = Field(..., description="Reason for change (audit trail)")
-    organ: str | None = None
-    location: str | None = None
+class LesionCorrectionIn(In):
+    version: Int
+    reason: Text = Field(..., description="Reason for change (audit trail)")
+    organ: Text | None = None
+    location: Text | None = None
     method: recist.Method | None = None
-    slice_thickness_mm: Decimal | None = None
-    is_node: bool | None = None
-    baseline_date: dt.date | None = None
-    baseline_diameter_mm: Decimal | None = None
+    slice_thickness_mm: Number | None = None
+    is_node: Bool | None = None
+    baseline_date: Date | None = None
+    baseline_diameter_mm: Number | None = None
 
 
-class MeasurementIn(_Strict):
+class MeasurementIn(In):
     kind: recist.MeasurementKind = recist.MeasurementKind.MEASURED
-    diameter_mm: Decimal | None = Field(
+    diameter_mm: Number | None = Field(
         None,
         description="mm; for 'disappeared' a node's short axis (0 for other lesions); for "
         "'split' the sum of the fragments' longest diameters",
     )
-    merged_into: str | None = Field(
+    merged_into: Text | None = Field(
         None, description="'merged': the target lesion carrying the coalesced diameter"
     )
 
 
-class TimepointIn(_Strict):
-    scan_date: dt.date
-    measurements: dict[str, MeasurementIn] = Field(
+class TimepointIn(In):
+    scan_date: Date
+    measurements: dict[Text, MeasurementIn] = Field(
         ..., description="One per baseline target lesion, keyed by its lesion_id"
     )
-    non_target_status: str = Field(
+    non_target_status: Text = Field(
         "", description="CR, non-CR/non-PD, PD or not evaluated; required with non-targets"
     )
     new_lesion: recist.NewLesion
-    confirms_equivocal: bool = Field(
+    confirms_equivocal: Bool = Field(
         False,
         description="The new lesion is the equivocal one of the assessment before: PD is "
         "dated back to that scan (RECIST 4.3.4)",
     )
-    investigator_response: str = Field(
+    investigator_response: Text = Field(
         "", description="The investigator's own response; if it differs, a reason is required"
     )
-    disagreement_reason: str = ""
+    disagreement_reason: Text = ""
 
 
 class TimepointCorrectionIn(TimepointIn):
-    version: int
-    reason: str = Field(..., description="Reason for change (audit trail)")
+    version: Int
+    reason: Text = Field(..., description="Reason for change (audit trail)")
 
 
 class MeasurementOut(Schema):
@@ -200,7 +196,7 @@ def _entries(payload: TimepointIn) -> dict:
 
 
 @router.get("/subjects/{subject_id}/lesions", response=list[LesionOut], summary="Baseline lesions")
-def list_lesions(request, subject_id: int):
+def list_lesions(request, subject_id: PathId):
     return _subject(request, subject_id).lesions.order_by("-role", "id")  # targets first
 
 
@@ -214,7 +210,7 @@ def list_lesions(request, subject_id: int):
         "mm), a scan more than 28 days before C1D1, a second baseline."
     ),
 )
-def record_baseline(request, subject_id: int, payload: BaselineIn):
+def record_baseline(request, subject_id: PathId, payload: BaselineIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     rows = services.record_baseline(
@@ -231,7 +227,7 @@ def record_baseline(request, subject_id: int, payload: BaselineIn):
     response=LesionOut,
     summary="Correct a baseline lesion (version and reason); assessments are derived again",
 )
-def correct_lesion(request, lesion_id: int, payload: LesionCorrectionIn):
+def correct_lesion(request, lesion_id: PathId, payload: LesionCorrectionIn):
     lesion = get_scoped_or_404(
         Lesion.objects.select_related("subject"), request.auth, "subject__site", pk=lesion_id
     )
@@ -248,7 +244,7 @@ def correct_lesion(request, lesion_id: int, payload: LesionCorrectionIn):
     response=list[TimepointOut],
     summary="Tumour assessments with their derived values, in date order",
 )
-def list_timepoints(request, subject_id: int):
+def list_timepoints(request, subject_id: PathId):
     subject = _subject(request, subject_id)
     return [_timepoint_out(tp) for tp in subject.timepoints.select_related("visit")]
 
@@ -265,7 +261,7 @@ def list_timepoints(request, subject_id: int):
         "`out_of_window: true`."
     ),
 )
-def record_timepoint(request, subject_id: int, payload: TimepointIn):
+def record_timepoint(request, subject_id: PathId, payload: TimepointIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     recorded = services.record_timepoint(subject=subject, by=request.auth, **_entries(payload))
@@ -278,7 +274,7 @@ def record_timepoint(request, subject_id: int, payload: TimepointIn):
     response=TimepointOut,
     summary="Correct a tumour assessment (version and reason); later ones are derived again",
 )
-def correct_timepoint(request, timepoint_id: int, payload: TimepointCorrectionIn):
+def correct_timepoint(request, timepoint_id: PathId, payload: TimepointCorrectionIn):
     tp = get_scoped_or_404(
         Timepoint.objects.select_related("subject"), request.auth, "subject__site", pk=timepoint_id
     )
@@ -298,7 +294,7 @@ def correct_timepoint(request, timepoint_id: int, payload: TimepointCorrectionIn
     response=BestResponseOut,
     summary="Confirmed best overall response and the date of first progression",
 )
-def best_response(request, subject_id: int):
+def best_response(request, subject_id: PathId):
     subject = _subject(request, subject_id)
     bor = services.best_response(subject) if subject.timepoints.exists() else None
     if bor is None:

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from django.core.exceptions import ValidationError
 from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict
 
 from accounts.access import Action, get_scoped_or_404, require
 from alter_s006 import protocol as P
+from alter_s006.api_types import DATE_MAX, DATE_MIN, Date, In, Int, PathId, Query, QueryDate, Text
 from dosing import services
 from dosing.calendar import DayKind
 from dosing.forms import DispensingForm, DoseEventForm, ReturnForm
@@ -32,14 +32,10 @@ _NEXT_CYCLES_DAYS = 2 * P.CYCLE_LENGTH_DAYS  # default end: as far ahead as the 
 
 _EVENT_KINDS = [k for k in DoseEvent.Kind.values if k != DoseEvent.Kind.REESCALATION]
 _LEVELS = ", ".join(str(mg) for mg in P.DOSE_LEVELS_MG)
+_FIRST_DATE = f"The first date (YYYY-MM-DD, {DATE_MIN} to {DATE_MAX})"
+_LAST_DATE = f"The last date (YYYY-MM-DD, {DATE_MIN} to {DATE_MAX})"
 
 # --- schemas --------------------------------------------------------------------------------
-
-
-class _Strict(Schema):
-    """A request body: a misspelt field is refused (422), not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class CalendarDayOut(Schema):
@@ -58,17 +54,17 @@ class CalendarDayOut(Schema):
     dose_mg: int = Field(..., description="The dose planned that date; 0 when none is")
 
 
-class DoseEventIn(_Strict):
-    kind: str = Field(..., json_schema_extra={"enum": _EVENT_KINDS})
-    start: dt.date = Field(..., description="From (a delay: the date it was decided)")
-    end: dt.date | None = Field(
+class DoseEventIn(In):
+    kind: Text = Field(..., json_schema_extra={"enum": _EVENT_KINDS})
+    start: Date = Field(..., description="From (a delay: the date it was decided)")
+    end: Date | None = Field(
         None, description="Interruption only: last day without drug; null while open"
     )
-    dose_mg: int | None = Field(None, description=f"Reduction only: the new dose ({_LEVELS} mg)")
-    cycle: int | None = Field(None, description="Delay only: the cycle whose day 1 moves")
-    days: int | None = Field(None, description="Delay only: days of delay")
-    reason: str = Field(..., json_schema_extra={"enum": list(Reason.values)})
-    detail: str = Field("", description="For toxicity: the adverse event behind it (term, grade)")
+    dose_mg: Int | None = Field(None, description=f"Reduction only: the new dose ({_LEVELS} mg)")
+    cycle: Int | None = Field(None, description="Delay only: the cycle whose day 1 moves")
+    days: Int | None = Field(None, description="Delay only: days of delay")
+    reason: Text = Field(..., json_schema_extra={"enum": list(Reason.values)})
+    detail: Text = Field("", description="For toxicity: the adverse event behind it (term, grade)")
 
 
 class DoseEventOut(Schema):
@@ -86,22 +82,22 @@ class DoseEventOut(Schema):
     version: int
 
 
-class DispensingIn(_Strict):
-    dispensed_on: dt.date
-    strength_mg: int = Field(
+class DispensingIn(In):
+    dispensed_on: Date
+    strength_mg: Int = Field(
         ..., description="Capsule strength", json_schema_extra={"enum": list(P.DOSE_LEVELS_MG)}
     )
-    lot_number: str
-    expiry: dt.date
-    capsules: int = Field(..., description="Capsules dispensed (one capsule per dose)")
+    lot_number: Text
+    expiry: Date
+    capsules: Int = Field(..., description="Capsules dispensed (one capsule per dose)")
 
 
-class ReturnIn(_Strict):
-    version: int = Field(..., description="The version you read")
-    returned_on: dt.date
-    returned: int = Field(..., description="Capsules brought back")
-    reported_missed: int | None = Field(None, description="Missed doses the patient reports")
-    reason: str = Field("", description="Reason for change: required to correct a return")
+class ReturnIn(In):
+    version: Int = Field(..., description="The version you read")
+    returned_on: Date
+    returned: Int = Field(..., description="Capsules brought back")
+    reported_missed: Int | None = Field(None, description="Missed doses the patient reports")
+    reason: Text = Field("", description="Reason for change: required to correct a return")
 
 
 class ComplianceOut(Schema):
@@ -290,7 +286,10 @@ def _exposure_out(subject: Subject) -> dict:
     ),
 )
 def dosing_calendar(
-    request, subject_id: int, start: dt.date | None = None, end: dt.date | None = None
+    request,
+    subject_id: PathId,
+    start: Annotated[QueryDate | None, Query(None, description=_FIRST_DATE)] = None,
+    end: Annotated[QueryDate | None, Query(None, description=_LAST_DATE)] = None,
 ):
     subject = _subject(request, subject_id)
     start, end = _calendar_range(subject, start, end)
@@ -311,7 +310,7 @@ def dosing_calendar(
     response=list[DoseEventOut],
     summary="Dose modifications recorded (interruptions, reductions, delays, discontinuation)",
 )
-def list_dose_modifications(request, subject_id: int):
+def list_dose_modifications(request, subject_id: PathId):
     subject = _subject(request, subject_id)
     return subject.dose_events.select_related("recorded_by")
 
@@ -327,7 +326,7 @@ def list_dose_modifications(request, subject_id: int):
         "the field at fault and stores nothing. A delay moves the later cycle visits."
     ),
 )
-def add_dose_modification(request, subject_id: int, payload: DoseEventIn):
+def add_dose_modification(request, subject_id: PathId, payload: DoseEventIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     form = DoseEventForm({k: _encode(v) for k, v in payload.dict().items()})
@@ -342,7 +341,7 @@ def add_dose_modification(request, subject_id: int, payload: DoseEventIn):
     response=list[DispensingOut],
     summary="Drug accountability: dispensings, returns, capsules taken and compliance",
 )
-def list_dispensings(request, subject_id: int):
+def list_dispensings(request, subject_id: PathId):
     return _dispensings_out(_subject(request, subject_id))
 
 
@@ -355,7 +354,7 @@ def list_dispensings(request, subject_id: int):
         "that expired before the dispensing date."
     ),
 )
-def add_dispensing(request, subject_id: int, payload: DispensingIn):
+def add_dispensing(request, subject_id: PathId, payload: DispensingIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     form = DispensingForm({k: _encode(v) for k, v in payload.dict().items()})
@@ -375,7 +374,7 @@ def add_dispensing(request, subject_id: int, payload: DispensingIn):
         "changed since you read `version`."
     ),
 )
-def record_return(request, dispensing_id: int, payload: ReturnIn):
+def record_return(request, dispensing_id: PathId, payload: ReturnIn):
     row = get_scoped_or_404(
         Dispensing.objects.select_related("subject__site"),
         request.auth,
@@ -404,5 +403,5 @@ def record_return(request, dispensing_id: int, payload: ReturnIn):
     response=ExposureOut,
     summary="Exposure so far: cycles, cumulative dose, dose intensity, modifications",
 )
-def dosing_exposure(request, subject_id: int):
+def dosing_exposure(request, subject_id: PathId):
     return _exposure_out(_subject(request, subject_id))

@@ -25,6 +25,7 @@ from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict, WithJsonSchema, create_model
 
 from accounts.access import Action, get_scoped_or_404, require, visible_sites
+from alter_s006.api_types import DECIMAL_PATTERN, Bool, Date, Int, NumberOrText, PathId, Query, Text
 from eligibility import services
 from eligibility.forms import LAB_FIELDS, ScreeningForm, SignatureForm
 from eligibility.models import EligibilitySignature, Screening
@@ -63,7 +64,7 @@ def _input_json_schema(field: models.Field) -> dict:
     if isinstance(field, models.BooleanField):
         shape = {"type": "boolean"}
     elif isinstance(field, models.DecimalField):
-        shape = {"type": ["string", "number"], "examples": ["120", "7.5"]}
+        shape = {"type": ["string", "number"], "pattern": DECIMAL_PATTERN, "examples": ["120"]}
     elif isinstance(field, models.DateField):
         shape = {"type": "string", "format": "date"}
     elif isinstance(field, models.IntegerField):
@@ -73,6 +74,19 @@ def _input_json_schema(field: models.Field) -> dict:
     if field.choices:
         shape["enum"] = _choices(field) + ([""] if shape["type"] == "string" else [])
     return {"anyOf": [shape, _NULL], "description": _description(field)}
+
+
+def _input_type(field: models.Field) -> Any:
+    """The strict API type of a field (issue 10): JSON types are not coerced."""
+    if isinstance(field, models.BooleanField):
+        return Bool
+    if isinstance(field, models.DecimalField):
+        return NumberOrText  # the form checks the text, with its messages
+    if isinstance(field, models.DateField):
+        return Date
+    if isinstance(field, models.IntegerField):
+        return Int
+    return Text
 
 
 def _output_type(field: models.Field) -> Any:
@@ -102,9 +116,12 @@ ScreeningIn = create_model(
         "`version` (the one you read) and `reason` (for the audit trail) are required. "
         "Fields left out keep their stored value; `null` clears a field."
     ),
-    version=(int | None, Field(None, description="The version you read (updates only).")),
-    reason=(str | None, Field(None, description="Reason for change (updates only).")),
-    **{f.name: (Annotated[Any, WithJsonSchema(_input_json_schema(f))], None) for f in _FIELDS},
+    version=(Int | None, Field(None, description="The version you read (updates only).")),
+    reason=(Text | None, Field(None, description="Reason for change (updates only).")),
+    **{
+        f.name: (Annotated[_input_type(f) | None, WithJsonSchema(_input_json_schema(f))], None)
+        for f in _FIELDS
+    },
 )
 
 ScreeningOut = create_model(
@@ -168,8 +185,8 @@ class ScreeningSaved(Schema):
 
 
 class SignatureIn(_Strict):
-    password: str = Field(..., description="Your own password, re-entered to sign")
-    data_hash: str = Field(
+    password: Text = Field(..., description="Your own password, re-entered to sign")
+    data_hash: Text = Field(
         ...,
         pattern=r"^[0-9a-f]{64}$",
         description=(
@@ -295,7 +312,7 @@ def _eligibility_out(subject: Subject, screening: Screening) -> dict:
     response=ScreeningOut,
     summary="The screening CRF (every field empty and version null before the first save)",
 )
-def get_screening(request, subject_id: int):
+def get_screening(request, subject_id: PathId):
     subject = _subject(request, subject_id)
     return _screening_out(services.get_screening(subject))
 
@@ -310,7 +327,7 @@ def get_screening(request, subject_id: int):
         "investigator signature that no longer covers the data."
     ),
 )
-def put_screening(request, subject_id: int, payload: ScreeningIn):
+def put_screening(request, subject_id: PathId, payload: ScreeningIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     current = services.get_screening(subject)
@@ -356,7 +373,7 @@ def put_screening(request, subject_id: int, payload: ScreeningIn):
     response=EligibilityOut,
     summary="Eligibility verdict of the stored data, the signature and the screening window",
 )
-def get_eligibility(request, subject_id: int):
+def get_eligibility(request, subject_id: PathId):
     subject = _subject(request, subject_id)
     return _eligibility_out(subject, services.get_screening(subject))
 
@@ -375,7 +392,7 @@ def get_eligibility(request, subject_id: int):
         "another investigator): the existing signature is returned and nothing is created."
     ),
 )
-def sign_eligibility(request, subject_id: int, payload: SignatureIn):
+def sign_eligibility(request, subject_id: PathId, payload: SignatureIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.SIGN, subject.site_id)
     form = SignatureForm({"password": payload.password})
@@ -398,7 +415,10 @@ def sign_eligibility(request, subject_id: int, payload: SignatureIn):
     response=ScreeningLogOut,
     summary="Everyone screened at your sites, with outcome, reason and counts per site",
 )
-def screening_log(request, site: str | None = None):
+def screening_log(
+    request,
+    site: Annotated[Text | None, Query(None, description="Site code", max_length=6)] = None,
+):
     sites = visible_sites(request.auth)
     if site:
         sites = sites.filter(code=site)

@@ -13,14 +13,29 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from ninja import Field, Router, Schema, Status
-from pydantic import ConfigDict
 
 from accounts.access import Action, get_scoped_or_404, require
 from alter_s006 import protocol as P
+from alter_s006.api_types import (
+    Bool,
+    Date,
+    DateTime,
+    Id,
+    In,
+    Int,
+    Number,
+    NumberOrReading,
+    PathId,
+    Query,
+    QueryBool,
+    QueryInt,
+    Text,
+)
 from dosing.models import DoseEvent
 from safety import grading, services
 from safety.models import AdverseEvent, CtcaeTerm, LabPanel, LabResult, SaeReport
@@ -29,14 +44,9 @@ from subjects.models import Subject, Visit
 router = Router(tags=["safety"])
 
 _ANALYTES = [*grading.ANALYTES, "blood_pressure"]
+_Q = "Words of a term or its SOC, or the digits of a MedDRA code"
 
 # --- schemas --------------------------------------------------------------------------------
-
-
-class _Strict(Schema):
-    """A request body: a misspelt field is refused (422), not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class GradeDefinitionOut(Schema):
@@ -63,73 +73,73 @@ class TermBriefOut(Schema):
     other_specify: bool
 
 
-class AeIn(_Strict):
-    term_id: int = Field(..., description="A CTCAE term (GET /ctcae/terms)")
-    verbatim: str = Field("", description="Required with an 'Other, specify' term")
-    onset_date: dt.date
-    end_date: dt.date | None = Field(None, description="Null while ongoing")
-    ongoing: bool = False
-    grade: int = Field(..., description="A grade the term has (1-5)")
-    serious: bool = False
-    sae_death: bool = False
-    sae_life_threatening: bool = False
-    sae_hospitalisation: bool = False
-    sae_disability: bool = False
-    sae_congenital_anomaly: bool = False
-    sae_important_medical_event: bool = False
-    action_taken: str = Field(
+class AeIn(In):
+    term_id: Id = Field(..., description="A CTCAE term (GET /ctcae/terms)")
+    verbatim: Text = Field("", description="Required with an 'Other, specify' term")
+    onset_date: Date
+    end_date: Date | None = Field(None, description="Null while ongoing")
+    ongoing: Bool = False
+    grade: Int = Field(..., description="A grade the term has (1-5)")
+    serious: Bool = False
+    sae_death: Bool = False
+    sae_life_threatening: Bool = False
+    sae_hospitalisation: Bool = False
+    sae_disability: Bool = False
+    sae_congenital_anomaly: Bool = False
+    sae_important_medical_event: Bool = False
+    action_taken: Text = Field(
         AdverseEvent.Action.NONE, json_schema_extra={"enum": list(AdverseEvent.Action.values)}
     )
-    dose_event_id: int | None = Field(
+    dose_event_id: Id | None = Field(
         None, description="The dose modification (interruption, reduction, discontinuation)"
     )
-    treatment_given: str = ""
-    outcome: str = Field(..., json_schema_extra={"enum": list(AdverseEvent.Outcome.values)})
-    learned_on: dt.datetime | None = Field(
+    treatment_given: Text = ""
+    outcome: Text = Field(..., json_schema_extra={"enum": list(AdverseEvent.Outcome.values)})
+    learned_on: DateTime | None = Field(
         None, description="When the site learned of it (default now): starts the SAE clock"
     )
-    lab_result_id: int | None = Field(None, description="The lab value it is recorded from")
+    lab_result_id: Id | None = Field(None, description="The lab value it is recorded from")
 
 
-class AePatch(_Strict):
-    version: int = Field(..., description="The version you read")
-    reason: str = Field(..., description="Reason for change (audit trail)")
-    grade_from: dt.date | None = Field(
+class AePatch(In):
+    version: Int = Field(..., description="The version you read")
+    reason: Text = Field(..., description="Reason for change (audit trail)")
+    grade_from: Date | None = Field(
         None, description="Required with a new grade: the date the grade changed"
     )
-    sae_aware_at: dt.datetime | None = Field(
+    sae_aware_at: DateTime | None = Field(
         None, description="When the event becomes serious: when the site learned it (now)"
     )
-    term_id: int | None = None
-    verbatim: str | None = None
-    onset_date: dt.date | None = None
-    end_date: dt.date | None = None
-    ongoing: bool | None = None
-    grade: int | None = None
-    serious: bool | None = None
-    sae_death: bool | None = None
-    sae_life_threatening: bool | None = None
-    sae_hospitalisation: bool | None = None
-    sae_disability: bool | None = None
-    sae_congenital_anomaly: bool | None = None
-    sae_important_medical_event: bool | None = None
-    action_taken: str | None = Field(
+    term_id: Id | None = None
+    verbatim: Text | None = None
+    onset_date: Date | None = None
+    end_date: Date | None = None
+    ongoing: Bool | None = None
+    grade: Int | None = None
+    serious: Bool | None = None
+    sae_death: Bool | None = None
+    sae_life_threatening: Bool | None = None
+    sae_hospitalisation: Bool | None = None
+    sae_disability: Bool | None = None
+    sae_congenital_anomaly: Bool | None = None
+    sae_important_medical_event: Bool | None = None
+    action_taken: Text | None = Field(
         None, json_schema_extra={"enum": [*AdverseEvent.Action.values, None]}
     )
-    dose_event_id: int | None = None
-    treatment_given: str | None = None
-    outcome: str | None = Field(
+    dose_event_id: Id | None = None
+    treatment_given: Text | None = None
+    outcome: Text | None = Field(
         None, json_schema_extra={"enum": [*AdverseEvent.Outcome.values, None]}
     )
-    learned_on: dt.datetime | None = None
+    learned_on: DateTime | None = None
 
 
-class CausalityIn(_Strict):
-    version: int = Field(..., description="The version of the AE you assessed")
-    relationship: str = Field(
+class CausalityIn(In):
+    version: Int = Field(..., description="The version of the AE you assessed")
+    relationship: Text = Field(
         ..., json_schema_extra={"enum": list(AdverseEvent.Relationship.values)}
     )
-    password: str = Field(..., description="Your own password, re-entered to sign")
+    password: Text = Field(..., description="Your own password, re-entered to sign")
 
 
 class GradeStepOut(Schema):
@@ -214,35 +224,35 @@ class AeOut(Schema):
     version: int
 
 
-class SaeSubmitIn(_Strict):
-    narrative: str
+class SaeSubmitIn(In):
+    narrative: Text
 
 
-class FollowUpIn(_Strict):
-    due_at: dt.datetime | None = Field(
+class FollowUpIn(In):
+    due_at: DateTime | None = Field(
         None, description=f"Default: {P.SAE_FOLLOW_UP_HOURS} hours from now"
     )
 
 
-class LabValueIn(_Strict):
-    value: Decimal | str = Field(..., description="A number; a dipstick reading as text ('2+')")
-    unit: str = Field(..., description="One of the analyte's units (POST /grading lists them)")
+class LabValueIn(In):
+    value: NumberOrReading = Field(..., description="A number; a dipstick reading as text ('2+')")
+    unit: Text = Field(..., description="One of the analyte's units (POST /grading lists them)")
 
 
-class BloodPressureIn(_Strict):
-    systolic: Decimal
-    diastolic: Decimal
+class BloodPressureIn(In):
+    systolic: Number
+    diastolic: Number
 
 
-class LabPanelIn(_Strict):
-    sample_date: dt.date
-    visit_id: int | None = Field(None, description="The cycle visit")
-    values: dict[str, LabValueIn] = Field(
+class LabPanelIn(In):
+    sample_date: Date
+    visit_id: Id | None = Field(None, description="The cycle visit")
+    values: dict[Text, LabValueIn] = Field(
         default_factory=dict,
         description="By analyte: " + ", ".join(grading.ANALYTES),
     )
     blood_pressure: BloodPressureIn | None = None
-    qtc_confirmed: bool = Field(
+    qtc_confirmed: Bool = Field(
         False, description="A second separate ECG also showed QTc >= 501 ms"
     )
 
@@ -301,23 +311,23 @@ def _analytes_by_term() -> dict[str, list[str]]:
 ANALYTES_BY_TERM = _analytes_by_term()
 
 
-class GradingIn(_Strict):
-    analyte: str = Field(
+class GradingIn(In):
+    analyte: Text = Field(
         "", json_schema_extra={"enum": ["", *_ANALYTES]}, description="Or give `term`"
     )
-    term: str = Field(
+    term: Text = Field(
         "",
         description="A CTCAE term graded from one analyte (e.g. 'Neutrophil count decreased', "
         "'Hypertension'), instead of `analyte`",
     )
-    value: Decimal | str | None = Field(None, description="Not for blood_pressure")
-    unit: str = ""
-    lln: Decimal | None = None
-    uln: Decimal | None = None
-    baseline: Decimal | None = Field(None, description="Hb and creatinine only")
-    confirmed: bool = Field(False, description="QTc: a second ECG >= 501 ms")
-    systolic: Decimal | None = Field(None, description="blood_pressure only")
-    diastolic: Decimal | None = Field(None, description="blood_pressure only")
+    value: NumberOrReading | None = Field(None, description="Not for blood_pressure")
+    unit: Text = ""
+    lln: Number | None = None
+    uln: Number | None = None
+    baseline: Number | None = Field(None, description="Hb and creatinine only")
+    confirmed: Bool = Field(False, description="QTc: a second ECG >= 501 ms")
+    systolic: Number | None = Field(None, description="blood_pressure only")
+    diastolic: Number | None = Field(None, description="blood_pressure only")
 
 
 class GradeOut(Schema):
@@ -521,9 +531,13 @@ def _lab_result(subject: Subject, result_id: int | None) -> LabResult | None:
         "prefix. The exact term first, then terms starting with `q`. Empty `q`: no terms."
     ),
 )
-def search_ctcae_terms(request, q: str = "", limit: int = 20):
+def search_ctcae_terms(
+    request,
+    q: Annotated[Text, Query("", description=_Q, max_length=100)] = "",
+    limit: Annotated[QueryInt, Query(20, description="At most this many terms", ge=1, le=100)] = 20,
+):
     require(request.auth, Action.VIEW)
-    return [_term_out(t) for t in services.search_terms(q, limit=max(1, min(limit, 100)))]
+    return [_term_out(t) for t in services.search_terms(q, limit=limit)]
 
 
 @router.post(
@@ -583,7 +597,7 @@ def grade_value(request, payload: GradingIn):
     response=list[AeOut],
     summary="The subject's adverse events with grade history, worst grade and SAE reports",
 )
-def list_adverse_events(request, subject_id: int):
+def list_adverse_events(request, subject_id: PathId):
     subject = _subject(request, subject_id)
     return [_ae_out(ae) for ae in subject.adverse_events.order_by("onset_date", "id")]
 
@@ -602,7 +616,7 @@ def list_adverse_events(request, subject_id: int):
         "recorded on the end date."
     ),
 )
-def record_adverse_event(request, subject_id: int, payload: AeIn):
+def record_adverse_event(request, subject_id: PathId, payload: AeIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     data = payload.dict()
@@ -614,7 +628,7 @@ def record_adverse_event(request, subject_id: int, payload: AeIn):
 
 
 @router.get("/adverse-events/{ae_id}", response=AeOut, summary="One adverse event")
-def get_adverse_event(request, ae_id: int):
+def get_adverse_event(request, ae_id: PathId):
     return _ae_out(_ae(request, ae_id))
 
 
@@ -628,7 +642,7 @@ def get_adverse_event(request, ae_id: int):
         "voids the causality signature. 409 if the event changed since `version`."
     ),
 )
-def update_adverse_event(request, ae_id: int, payload: AePatch):
+def update_adverse_event(request, ae_id: PathId, payload: AePatch):
     ae = _ae(request, ae_id)
     require(request.auth, Action.ENTER_DATA, ae.subject.site_id)
     changes = payload.dict(exclude_unset=True)
@@ -664,7 +678,7 @@ def update_adverse_event(request, ae_id: int, payload: AePatch):
         "nothing (422 on `password`). 409 if the event changed since `version`."
     ),
 )
-def sign_causality(request, ae_id: int, payload: CausalityIn):
+def sign_causality(request, ae_id: PathId, payload: CausalityIn):
     ae = _ae(request, ae_id)
     require(request.auth, Action.SIGN, ae.subject.site_id)
     signed = services.sign_causality(
@@ -686,7 +700,10 @@ def sign_causality(request, ae_id: int, payload: CausalityIn):
     response=list[SaeReportOut],
     summary="SAE reports of your sites: overdue first, then pending by due time, then submitted",
 )
-def list_sae_reports(request, overdue: bool = False):
+def list_sae_reports(
+    request,
+    overdue: Annotated[QueryBool, Query(False, description="Only reports past due")] = False,
+):
     reports = services.sae_listing(request.auth)
     if overdue:
         reports = reports.filter(submitted_at__isnull=True, due_at__lt=timezone.now())
@@ -698,7 +715,7 @@ def list_sae_reports(request, overdue: bool = False):
     response=SaeReportOut,
     summary="Submit an SAE report with its narrative",
 )
-def submit_sae_report(request, report_id: int, payload: SaeSubmitIn):
+def submit_sae_report(request, report_id: PathId, payload: SaeSubmitIn):
     report = get_scoped_or_404(
         SaeReport.objects.select_related("ae__subject__site", "ae__term"),
         request.auth,
@@ -717,7 +734,7 @@ def submit_sae_report(request, report_id: int, payload: SaeSubmitIn):
     response={201: SaeReportOut},
     summary="Request the next follow-up report of an SAE (earlier reports submitted)",
 )
-def add_sae_follow_up(request, ae_id: int, payload: FollowUpIn):
+def add_sae_follow_up(request, ae_id: PathId, payload: FollowUpIn):
     ae = _ae(request, ae_id)
     require(request.auth, Action.ENTER_DATA, ae.subject.site_id)
     report = services.add_follow_up(ae=ae, by=request.auth, due_at=payload.due_at)
@@ -733,7 +750,7 @@ def add_sae_follow_up(request, ae_id: int, payload: FollowUpIn):
     response=list[LabPanelOut],
     summary="Lab panels (latest first) with CTCAE grades and the AEs they offer",
 )
-def list_lab_panels(request, subject_id: int):
+def list_lab_panels(request, subject_id: PathId):
     subject = _subject(request, subject_id)
     return [_panel_out(p) for p in services.lab_panels(subject)]
 
@@ -749,7 +766,7 @@ def list_lab_panels(request, subject_id: int):
         "pressure). TSH and FT4 are not graded (clinical judgement)."
     ),
 )
-def record_lab_panel(request, subject_id: int, payload: LabPanelIn):
+def record_lab_panel(request, subject_id: PathId, payload: LabPanelIn):
     subject = _subject(request, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     visit = None

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Router, Schema, Status
 
 from accounts.access import Action, get_scoped_or_404, require, scope, sites_for
-from alter_s006.api_types import Bool, Date, In, Int, PathId, Text
+from alter_s006.api_types import Bool, Date, In, Int, PathId, Query, Text
 from audit.models import AuditEvent
 from subjects import lifecycle, services
 from subjects.forms import (
@@ -127,8 +127,8 @@ def _form_errors(form) -> ValidationError:
 @router.get("/subjects", response=list[SubjectOut], summary="Subjects you may see")
 def list_subjects(
     request,
-    site: Annotated[Text | None, Query(description="Site code", max_length=6)] = None,
-    status: lifecycle.SubjectStatus | None = None,
+    site: Annotated[Text | None, Query(None, description="Site code", max_length=6)] = None,
+    status: Annotated[lifecycle.SubjectStatus | None, Query(None, description="Status")] = None,
 ):
     subjects = scope(Subject.objects.select_related("site"), request.auth)
     if site:

@@ -632,6 +632,11 @@ ACCESS: dict[str, Url] = {
     ),
     # --- API (bearer token) ---
     "api:api-root": Url({"GET": (404, 404, 404, 404, 404, 404)}, api=True),
+    "api:api-not-found": Url(
+        dict.fromkeys(("GET", "POST"), (404, 404, 404, 404, 404, 404)),
+        args=lambda w: ["no/such/endpoint"],
+        api=True,
+    ),
     "api:list_sites": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
     "api:list_subjects": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
     "api:register_subject": Url(
