@@ -196,14 +196,31 @@ def compliance_rows(subject: Subject):
 
 
 def exposure_for(subject: Subject):
+    """Exposure from C1D1 to today at the site, or to the last dose recorded at stop."""
     if subject.c1d1_date is None:
         return None
+    until = subject.site.today()
+    if subject.last_dose_date is not None:
+        until = min(until, subject.last_dose_date)
     return exposure.exposure(
         subject.c1d1_date,
         events_for(subject),
-        subject.site.today(),
+        until,
         allow_reescalation=P.ALLOW_REESCALATION,
     )
+
+
+def last_dose(subject: Subject, exposure_summary=None) -> dt.date | None:
+    """The subject's last dose — one answer for every page and export.
+
+    The date recorded when treatment stopped (it drives end of treatment, the safety
+    follow-up and the AE reporting window); while on treatment, the calendar's latest
+    dosing day so far. Pass ``exposure_summary`` when the caller has it already.
+    """
+    if subject.last_dose_date is not None:
+        return subject.last_dose_date
+    summary = exposure_summary if exposure_summary is not None else exposure_for(subject)
+    return summary.last_dose if summary else None
 
 
 def record_return(

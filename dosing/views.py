@@ -98,7 +98,8 @@ def dosing(request, pk):
             "prev_month": prev_month,
             "next_month": next_month,
             "events": subject.dose_events.select_related("recorded_by"),
-            "exposure": services.exposure_for(subject),
+            "exposure": (summary := services.exposure_for(subject)),
+            "last_dose": services.last_dose(subject, summary),
             "dose_now": services.current_dose(subject),
             "diary_cycle": services.diary_cycle(subject),
             "start_dose": P.START_DOSE_MG,  # days below it are shown as reduced

@@ -234,15 +234,16 @@ def subject_detail(request, pk):
     )
     changes = StatusChange.objects.filter(subject=subject).select_related("by")
     can_edit = get_access(request.user).can(Action.ENTER_DATA, subject.site_id)
+    # one answer with the dosing page: recorded at stop, else the calendar's so far
+    from dosing.services import last_dose as last_dose_of
+
+    last_dose = last_dose_of(subject) if subject.c1d1_date else None
     transition_form = None
     if can_edit and lifecycle.allowed_targets(subject.lifecycle_status):
         initial = {"version": subject.version, "on_date": today}
         if subject.status == lifecycle.SubjectStatus.ON_TREATMENT:
             # the dosing calendar knows the last dose taken (it drives EOT, SFU, AE window)
-            from dosing.services import exposure_for
-
-            exposure = exposure_for(subject)
-            initial["last_dose"] = exposure.last_dose if exposure else None
+            initial["last_dose"] = last_dose
         transition_form = TransitionForm(subject=subject, initial=initial)
     return render(
         request,
@@ -255,6 +256,7 @@ def subject_detail(request, pk):
             "today": today,
             "can_edit": can_edit,
             "transition_form": transition_form,
+            "last_dose": last_dose,
         },
     )
 
