@@ -24,9 +24,9 @@ import subprocess
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 from django.conf import settings
 from django.db import connection
+from psycopg import sql
 
 from audit.login_role import ensure_app_login
 
