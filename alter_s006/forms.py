@@ -46,8 +46,42 @@ def check_plain_number(text: str) -> None:
     )
 
 
+class NumberTextInput(forms.TextInput):
+    """A number typed as text (``inputmode`` brings up the number keyboard).
+
+    ``<input type="number">`` lets the browser rewrite what was typed before the server
+    sees it ("21O" is sent as empty, "2e" as nothing at all), so a typing slip became a
+    silent blank. As text, what was typed arrives and is refused beside the field.
+    """
+
+    NUMBER_ONLY_ATTRS = ("min", "max", "step")
+
+    def __init__(self, attrs=None):
+        attrs = {k: v for k, v in (attrs or {}).items() if k not in self.NUMBER_ONLY_ATTRS}
+        super().__init__(attrs)
+
+
 class PlainNumberMixin:
-    """A number field that takes only plain ASCII decimal notation."""
+    """A number field that takes only plain ASCII decimal notation, typed as text."""
+
+    widget = NumberTextInput
+    inputmode = "decimal"
+
+    def __init__(self, *args, **kwargs):
+        widget = kwargs.get("widget")
+        if isinstance(widget, forms.NumberInput) or widget is forms.NumberInput:
+            attrs = getattr(widget, "attrs", {})
+            kwargs["widget"] = NumberTextInput(attrs)
+        super().__init__(*args, **kwargs)
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        for name in NumberTextInput.NUMBER_ONLY_ATTRS:
+            attrs.pop(name, None)
+        if not widget.is_hidden:
+            attrs.setdefault("inputmode", self.inputmode)
+            attrs.setdefault("autocomplete", "off")
+        return attrs
 
     def to_python(self, value):
         if isinstance(value, str) and value.strip():
@@ -56,7 +90,7 @@ class PlainNumberMixin:
 
 
 class IntegerField(PlainNumberMixin, forms.IntegerField):
-    pass
+    inputmode = "numeric"
 
 
 class DecimalField(PlainNumberMixin, forms.DecimalField):

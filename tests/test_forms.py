@@ -164,3 +164,33 @@ def test_a_hidden_version_error_is_shown_on_top_of_the_form(version, code):
     assert not form.is_valid()
     assert "version" not in form.errors
     assert [e.code for e in form.errors.as_data()[NON_FIELD_ERRORS]] == [code]
+
+
+@pytest.mark.parametrize("form_class", project_forms(), ids=lambda cls: cls.__name__)
+def test_every_visible_number_field_is_typed_as_text_so_the_server_sees_what_was_typed(
+    form_class,
+):
+    """Issue 11 C.3: ``type="number"`` sent "21O" as empty and "2e" as nothing."""
+    fields = list(form_class.base_fields.items())
+    fields += [
+        (name, field)
+        for form_name, built in dynamic_fields()
+        if form_name == form_class.__name__
+        for name, field in built.items()
+    ]
+    for name, field in fields:
+        if isinstance(field, NUMBERS) and not field.widget.is_hidden:
+            html = field.widget.render(name, None, attrs=field.widget_attrs(field.widget))
+            assert 'type="text"' in html, f"{form_class.__name__}.{name}: {html}"
+            assert 'inputmode="' in html, f"{form_class.__name__}.{name}: {html}"
+            assert 'step="' not in html and 'min="' not in html, html
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"), [("21O", "invalid"), ("2e", "invalid"), ("1,5", "invalid")]
+)
+@pytest.mark.parametrize("field_class", [edc.IntegerField, edc.DecimalField])
+def test_a_typing_slip_reaches_the_field_and_is_refused(field_class, typed, code):
+    with pytest.raises(forms.ValidationError) as caught:
+        field_class().clean(typed)
+    assert [e.code for e in caught.value.error_list] == [code]

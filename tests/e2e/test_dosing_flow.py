@@ -62,3 +62,28 @@ def test_coordinator_records_a_reduction_and_the_calendar_and_diary_follow(
     assert c2.isoformat() in text
     assert text.count("10 mg") == 14 and "12 mg" not in text
     assert text.count("rest day") == 7
+
+
+def test_a_typing_slip_in_a_number_is_refused_by_its_field_not_sent_as_blank(
+    page, site_a, coordinator_a
+):
+    """Issue 11 C.3: as ``type="number"`` Chromium sent "21O" as empty; now the server
+    sees what was typed and says so beside the field, and nothing is stored."""
+    today = site_a.today()
+    subject = make_subject(site_a, coordinator_a, sex="M", consent_date=today - dt.timedelta(10))
+    subject = enrol(subject, by=coordinator_a, on_date=today - dt.timedelta(days=5), c1d1=today)
+    login(page, "coord_a", PASSWORD)
+    page.goto(f"{page.base}/subjects/{subject.pk}/dosing/accountability/")
+    assert page.get_attribute("#id_disp-capsules", "type") == "text"
+    assert page.get_attribute("#id_disp-capsules", "inputmode") == "numeric"
+    page.fill("#id_disp-dispensed_on", today.isoformat())
+    page.fill("#id_disp-lot_number", "LOT-1")
+    page.fill("#id_disp-expiry", (today + dt.timedelta(days=365)).isoformat())
+    page.fill("#id_disp-capsules", "21O")
+    page.click("form button[type=submit]")
+
+    error = page.locator("#id_disp-capsules ~ .invalid-feedback, #error_1_id_disp-capsules")
+    assert "whole number" in error.first.inner_text()
+    assert page.input_value("#id_disp-capsules") == "21O"  # kept as typed, to correct
+    assert not subject.dispensings.exists()
+    screenshot(page, "e2e-number-typing-slip")
