@@ -11,8 +11,15 @@ import functools
 import json
 import logging
 
+from axes.helpers import get_cool_off
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.core.exceptions import (
+    BadRequest,
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    ValidationError,
+)
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
@@ -83,7 +90,7 @@ class EdcApi(NinjaAPI):
                 # password); its middleware would answer with the HTML lockout page.
                 request.axes_locked_out = False
                 return locked_response(request)
-            if response.status_code == 405 and response.get("Content-Type") != JSON_MEDIA_TYPE:
+            if response.status_code == 405:  # ninja's own answer is plain text
                 answer = self.create_response(
                     request, {"detail": "Method not allowed."}, status=405
                 )
@@ -145,14 +152,17 @@ def _detail(request, message: str, status: int, **headers):
 
 
 def locked_response(request):
-    seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
-    return _detail(
+    """429 for an account django-axes locked; Retry-After when the lock lifts by itself."""
+    response = _detail(
         request,
         "This account is locked after too many failed sign-in attempts; "
         "ask your data manager, or try again later.",
         429,
-        Retry_After=str(seconds),
     )
+    cool_off = get_cool_off(request)
+    if cool_off is not None:
+        response["Retry-After"] = str(int(cool_off.total_seconds()))
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -192,6 +202,12 @@ def http_error(request, exc):
 def request_too_big(request, exc):
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     return _detail(request, f"The body is larger than the limit of {limit} bytes.", 413)
+
+
+@api.exception_handler(BadRequest)
+@api.exception_handler(SuspiciousOperation)
+def bad_request(request, exc):
+    return _detail(request, "Bad request.", 400)
 
 
 @api.exception_handler(AccountLocked)

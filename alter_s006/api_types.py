@@ -34,10 +34,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-# Dates outside these are typing errors in this trial (adults consented from 2020): refused
-# before any date arithmetic can overflow.
-DATE_MIN = dt.date(1900, 1, 1)
-DATE_MAX = dt.date(2100, 12, 31)
+from alter_s006 import protocol as P
+
+# The page forms' bounds (alter_s006/forms.py): no date of the trial lies outside them, and
+# they keep date arithmetic far from year 1 / 9999.
+DATE_MIN = P.EARLIEST_PLAUSIBLE_DATE
+DATE_MAX = P.LATEST_PLAUSIBLE_DATE
 ID_MAX = 2**63 - 1  # PostgreSQL bigint
 INT_MAX = 2**31 - 1  # PostgreSQL integer
 
@@ -48,7 +50,7 @@ _ISO_DATETIME = re.compile(
 )
 _DECIMAL = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 _INTEGER = re.compile(r"-?[0-9]+")
-# The years DATE_MIN to DATE_MAX, for the document (the validators check the days)
+# The years 1900-2100 (DATE_MIN to DATE_MAX), for the document; the validators check the days
 DATE_PATTERN = r"^(19[0-9]{2}|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
 DATETIME_PATTERN = DATE_PATTERN.removesuffix("$")
 DECIMAL_PATTERN = r"^[+-]?[0-9]+(\.[0-9]+)?$"

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 
 import pytest
 from django.db import connection
 
 from accounts.models import ApiToken
+from alter_s006 import api_types
 from safety import services as safety
 from safety.models import AdverseEvent, CtcaeTerm
 from subjects.models import Subject
@@ -172,6 +174,14 @@ def test_grading_still_takes_ascii_numbers_and_dipstick_readings(api):
 def test_calendar_dates_are_iso_and_bounded(api, subject_a, query, field):
     response = api.get(f"/subjects/{subject_a.pk}/dosing/calendar?{query}")
     assert list(assert_json_error(response, 422)) == [field]
+
+
+def test_the_documented_date_pattern_spans_the_date_bounds():
+    pattern = re.compile(api_types.DATE_PATTERN)
+    low, high = api_types.DATE_MIN, api_types.DATE_MAX
+    assert pattern.match(low.isoformat()) and pattern.match(high.isoformat())
+    assert not pattern.match(f"{low.year - 1}-12-31")
+    assert not pattern.match(f"{high.year + 1}-01-01")
 
 
 @pytest.mark.parametrize(
