@@ -165,13 +165,21 @@ def get_screening(subject: Subject) -> Screening:
 def save_screening(
     *, subject: Subject, changes: dict, expected_version: int | None, by, reason: str = ""
 ) -> Screening:
-    """Create the screening CRF or correct it (reason, version); void stale signatures."""
+    """Create the screening CRF or correct it (reason, version); void stale signatures.
+
+    Only while the subject is in screening (code ``not_in_screening``): after enrolment or a
+    screen failure the data the decision rested on is read-only, on the page and the API.
+    """
+    _require_editable(subject)
     current = get_screening(subject)
     # Compare with the row as stored: the caller's instance may carry typed values already.
     before = Screening.objects.filter(pk=current.pk).first() if current.pk else current
     # One transaction: the data and the voiding of the signatures it invalidates commit together.
     with transaction.atomic():
         lock_audit_chain()
+        # The status as locked: an enrolment committed meanwhile closes the screening too.
+        locked = Subject.objects.select_for_update().get(pk=subject.pk)
+        _require_editable(locked)
         if current.pk is None:
             screening = _create_screening(subject, changes, by=by, reason=reason)
         else:
@@ -310,6 +318,19 @@ def sign_eligibility(
         )
         signature.created = True
         return signature
+
+
+def _require_editable(subject: Subject) -> None:
+    """Screening data is entered and corrected while the subject is in screening only."""
+    if subject.status != S.SCREENING:
+        raise ValidationError(
+            _(
+                "The subject is no longer in screening (%(status)s): the screening data is "
+                "read-only. Nothing was saved."
+            )
+            % {"status": subject.get_status_display()},
+            code="not_in_screening",
+        )
 
 
 def _require_screening(subject: Subject) -> None:

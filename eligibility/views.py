@@ -14,12 +14,12 @@ from accounts.access import Action, get_access, get_scoped_or_404, require
 from accounts.signatures import printed_name
 from audit.versioning import EditConflict
 from eligibility import services
-from eligibility.forms import ScreeningForm, SignatureForm
+from eligibility.forms import ScreeningForm, SignatureForm, _layout
 from eligibility.models import Screening
 from subjects import lifecycle
 from subjects import services as subject_services
 from subjects.models import Subject
-from subjects.views import attach_errors, conflict_response, current_sites
+from subjects.views import conflict_response, current_sites
 
 
 def _subject(request, pk):
@@ -33,6 +33,13 @@ def _attach_with_codes(form, exc: ValidationError) -> None:
         return
     for field, errors in exc.error_dict.items():
         form.add_error(field if field in form.fields else None, errors)
+
+
+def read_only(form: ScreeningForm) -> None:
+    """Every field shown disabled with the stored value; no reason for change to give."""
+    for field in form.fields.values():
+        field.disabled = True
+    form.helper.layout = _layout(False)
 
 
 def _changes(form) -> dict:
@@ -54,8 +61,10 @@ def _context(request, subject, form, screening):
         "checklist": verdict.checklist(),
         "signature": signature,
         "valid_signature": valid,
+        # The service refuses a save outside screening (``not_in_screening``); the page only
+        # stops offering the form then.
         "can_edit": access.can(Action.ENTER_DATA, subject.site_id)
-        and subject.status == "screening",
+        and subject.status == lifecycle.SubjectStatus.SCREENING,
         "can_sign": access.can(Action.SIGN, subject.site_id),
         "window_warning": services.screening_window_warning(screening),
         "today": subject.site.today(),
@@ -78,6 +87,7 @@ def screening(request, pk):
         site_today=subject.site.today(),
         saved=current.pk is not None,
     )
+    refused = False  # by the service (not_in_screening, ...): 422, as the API
     if request.method == "POST" and form.is_valid():
         try:
             services.save_screening(
@@ -90,11 +100,15 @@ def screening(request, pk):
         except EditConflict as exc:
             return conflict_response(request, exc, request.path)
         except ValidationError as exc:
-            attach_errors(form, exc)
+            _attach_with_codes(form, exc)
+            refused = True
         else:
             messages.success(request, _("Screening data saved."))
             return redirect("eligibility:screening", pk=subject.pk)
-    return render(request, "eligibility/screening.html", _context(request, subject, form, current))
+    context = _context(request, subject, form, current)
+    if not context["can_edit"]:
+        read_only(form)
+    return render(request, "eligibility/screening.html", context, status=422 if refused else 200)
 
 
 @login_required

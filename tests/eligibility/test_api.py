@@ -587,3 +587,23 @@ def test_openapi_document_is_still_valid_and_lists_eligibility(client, db):
     assert set(fields) - {"version", "reason"} == set(
         document["components"]["schemas"]["ScreeningOut"]["properties"]
     ) - {"version", "updated_at"}
+
+
+def test_a_correction_after_enrolment_is_422_and_stores_nothing(
+    client, api_a, investigator_a, subject_a, entered_a
+):
+    """Issue 11 A2: the API saved a correction after enrolment that the page did not offer."""
+    api = Api(client, investigator_a)
+    assert api.post(signature_url(subject_a), sign_body(api, subject_a)).status_code == 201
+    c1d1 = entered_a["screening"]["planned_c1d1"]
+    enrol = {"version": 1, "target": "enrolled", "on_date": subject_a.site.today(), "c1d1": c1d1}
+    assert api_a.post(f"/subjects/{subject_a.pk}/transitions", enrol).status_code == 200
+    before = (list(Screening.objects.values()), AuditEvent.objects.count())
+
+    response = put(api_a, subject_a, {"version": 1, "reason": "Late", "qtc_ms": 470})
+
+    assert response.status_code == 422
+    assert list(response.json()["detail"]) == ["__all__"]
+    assert "no longer in screening" in response.json()["detail"]["__all__"][0]
+    assert (list(Screening.objects.values()), AuditEvent.objects.count()) == before
+    assert EligibilitySignature.objects.get().voided_at is None

@@ -910,3 +910,39 @@ def test_a_signature_of_data_that_changed_since_it_was_read_is_refused(
     }
     assert codes_of(caught.value) == {"__all__": ["stale_data"]}
     assert not EligibilitySignature.objects.exists()
+
+
+# --- issue 11 A2: screening data is written only while the subject is in screening ----------
+
+
+def test_screening_cannot_be_corrected_after_enrolment(subject_a, coordinator_a):
+    sign_eligible(subject_a, by=coordinator_a)
+    enrol_now(subject_a, coordinator_a, c1d1=PLANNED_C1D1)
+    subject_a.refresh_from_db()
+    before = (list(Screening.objects.values()), AuditEvent.objects.count())
+
+    with pytest.raises(ValidationError) as caught:
+        correct(subject_a, coordinator_a, qtc_ms=470)
+
+    assert codes_of(caught.value) == {"__all__": ["not_in_screening"]}
+    assert (list(Screening.objects.values()), AuditEvent.objects.count()) == before
+    assert EligibilitySignature.objects.get().voided_at is None
+
+
+def test_no_first_screening_save_after_a_screen_failure(subject_a, coordinator_a):
+    subject_a.refresh_from_db()
+    subject_services.change_status(
+        subject=subject_a,
+        target=S.SCREEN_FAILED,
+        on_date=TODAY,
+        reason="Withdrew before the laboratory",
+        by=coordinator_a,
+        expected_version=subject_a.version,
+    )
+    subject_a.refresh_from_db()
+
+    with pytest.raises(ValidationError) as caught:
+        enter(subject_a, coordinator_a)
+
+    assert codes_of(caught.value) == {"__all__": ["not_in_screening"]}
+    assert not Screening.objects.exists()

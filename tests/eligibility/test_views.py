@@ -1050,3 +1050,62 @@ def test_the_screening_window_warning_on_the_page(c1d1, shown, client, subject_a
     )
     assert (warning in html) is shown
     assert ('id="window-warning"' in html) is shown
+
+
+# --- issue 11 A2 / C4: after enrolment the screening is read-only, on the page and its POST ---
+
+
+@pytest.fixture
+def enrolled_a(client, subject_a, coordinator_a):
+    sign_eligible(subject_a, by=coordinator_a)
+    login(client, coordinator_a)
+    assert transition(client, subject_a, c1d1="2026-03-07").status_code == 302
+    client.logout()
+    return subject_a
+
+
+def test_a_correction_posted_after_enrolment_is_refused_with_not_in_screening(
+    client, enrolled_a, coordinator_a
+):
+    """The page only hid its form: a posted correction was saved (and voided the signature)."""
+    login(client, coordinator_a)
+    before = stored()
+
+    response = client.post(
+        screening_url(enrolled_a), correction_post(enrolled_a, "Late correction", qtc_ms="470")
+    )
+
+    assert response.status_code == 422
+    codes = [e.code for e in response.context["form"].non_field_errors().as_data()]
+    assert codes == ["not_in_screening"]
+    assert stored() == before
+    assert EligibilitySignature.objects.get().voided_at is None
+
+
+@pytest.mark.parametrize("who", ["coordinator_a", "investigator_a", "monitor_a", "data_manager"])
+def test_after_enrolment_every_role_reads_every_screening_field(client, cast, who, enrolled_a):
+    from eligibility.services import DATA_FIELDS
+
+    login(client, cast[who])
+
+    response = client.get(screening_url(enrolled_a))
+    html = page(response)
+
+    assert response.status_code == 200
+    assert 'id="screening-readonly"' in html
+    assert 'id="save-screening"' not in html
+    assert 'name="reason"' not in html
+    form = response.context["form"]
+    assert all(form.fields[name].disabled for name in DATA_FIELDS)
+    for name in DATA_FIELDS:
+        assert f'name="{name}"' in html, name
+    assert 'value="470"' not in html and 'value="2026-03-07"' in html  # planned C1D1 shown
+    assert 'id="signature-valid"' in html
+    assert 'id="verdict"' in html
+
+
+def test_another_sites_coordinator_cannot_read_the_enrolled_screening(
+    client, coordinator_b, enrolled_a
+):
+    login(client, coordinator_b)
+    assert client.get(screening_url(enrolled_a)).status_code == 404
