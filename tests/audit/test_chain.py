@@ -10,12 +10,12 @@ import contextlib
 import hashlib
 import io
 
-import psycopg
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from audit.backup import owner_connect
 from audit.models import AuditEvent
 from audit.triggers import GENESIS_HASH
 from subjects import services
@@ -49,15 +49,7 @@ def trail(subject_a, coordinator_a, investigator_a):
 @contextlib.contextmanager
 def as_owner():
     """A cursor of the table owner's own login (what an administrator with psql could do)."""
-    owner = settings.DATABASE_OWNER
-    with psycopg.connect(
-        host=owner["HOST"] or None,
-        port=owner["PORT"] or None,
-        user=owner["USER"],
-        password=owner["PASSWORD"] or None,
-        dbname=connection.settings_dict["NAME"],
-        autocommit=True,
-    ) as conn:
+    with owner_connect(connection.settings_dict["NAME"]) as conn:
         yield conn.cursor()
 
 

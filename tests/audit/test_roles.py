@@ -20,6 +20,7 @@ import pytest
 from django.conf import settings
 from django.db import ProgrammingError, connection, connections, transaction
 
+from audit.backup import owner_connect
 from audit.db_roles import UnsafeDatabaseLogin, current_role, owner_connection
 from audit.models import AuditEvent
 from subjects.models import Subject
@@ -128,15 +129,7 @@ def test_a_superuser_login_is_refused_before_anything_runs(db):
 
 @pytest.fixture
 def owner_cursor():
-    owner = settings.DATABASE_OWNER
-    with psycopg.connect(
-        host=owner["HOST"] or None,
-        port=owner["PORT"] or None,
-        user=owner["USER"],
-        password=owner["PASSWORD"] or None,
-        dbname=connection.settings_dict["NAME"],
-        autocommit=True,
-    ) as conn:
+    with owner_connect(connection.settings_dict["NAME"]) as conn:
         yield conn.cursor()
 
 
