@@ -1,7 +1,7 @@
 """Every number of the ALTER-S006 protocol, named once.
 
-Source: ``shared/PROTOCOL.md`` (itself drawn from the public registry entry in
-``shared/protocol/``). Values the registry is silent on are marked ``[default]``
+Source: ``docs/PROTOCOL.md`` (itself drawn from the public registry entry in
+``docs/protocol/``). Values the registry is silent on are marked ``[default]``
 there and here; they are study configuration, not literals buried in code.
 Pure Python: no Django import, so the rules modules can use it freely.
 """
@@ -21,6 +21,10 @@ DOSE_LEVELS_MG = (12, 10, 8)  # [default] start -> -1 -> -2; intolerance at 8 mg
 ALLOW_REESCALATION = False  # [default] no re-escalation after a reduction
 DOSING_DAYS = (1, 14)  # days 1-14 of each cycle, once daily, orally
 CYCLE_LENGTH_DAYS = 21
+
+# Drug accountability: compliance = capsules taken / planned, flagged outside these bounds
+COMPLIANCE_LOW_PERCENT = Decimal("80")  # [default] below: "low"
+COMPLIANCE_HIGH_PERCENT = Decimal("120")  # [default] above: "high"
 
 # --- Schedule (PROTOCOL.md "Schedule") -------------------------------------
 SCREENING_MAX_DAYS_BEFORE_C1D1 = 28  # [default]

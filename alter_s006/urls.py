@@ -21,7 +21,11 @@ urlpatterns = [
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
-            redirect_authenticated_user=True, extra_context={"idle": settings.SESSION_IDLE_MINUTES}
+            redirect_authenticated_user=True,
+            extra_context={
+                "idle": settings.SESSION_IDLE_MINUTES,
+                "attempts": settings.AXES_FAILURE_LIMIT,
+            },
         ),
         name="login",
     ),

@@ -106,7 +106,11 @@ class ComplianceOut(Schema):
     planned_doses: int = Field(..., description="Dosing days at this strength in the period")
     capsules_taken: int
     percent: Decimal = Field(..., description="100 × taken / planned, 1 decimal")
-    flag: str = Field(..., description="low (< 80 %), high (> 120 %) or empty")
+    flag: str = Field(
+        ...,
+        description=f"low (< {P.COMPLIANCE_LOW_PERCENT} %), high (> {P.COMPLIANCE_HIGH_PERCENT} %) "
+        "or empty",
+    )
 
 
 class DispensingOut(Schema):
@@ -132,7 +136,9 @@ class ExposureOut(Schema):
     duration_days: int = Field(..., description="First to last dose, inclusive")
     cumulative_mg: int = Field(..., description="Sum of the planned doses of the dosing days")
     planned_dosing_days: int = Field(
-        ..., description="Days 1-14 of the cycles started, as if never interrupted"
+        ...,
+        description=f"Days {P.DOSING_DAYS[0]}-{P.DOSING_DAYS[1]} of the cycles started, as if "
+        "never interrupted",
     )
     dose_intensity_mg_per_day: Decimal = Field(..., description="Cumulative mg / planned days")
     relative_dose_intensity: Decimal = Field(

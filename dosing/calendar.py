@@ -1,7 +1,7 @@
 """Dosing calendar of ALTER-S006: which day is a dosing day, at what dose, and which dose events
 (interruption, reduction, delay, discontinuation, re-escalation) a coordinator may record.
 
-Source: ``shared/PROTOCOL.md``, sections "The trial" (Treatment, Dose levels) and "Schedule"
+Source: ``docs/PROTOCOL.md``, sections "The trial" (Treatment, Dose levels) and "Schedule"
 (the paragraph after the visit table). Every number comes from :mod:`alter_s006.protocol`:
 
 * anlotinib once daily on cycle days ``P.DOSING_DAYS`` (1-14) of each ``P.CYCLE_LENGTH_DAYS``

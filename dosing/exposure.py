@@ -1,7 +1,7 @@
 """Drug accountability and exposure of ALTER-S006: capsules dispensed and returned, compliance,
 and the exposure summary (cumulative dose, dose intensity) of one subject.
 
-Source: ``shared/PROTOCOL.md``, section "The trial" (anlotinib 12 mg once daily on days 1-14
+Source: ``docs/PROTOCOL.md``, section "The trial" (anlotinib 12 mg once daily on days 1-14
 of each 21-day cycle; dose levels 12 -> 10 -> 8 mg [default]). Every number of the protocol
 comes from :mod:`alter_s006.protocol`; the dosing days come from :mod:`dosing.calendar`.
 
@@ -44,8 +44,8 @@ from dosing.calendar import (
 )
 
 _ONE_DAY = timedelta(days=1)
-_LOW_PERCENT = Decimal("80")
-_HIGH_PERCENT = Decimal("120")
+_LOW_PERCENT = P.COMPLIANCE_LOW_PERCENT
+_HIGH_PERCENT = P.COMPLIANCE_HIGH_PERCENT
 _ONE_DECIMAL = Decimal("0.1")
 _TWO_DECIMALS = Decimal("0.01")
 _THREE_DECIMALS = Decimal("0.001")
@@ -82,7 +82,7 @@ class Compliance:
     planned_doses: int
     capsules_taken: int
     percent: Decimal
-    flag: str  # "low" (< 80 %), "high" (> 120 %), "" otherwise
+    flag: str  # "low" (< P.COMPLIANCE_LOW_PERCENT), "high" (> P.COMPLIANCE_HIGH_PERCENT), ""
 
 
 @dataclass(frozen=True)

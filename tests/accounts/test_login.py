@@ -169,3 +169,10 @@ def test_a_password_like_the_username_is_rejected(coordinator_a):
 
 def test_a_long_uncommon_password_is_accepted(coordinator_a):
     assert validate_password(PASSWORD, user=coordinator_a) is None
+
+
+def test_the_login_page_states_the_lockout_and_idle_limits_from_settings(client, db):
+    page = client.get(reverse("login")).content.decode()
+
+    assert f"After {settings.AXES_FAILURE_LIMIT} failed attempts the account is locked." in page
+    assert f"Sessions end after {settings.SESSION_IDLE_MINUTES} minutes" in page
