@@ -127,3 +127,28 @@ def test_a_failing_criterion_is_shown_live_and_recorded_as_a_screen_failure(
     row = page.locator("#log-rows tr", has_text="GZ01-S001")
     assert "I08" in row.inner_text()
     screenshot(page, "e2e-screening-log")
+
+
+def test_after_enrolment_the_monitor_reads_the_whole_screening_without_a_save_button(
+    page, site_a, coordinator_a, monitor_a
+):
+    """Issue 11 C4: the screening form disappeared after enrolment, for every role."""
+    from tests.factories import enrol
+
+    subject = enrol(make_subject(site_a, coordinator_a, initials="RDO"), by=coordinator_a)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, monitor_a.username, PASSWORD)
+
+    page.goto(page.base + f"/subjects/{subject.pk}/screening/")
+
+    readonly = page.locator("#screening-readonly")
+    expect(readonly).to_be_visible()
+    expect(page.locator("#save-screening")).to_have_count(0)
+    expect(page.locator("#id_qtc_ms")).to_be_disabled()
+    expect(page.locator("#id_qtc_ms")).to_have_value(str(Screening.objects.get().qtc_ms))
+    expect(page.locator("#id_planned_c1d1")).to_have_value(
+        Screening.objects.get().planned_c1d1.isoformat()
+    )
+    expect(page.locator("#signature-valid")).to_be_visible()
+    assert readonly.locator("input:enabled, select:enabled, textarea:enabled").count() == 0
+    screenshot(page, "screening-read-only-after-enrolment")
