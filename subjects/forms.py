@@ -1,8 +1,10 @@
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from alter_s006 import forms as edc
+from alter_s006 import protocol as P
 from subjects import lifecycle
 from subjects.models import STATUS_LABELS, Subject
 
@@ -85,7 +87,10 @@ class TransitionForm(edc.Form):
         label=_("Date of last dose"),
         required=False,
         widget=DATE,
-        help_text=_("Needed to stop treatment: the safety follow-up is 21 days after it."),
+        help_text=format_lazy(
+            _("Needed to stop treatment: the safety follow-up is {days} days after it."),
+            days=P.SAFETY_FOLLOW_UP_DAYS_AFTER_LAST_DOSE,
+        ),
     )
     reason = forms.CharField(
         label=_("Reason"),
