@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Annotated
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from ninja import Field, Router, Schema, Status
 
 from accounts.access import Action, get_scoped_or_404, require, scope, sites_for
-from alter_s006.api_types import Bool, Date, In, Int, PathId, Query, Text
-from audit.models import AuditEvent
-from subjects import lifecycle, services
+from alter_s006.api_types import Bool, Date, In, Int, PathId, Query, QueryDate, QueryInt, Text
+from subjects import lifecycle, selectors, services
 from subjects.forms import (
     SubjectCorrectionForm,
     SubjectRegistrationForm,
@@ -22,6 +21,9 @@ from subjects.forms import (
 from subjects.models import Subject, Visit
 
 router = Router(tags=["subjects"])
+
+HistoryTable = enum.StrEnum("HistoryTable", {t: t for t in selectors.HISTORY_TABLES})
+HistoryKind = enum.StrEnum("HistoryKind", {k: k for k in selectors.HISTORY_KINDS})
 
 
 class VisitOut(Schema):
@@ -243,14 +245,27 @@ def patch_visit(request, visit_id: PathId, payload: VisitPatch):
 @router.get(
     "/subjects/{subject_id}/history",
     response=list[AuditOut],
-    summary="Audit trail of the subject, its visits and its status changes",
+    summary="Audit trail of the subject and every record that carries it, newest first",
+    description=f"The history page's rows, {selectors.HISTORY_PAGE_SIZE} a page.",
 )
-def history(request, subject_id: PathId):
+def history(
+    request,
+    subject_id: PathId,
+    table: Annotated[HistoryTable | None, Query(None, description="Form (table)")] = None,
+    user: Annotated[Text | None, Query(None, description="Username", max_length=150)] = None,
+    since: Annotated[QueryDate | None, Query(None, description="From this day (site time)")] = None,
+    until: Annotated[QueryDate | None, Query(None, description="To this day (site time)")] = None,
+    kind: Annotated[HistoryKind | None, Query(None, description="Kind of event")] = None,
+    page: Annotated[QueryInt, Query(1, description="Page", ge=1, le=10**6)] = 1,
+):
     subject = _subject(request, subject_id)
-    visit_ids = [str(v) for v in subject.visits.values_list("pk", flat=True)]
-    change_ids = [str(c) for c in subject.status_changes.values_list("pk", flat=True)]
-    return AuditEvent.objects.filter(
-        Q(table_name="subjects_subject", record_pk=str(subject.pk))
-        | Q(table_name="subjects_visit", record_pk__in=visit_ids)
-        | Q(table_name="subjects_statuschange", record_pk__in=change_ids)
-    ).order_by("chain_seq")
+    if since and until and since > until:
+        raise ValidationError({"until": ["“until” cannot be before “since”."]})
+    filters = selectors.HistoryFilters(
+        table=table.value if table else "",
+        user=user or "",
+        since=since,
+        until=until,
+        kind=kind.value if kind else "",
+    )
+    return list(selectors.history_page(subject, filters, page).object_list)

@@ -25,9 +25,8 @@ from accounts.access import (
     visible_sites,
 )
 from alter_s006 import protocol, query_params
-from audit.models import AuditEvent
 from audit.versioning import EditConflict
-from subjects import lifecycle, services
+from subjects import lifecycle, selectors, services
 from subjects.forms import (
     SubjectCorrectionForm,
     SubjectRegistrationForm,
@@ -153,6 +152,7 @@ def home(request):
             "open_queries": Query.objects.filter(
                 subject__site__in=sites, status=Query.Status.OPEN
             ).count(),
+            "awaiting": selectors.awaiting_signature(request.user, sites),
         },
     )
 
@@ -384,44 +384,49 @@ def visit_edit(request, pk, visit_pk):
     )
 
 
-@login_required
-def subject_history(request, pk):
-    subject = _subject(request, pk)
-    # the subject's own row, and every audited row that belongs to it (visits, status changes,
-    # screening, signatures, dosing, and whatever later CRFs carry a subject_id)
-    events = AuditEvent.objects.filter(
-        Q(table_name="subjects_subject", record_pk=str(subject.pk))
-        | Q(new_data__subject_id=subject.pk)
-        | Q(old_data__subject_id=subject.pk)
-    ).order_by("-chain_seq")
-    rows = []
-    for e in events[:1000]:
-        data = e.new_data or e.old_data or {}
-        rows.append(
-            {
-                "event": e,
-                "label": _record_label(e.table_name, data),
-                "changes": e.changes() if e.action == "UPDATE" else [],
-            }
+def _history_filters(request) -> selectors.HistoryFilters:
+    """The history page's filters from the query string; a value it cannot use is a 400."""
+    table = query_params.text(request, "table")
+    if table and table not in selectors.HISTORY_TABLES:
+        raise query_params.BadQueryParameter("table", _("“table” must be one of the listed forms."))
+    kind = query_params.text(request, "kind")
+    if kind and kind not in selectors.HISTORY_KINDS:
+        raise query_params.BadQueryParameter(
+            "kind", _("“kind” must be created, changed, deleted or workflow.")
         )
-    return render(
-        request,
-        "subjects/history.html",
-        {"subject": subject, "rows": rows, "site_tz": subject.site.tz},
+    since, until = query_params.iso_date(request, "since"), query_params.iso_date(request, "until")
+    if since and until and since > until:
+        raise query_params.BadQueryParameter("until", _("“until” cannot be before “since”."))
+    return selectors.HistoryFilters(
+        table=table,
+        user=query_params.text(request, "user", max_length=150),
+        since=since,
+        until=until,
+        kind=kind,
     )
 
 
-def _record_label(table: str, data: dict) -> str:
-    if table == "subjects_visit":
-        return _("Visit %(c)s") % {"c": data.get("code", "?")}
-    if table == "subjects_statuschange":
-        return _("Status change")
-    if table == "eligibility_screening":
-        return _("Screening")
-    if table == "eligibility_eligibilitysignature":
-        return _("Eligibility signature")
-    if table == "dosing_doseevent":
-        return _("Dose modification")
-    if table == "dosing_dispensing":
-        return _("Dispensing")
-    return _("Subject")
+@login_required
+def subject_history(request, pk):
+    subject = _subject(request, pk)
+    filters = _history_filters(request)
+    page = selectors.history_page(
+        subject, filters, query_params.whole_number(request, "page", max_value=10**6)
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "subjects/history.html",
+        {
+            "subject": subject,
+            "rows": selectors.fold_history(page.object_list),
+            "page": page,
+            "filters": filters,
+            "query": query.urlencode(),
+            "tables": list(selectors.HISTORY_TABLES.items()),
+            "kinds": [(k, label) for k, (_action, label) in selectors.HISTORY_KINDS.items()],
+            "users": selectors.history_users(subject),
+            "site_tz": subject.site.tz,
+        },
+    )
