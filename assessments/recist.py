@@ -1,7 +1,7 @@
 """RECIST 1.1 tumour response of ALTER-S006: baseline validation, timepoint response and best
 overall response (BOR) with confirmation.
 
-Source: ``shared/PROTOCOL.md`` ("Schedule": tumour assessment by RECIST 1.1 every 42 days from
+Source: ``docs/PROTOCOL.md`` ("Schedule": tumour assessment by RECIST 1.1 every 42 days from
 C1D1; "Outcomes": ORR counts *confirmed* CR/PR, confirmation >= 4 weeks later, DCR = CR, PR or
 SD as BOR) and RECIST 1.1 itself: Eisenhauer EA et al., "New response evaluation criteria in
 solid tumours: revised RECIST guideline (version 1.1)", Eur J Cancer 2009;45:228-247 (cited
@@ -243,10 +243,11 @@ class BestOverallResponse:
 class RecistError(ValueError):
     """Data RECIST 1.1 refuses, tied to the input field at fault."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, code: str = "recist") -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.code = code
 
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -322,78 +323,130 @@ def check_confirms_equivocal(
 def validate_baseline(targets: Sequence[Lesion], non_targets: Sequence[Lesion]) -> None:
     """Refuse a baseline RECIST 1.1 does not allow (RECIST 3.1, 4.2); return ``None`` if valid.
 
+    Raises the first of :func:`baseline_problems`."""
+    problems = baseline_problems(targets, non_targets)
+    if problems:
+        raise problems[0]
+
+
+def baseline_problems(targets: Sequence[Lesion], non_targets: Sequence[Lesion]) -> list:
+    """Every reason RECIST 1.1 refuses this baseline (RECIST 3.1, 4.2), at most one per lesion
+    and rule; an empty list if it is valid.
+
     Fields are named ``targets[i].attribute`` / ``non_targets[i].attribute`` (0-based)."""
     if not targets and not non_targets:
-        raise RecistError("targets", "Record at least one target or non-target lesion.")
+        return [
+            RecistError("targets", "Record at least one target or non-target lesion.", "no_lesion")
+        ]
+    problems: list[RecistError] = []
     seen: set[str] = set()
     for group, lesions in (("targets", targets), ("non_targets", non_targets)):
         for i, lesion in enumerate(lesions):
-            field = f"{group}[{i}]"
-            if not lesion.lesion_id.strip():
-                raise RecistError(f"{field}.lesion_id", "Every lesion needs an identifier.")
-            if lesion.lesion_id in seen:
-                raise RecistError(
-                    f"{field}.lesion_id", f"Lesion {lesion.lesion_id} is recorded twice."
-                )
-            seen.add(lesion.lesion_id)
-            if not lesion.is_node and not lesion.organ.strip():
-                raise RecistError(f"{field}.organ", "Enter the organ of the lesion.")
-            if lesion.diameter_mm is not None:
-                _mm(lesion.diameter_mm, f"{field}.diameter_mm")
-
+            problems.extend(_identity_problems(lesion, f"{group}[{i}]", seen))
     if len(targets) > MAX_TARGET_LESIONS:
-        raise RecistError(
-            f"targets[{MAX_TARGET_LESIONS}]",
-            f"At most {MAX_TARGET_LESIONS} target lesions (RECIST 4.2); record the others as "
-            "non-target lesions.",
+        problems.append(
+            RecistError(
+                f"targets[{MAX_TARGET_LESIONS}]",
+                f"At most {MAX_TARGET_LESIONS} target lesions (RECIST 4.2); record the others "
+                "as non-target lesions.",
+                "too_many_targets",
+            )
         )
     per_organ: dict[str, int] = {}
     for i, lesion in enumerate(targets):
-        field = f"targets[{i}]"
         key = _organ_key(lesion)
         per_organ[key] = per_organ.get(key, 0) + 1
         if per_organ[key] > MAX_TARGETS_PER_ORGAN:
-            raise RecistError(
-                f"{field}.organ",
-                f"At most {MAX_TARGETS_PER_ORGAN} target lesions per organ (RECIST 4.2; all lymph "
-                f"nodes are one organ): {lesion.lesion_id} is the third in {key}.",
+            problems.append(
+                RecistError(
+                    f"targets[{i}].organ",
+                    f"At most {MAX_TARGETS_PER_ORGAN} target lesions per organ (RECIST 4.2; all "
+                    f"lymph nodes are one organ): {lesion.lesion_id} is the third in {key}.",
+                    "too_many_targets_in_organ",
+                )
             )
-        if lesion.diameter_mm is None:
-            raise RecistError(f"{field}.diameter_mm", "A target lesion must be measured.")
-        size = _mm(lesion.diameter_mm, f"{field}.diameter_mm")
-        if lesion.is_node:
-            if lesion.method not in (Method.CT, Method.MRI):
-                raise RecistError(
-                    f"{field}.method", "A target lymph node is measured on CT or MRI."
-                )
-            if size < NODE_MEASURABLE_MIN_MM:
-                where = (
-                    "record it as a non-target lesion"
-                    if size >= NODE_PATHOLOGICAL_MIN_MM
-                    else "it is not pathological"
-                )
-                raise RecistError(
-                    f"{field}.diameter_mm",
-                    f"A target lymph node needs a short axis >= {NODE_MEASURABLE_MIN_MM} mm "
-                    f"(RECIST 3.1.1); {size} mm: {where}.",
-                )
-        else:
-            minimum = _min_measurable(lesion, field)
-            if size < minimum:
-                raise RecistError(
-                    f"{field}.diameter_mm",
-                    f"{size} mm is not measurable by {lesion.method} (minimum {minimum} mm, "
-                    "RECIST 3.1.1); record it as a non-target lesion.",
-                )
+        try:
+            _check_target(lesion, f"targets[{i}]")
+        except RecistError as exc:
+            problems.append(exc)
     for i, lesion in enumerate(non_targets):
         if lesion.is_node and lesion.diameter_mm is not None:
             size = Decimal(lesion.diameter_mm)
             if size < NODE_PATHOLOGICAL_MIN_MM:
-                raise RecistError(
-                    f"non_targets[{i}].diameter_mm",
-                    f"A lymph node with short axis < {NODE_PATHOLOGICAL_MIN_MM} mm is not "
-                    f"pathological (RECIST 4.2) and is not a lesion ({size} mm).",
+                problems.append(
+                    RecistError(
+                        f"non_targets[{i}].diameter_mm",
+                        f"A lymph node with short axis < {NODE_PATHOLOGICAL_MIN_MM} mm is not "
+                        f"pathological (RECIST 4.2) and is not a lesion ({size} mm).",
+                        "node_not_pathological",
+                    )
                 )
+    return problems
+
+
+def _identity_problems(lesion: Lesion, field: str, seen: set[str]) -> list:
+    """An identifier, once; an organ (a node's is "lymph node"); a plausible diameter."""
+    problems = []
+    if not lesion.lesion_id.strip():
+        problems.append(
+            RecistError(
+                f"{field}.lesion_id", "Every lesion needs an identifier.", "lesion_id_required"
+            )
+        )
+    elif lesion.lesion_id in seen:
+        problems.append(
+            RecistError(
+                f"{field}.lesion_id",
+                f"Lesion {lesion.lesion_id} is recorded twice.",
+                "lesion_id_duplicate",
+            )
+        )
+    seen.add(lesion.lesion_id)
+    if not lesion.is_node and not lesion.organ.strip():
+        problems.append(
+            RecistError(f"{field}.organ", "Enter the organ of the lesion.", "organ_required")
+        )
+    if lesion.diameter_mm is not None:
+        try:
+            _mm(lesion.diameter_mm, f"{field}.diameter_mm")
+        except RecistError as exc:
+            problems.append(exc)
+    return problems
+
+
+def _check_target(lesion: Lesion, field: str) -> None:
+    """A target lesion is measured and measurable (RECIST 3.1.1); a target node on CT/MRI."""
+    if lesion.diameter_mm is None:
+        raise RecistError(
+            f"{field}.diameter_mm", "A target lesion must be measured.", "target_unmeasured"
+        )
+    size = _mm(lesion.diameter_mm, f"{field}.diameter_mm")
+    if lesion.is_node:
+        if lesion.method not in (Method.CT, Method.MRI):
+            raise RecistError(
+                f"{field}.method", "A target lymph node is measured on CT or MRI.", "node_method"
+            )
+        if size < NODE_MEASURABLE_MIN_MM:
+            where = (
+                "record it as a non-target lesion"
+                if size >= NODE_PATHOLOGICAL_MIN_MM
+                else "it is not pathological"
+            )
+            raise RecistError(
+                f"{field}.diameter_mm",
+                f"A target lymph node needs a short axis >= {NODE_MEASURABLE_MIN_MM} mm "
+                f"(RECIST 3.1.1); {size} mm: {where}.",
+                "node_not_measurable",
+            )
+        return
+    minimum = _min_measurable(lesion, field)
+    if size < minimum:
+        raise RecistError(
+            f"{field}.diameter_mm",
+            f"{size} mm is not measurable by {lesion.method} (minimum {minimum} mm, "
+            "RECIST 3.1.1); record it as a non-target lesion.",
+            "not_measurable",
+        )
 
 
 # --- Timepoint ----------------------------------------------------------------------------------

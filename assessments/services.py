@@ -48,24 +48,28 @@ def _mm(value, field: str) -> Decimal | None:
     """A diameter as entered (int, Decimal or text) -> Decimal mm within 0..500, or None."""
     if value is None or value == "":
         return None
+    invalid = ValidationError({field: ValidationError(_("Enter the diameter in mm."), "invalid")})
     if isinstance(value, bool) or not isinstance(value, (int, Decimal, str)):
-        raise ValidationError({field: _("Enter the diameter in mm.")})
+        raise invalid
     try:
         mm = Decimal(value)
     except InvalidOperation:
-        raise ValidationError({field: _("Enter the diameter in mm.")}) from None
+        raise invalid from None
     if not mm.is_finite() or mm < 0:
-        raise ValidationError({field: _("A diameter cannot be negative.")})
-    if mm > recist.MAX_DIAMETER_MM:
         raise ValidationError(
-            {field: _("%(mm)s mm is above the 500 mm limit: check the entry.") % {"mm": mm}}
+            {field: ValidationError(_("A diameter cannot be negative."), "diameter_negative")}
         )
+    if mm > recist.MAX_DIAMETER_MM:
+        message = _("%(mm)s mm is above the 500 mm limit: check the entry.") % {"mm": mm}
+        raise ValidationError({field: ValidationError(message, "diameter_implausible")})
     return mm
 
 
 def _c1d1(subject: Subject) -> dt.date:
     if subject.c1d1_date is None:
-        raise ValidationError(_("Tumour assessments are recorded once C1D1 is set."))
+        raise ValidationError(
+            _("Tumour assessments are recorded once C1D1 is set."), code="no_c1d1"
+        )
     return subject.c1d1_date
 
 
@@ -73,7 +77,9 @@ def _lesion(data: dict, *, role: str, field: str) -> tuple[Lesion, recist.Lesion
     try:
         method = recist.Method(data.get("method", ""))
     except ValueError:
-        raise ValidationError({f"{field}-method": _("Choose the method.")}) from None
+        raise ValidationError(
+            {f"{field}-method": ValidationError(_("Choose the method."), "required")}
+        ) from None
     diameter = _mm(data.get("diameter_mm"), f"{field}-diameter_mm")
     slice_mm = _mm(data.get("slice_thickness_mm"), f"{field}-slice_thickness_mm")
     is_node = bool(data.get("is_node", False))
@@ -97,58 +103,86 @@ def _check_baseline_date(subject: Subject, when, field: str) -> None:
     """A baseline scan is dated within the screening window before C1D1 (PROTOCOL.md)."""
     c1d1 = _c1d1(subject)
     if not isinstance(when, dt.date):
-        raise ValidationError({field: _("Enter the date of the baseline scan.")})
+        message = _("Enter the date of the baseline scan.")
+        raise ValidationError({field: ValidationError(message, "required")})
     if when > subject.site.today():
-        raise ValidationError({field: _("The baseline scan cannot be in the future.")})
+        message = _("The baseline scan cannot be in the future.")
+        raise ValidationError({field: ValidationError(message, "date_in_future")})
     if not recist.baseline_scan_in_window(when, c1d1):
-        raise ValidationError(
-            {
-                field: _("The baseline scan must be within %(d)d days before C1D1 (%(c1d1)s).")
-                % {"d": P.SCREENING_MAX_DAYS_BEFORE_C1D1, "c1d1": c1d1.isoformat()}
-            }
-        )
+        message = _("The baseline scan must be within %(d)d days before C1D1 (%(c1d1)s).") % {
+            "d": P.SCREENING_MAX_DAYS_BEFORE_C1D1,
+            "c1d1": c1d1.isoformat(),
+        }
+        raise ValidationError({field: ValidationError(message, "baseline_out_of_window")})
 
 
 def record_baseline(*, subject: Subject, by, targets: list[dict], non_targets: list[dict]):
     """Record the baseline lesions (RECIST 3.1, 4.2) once; nothing is stored if refused.
 
     Each dict holds ``lesion_id``, ``organ``, ``location``, ``method``, ``slice_thickness_mm``,
-    ``is_node``, ``baseline_date`` and ``diameter_mm`` (optional for a non-target lesion)."""
+    ``is_node``, ``baseline_date`` and ``diameter_mm`` (optional for a non-target lesion).
+    A refusal names every row at fault at once, each error by its field, with a code."""
     with transaction.atomic():
         lock_audit_chain()
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
         _c1d1(locked)
         if locked.lesions.exists():
-            raise ValidationError(_("The baseline of this subject is already recorded."))
-        rows: list[Lesion] = []
-        pure: dict[str, list[recist.Lesion]] = {"targets": [], "non_targets": []}
-        for group, role, items in (
-            ("targets", Lesion.Role.TARGET, targets),
-            ("non_targets", Lesion.Role.NON_TARGET, non_targets),
-        ):
-            for i, data in enumerate(items):
-                row, lesion = _lesion(data, role=role, field=f"{group}-{i}")
-                rows.append(row)
-                pure[group].append(lesion)
-        try:
-            recist.validate_baseline(pure["targets"], pure["non_targets"])
-        except recist.RecistError as exc:
-            raise _recist_error(exc) from exc
-        for i, row in enumerate(rows):
-            group = "targets" if row.role == Lesion.Role.TARGET else "non_targets"
-            index = i if group == "targets" else i - len(pure["targets"])
-            _check_baseline_date(locked, row.baseline_date, f"{group}-{index}-baseline_date")
-            row.subject = locked
-            try:
-                row.full_clean()
-            except ValidationError as exc:
-                raise ValidationError(
-                    {f"{group}-{index}-{k}": v for k, v in exc.message_dict.items()}
-                ) from exc
+            raise ValidationError(
+                _("The baseline of this subject is already recorded."), code="baseline_recorded"
+            )
+        rows, errors = _baseline_rows(locked, targets, non_targets)
+        if errors:
+            raise ValidationError(errors)
         with audit_context(user=by, reason="RECIST baseline recorded"):
             for row in rows:
                 row.save()
     return rows
+
+
+def _baseline_rows(subject: Subject, targets: list[dict], non_targets: list[dict]):
+    """The lesion rows to store and every error of every row (``{field: [errors]}``)."""
+    errors: dict[str, list[ValidationError]] = {}
+    rows: list[Lesion] = []
+    pure: dict[str, list[recist.Lesion]] = {"targets": [], "non_targets": []}
+    positions: dict[str, list[int]] = {"targets": [], "non_targets": []}  # pure -> row index
+    for group, role, items in (
+        ("targets", Lesion.Role.TARGET, targets),
+        ("non_targets", Lesion.Role.NON_TARGET, non_targets),
+    ):
+        for i, data in enumerate(items):
+            field = f"{group}-{i}"
+            try:
+                row, lesion = _lesion(data, role=role, field=field)
+                _check_baseline_date(subject, row.baseline_date, f"{field}-baseline_date")
+            except ValidationError as exc:
+                exc.update_error_dict(errors)
+                continue
+            rows.append(row)
+            pure[group].append(lesion)
+            positions[group].append(i)
+            row.subject = subject
+            try:
+                row.full_clean()
+            except ValidationError as exc:
+                for name, found in exc.error_dict.items():
+                    errors.setdefault(f"{field}-{name}", []).extend(found)
+    for problem in recist.baseline_problems(pure["targets"], pure["non_targets"]):
+        # the pure field names a position among the rows that could be read: the form's row
+        name = re.sub(
+            r"^(targets|non_targets)\[(\d+)\]",
+            lambda m: _row_field(m, positions),
+            problem.field,
+        )
+        errors.setdefault(form_field(name), []).append(
+            ValidationError(problem.message, code=problem.code)
+        )
+    return rows, errors
+
+
+def _row_field(match: re.Match, positions: dict[str, list[int]]) -> str:
+    group, index = match.group(1), int(match.group(2))
+    read = positions[group]
+    return f"{group}[{read[index] if index < len(read) else index}]"
 
 
 def _previous(subject: Subject) -> list[Timepoint]:

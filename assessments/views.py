@@ -158,7 +158,7 @@ def _attach_rows(form, exc: ValidationError) -> None:
     if not hasattr(exc, "error_dict"):
         form.add_error(None, exc)
         return
-    for key, errors in exc.message_dict.items():
+    for key, errors in exc.error_dict.items():  # the errors themselves: their codes kept
         if key in form.fields:
             form.add_error(key, errors)
         elif f"{key}-organ" in form.fields:

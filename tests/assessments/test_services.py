@@ -497,3 +497,45 @@ def test_merged_and_split_lesions_stored_and_refused_by_the_lesion(baseline, coo
     assert tp.sum_mm == Decimal("90") and tp.overall_response == "SD"
     merged = LesionMeasurement.objects.get(timepoint=tp, lesion__lesion_id="T2")
     assert merged.kind == "merged" and merged.merged_into.lesion_id == "T1"
+
+
+def codes_by_field(exc: ValidationError) -> dict[str, list[str]]:
+    return {field: [e.code for e in errors] for field, errors in exc.error_dict.items()}
+
+
+def test_every_bad_baseline_row_is_refused_at_once(treated, coordinator_a):
+    """Issue 11 C6: one error per save made the coordinator save once per mistake."""
+    rows = [
+        target("T1", "liver", 9),  # 9 mm on CT with 5 mm slices: not measurable
+        target("T2", "lung", 20),
+        target("T3", "lymph node", 12, is_node=True),  # a target node needs >= 15 mm
+        dict(target("T4", "bone", 30), baseline_date=D(2025, 12, 7)),  # C1D1 - 29 days
+    ]
+    before = stored()
+
+    with pytest.raises(ValidationError) as caught:
+        services.record_baseline(subject=treated, by=coordinator_a, targets=rows, non_targets=[])
+
+    assert codes_by_field(caught.value) == {
+        "targets-0-diameter_mm": ["not_measurable"],
+        "targets-2-diameter_mm": ["node_not_measurable"],
+        "targets-3-baseline_date": ["baseline_out_of_window"],
+    }
+    assert stored() == before
+
+
+def test_a_row_that_cannot_be_read_does_not_shift_the_others_errors(treated, coordinator_a):
+    rows = [
+        dict(target("T1", "liver", 20), method="ultrasound"),  # not a RECIST method
+        target("T2", "lung", 9),
+        target("T3", "lung", 8),
+    ]
+
+    with pytest.raises(ValidationError) as caught:
+        services.record_baseline(subject=treated, by=coordinator_a, targets=rows, non_targets=[])
+
+    assert codes_by_field(caught.value) == {
+        "targets-0-method": ["required"],
+        "targets-1-diameter_mm": ["not_measurable"],
+        "targets-2-diameter_mm": ["not_measurable"],
+    }

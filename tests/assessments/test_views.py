@@ -279,3 +279,27 @@ def test_non_target_only_disease_through_the_pages(client, treated, coordinator_
     assert response.status_code == 302
     page = client.get(response.url).content.decode()
     assert "non-CR/non-PD" in page and 'id="spider"' not in page  # no sums to plot
+
+
+def test_two_bad_baseline_rows_are_both_shown_in_one_answer(client, treated, coordinator_a):
+    """Issue 11 C6: the page showed the first refused row only, one per save."""
+    client.force_login(coordinator_a)
+    before = stored()
+    rows = (
+        row("targets-0", "T1", "liver", 9),  # not measurable on CT (>= 10 mm)
+        row("targets-1", "T2", "lung", 25),
+        row("targets-2", "T3", "lymph node", 12, node=True),  # a target node needs >= 15 mm
+    )
+
+    response = client.post(reverse("assessments:baseline", args=[treated.pk]), baseline_post(*rows))
+
+    assert response.status_code == 422
+    errors = response.context["form"].errors.as_data()
+    codes = {field: [e.code for e in found] for field, found in errors.items()}
+    assert codes == {
+        "targets-0-diameter_mm": ["not_measurable"],
+        "targets-2-diameter_mm": ["node_not_measurable"],
+    }
+    html = response.content.decode()
+    assert "9 mm is not measurable" in html and "12 mm" in html
+    assert stored() == before
