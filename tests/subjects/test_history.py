@@ -138,7 +138,7 @@ def test_the_visits_planned_at_enrolment_fold_into_one_row(client, coordinator_a
     assert folded[0]["summary"] == f"{planned} visits planned"
     body = response.content.decode()
     assert f"{planned} visits planned" in body
-    assert body.count("<details>") == 1
+    assert body.count('class="audit-fold"') == 1
 
 
 def test_a_created_row_lists_the_values_entered(client, coordinator_a, subject_a):
