@@ -11,25 +11,15 @@ reporting window, overdue, offered AEs) is computed from the stored records each
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from ninja import Field, Router, Schema, Status
+from ninja import Router, Status
 
 from accounts.access import Action, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006.api_types import (
-    Bool,
-    Date,
-    DateTime,
-    Id,
-    In,
-    Int,
-    Number,
-    NumberOrReading,
     PathId,
     Query,
     QueryBool,
@@ -37,307 +27,28 @@ from alter_s006.api_types import (
     Text,
 )
 from dosing.models import DoseEvent
-from safety import grading, services
+from safety import grading, selectors, services
 from safety.models import AdverseEvent, CtcaeTerm, LabPanel, LabResult, SaeReport
+from safety.schemas import (
+    ANALYTES_BY_TERM,
+    AeIn,
+    AeOut,
+    AePatch,
+    CausalityIn,
+    FollowUpIn,
+    GradeOut,
+    GradingIn,
+    LabPanelIn,
+    LabPanelOut,
+    SaeReportOut,
+    SaeSubmitIn,
+    TermOut,
+)
 from subjects.models import Subject, Visit
 
 router = Router(tags=["safety"])
 
-_ANALYTES = [*grading.ANALYTES, "blood_pressure"]
 _Q = "Words of a term or its SOC, or the digits of a MedDRA code"
-
-# --- schemas --------------------------------------------------------------------------------
-
-
-class GradeDefinitionOut(Schema):
-    grade: int
-    definition: str
-
-
-class TermOut(Schema):
-    id: int
-    meddra_code: int
-    soc: str = Field(..., description="System organ class")
-    term: str
-    definition: str
-    other_specify: bool = Field(..., description="The verbatim term is required")
-    allowed_grades: list[int] = Field(..., description="Grades the term has (not '-')")
-    grades: list[GradeDefinitionOut] = Field(..., description="Wording of each allowed grade")
-
-
-class TermBriefOut(Schema):
-    id: int
-    meddra_code: int
-    soc: str
-    term: str
-    other_specify: bool
-
-
-class AeIn(In):
-    term_id: Id = Field(..., description="A CTCAE term (GET /ctcae/terms)")
-    verbatim: Text = Field("", description="Required with an 'Other, specify' term")
-    onset_date: Date
-    end_date: Date | None = Field(None, description="Null while ongoing")
-    ongoing: Bool = False
-    grade: Int = Field(..., description="A grade the term has (1-5)")
-    serious: Bool = False
-    sae_death: Bool = False
-    sae_life_threatening: Bool = False
-    sae_hospitalisation: Bool = False
-    sae_disability: Bool = False
-    sae_congenital_anomaly: Bool = False
-    sae_important_medical_event: Bool = False
-    action_taken: Text = Field(
-        AdverseEvent.Action.NONE, json_schema_extra={"enum": list(AdverseEvent.Action.values)}
-    )
-    dose_event_id: Id | None = Field(
-        None, description="The dose modification (interruption, reduction, discontinuation)"
-    )
-    treatment_given: Text = ""
-    outcome: Text = Field(..., json_schema_extra={"enum": list(AdverseEvent.Outcome.values)})
-    learned_on: DateTime | None = Field(
-        None, description="When the site learned of it (default now): starts the SAE clock"
-    )
-    lab_result_id: Id | None = Field(None, description="The lab value it is recorded from")
-
-
-class AePatch(In):
-    version: Int = Field(..., description="The version you read")
-    reason: Text = Field(..., description="Reason for change (audit trail)")
-    grade_from: Date | None = Field(
-        None, description="Required with a new grade: the date the grade changed"
-    )
-    sae_aware_at: DateTime | None = Field(
-        None, description="When the event becomes serious: when the site learned it (now)"
-    )
-    term_id: Id | None = None
-    verbatim: Text | None = None
-    onset_date: Date | None = None
-    end_date: Date | None = None
-    ongoing: Bool | None = None
-    grade: Int | None = None
-    serious: Bool | None = None
-    sae_death: Bool | None = None
-    sae_life_threatening: Bool | None = None
-    sae_hospitalisation: Bool | None = None
-    sae_disability: Bool | None = None
-    sae_congenital_anomaly: Bool | None = None
-    sae_important_medical_event: Bool | None = None
-    action_taken: Text | None = Field(
-        None, json_schema_extra={"enum": [*AdverseEvent.Action.values, None]}
-    )
-    dose_event_id: Id | None = None
-    treatment_given: Text | None = None
-    outcome: Text | None = Field(
-        None, json_schema_extra={"enum": [*AdverseEvent.Outcome.values, None]}
-    )
-    learned_on: DateTime | None = None
-
-
-class CausalityIn(In):
-    version: Int = Field(..., description="The version of the AE you assessed")
-    relationship: Text = Field(
-        ..., json_schema_extra={"enum": list(AdverseEvent.Relationship.values)}
-    )
-    password: Text = Field(..., description="Your own password, re-entered to sign")
-
-
-class GradeStepOut(Schema):
-    grade: int
-    from_date: dt.date
-
-
-class DaysAtGradeOut(Schema):
-    grade: int
-    days: int
-
-
-class WindowOut(Schema):
-    start: dt.date = Field(..., description="First dose")
-    end: dt.date | None = Field(
-        ...,
-        description=f"Last dose + {P.AE_REPORTING_DAYS_AFTER_LAST_DOSE} days; null while dosing",
-    )
-
-
-class CausalityOut(Schema):
-    relationship: str
-    signed_by: str
-    printed_name: str
-    signed_at: dt.datetime
-    meaning: str
-
-
-class SaeReportOut(Schema):
-    id: int
-    ae_id: int
-    subject_id: int
-    subject: str
-    site: str
-    term: str
-    grade: int
-    kind: str
-    sequence: int
-    label: str
-    aware_at: dt.datetime
-    due_at: dt.datetime
-    overdue: bool
-    submitted_at: dt.datetime | None
-    submitted_by: str | None
-    narrative: str
-    version: int
-
-
-class AeOut(Schema):
-    id: int
-    subject_id: int
-    term: TermBriefOut
-    verbatim: str
-    onset_date: dt.date
-    end_date: dt.date | None
-    ongoing: bool
-    grade: int = Field(..., description="Current grade")
-    worst_grade: int
-    days_at_grade: list[DaysAtGradeOut] = Field(
-        ..., description="Days at each grade, to the end date (or today while ongoing)"
-    )
-    grade_history: list[GradeStepOut]
-    serious: bool
-    sae_death: bool
-    sae_life_threatening: bool
-    sae_hospitalisation: bool
-    sae_disability: bool
-    sae_congenital_anomaly: bool
-    sae_important_medical_event: bool
-    relationship: str = Field(..., description="Empty until an investigator signs causality")
-    causality: CausalityOut | None
-    action_taken: str
-    dose_event_id: int | None
-    treatment_given: str
-    outcome: str
-    learned_on: dt.datetime
-    in_window: bool = Field(..., description="Onset within the AE reporting window")
-    reporting_window: WindowOut | None = Field(..., description="Null before the first dose")
-    sae_reports: list[SaeReportOut]
-    recorded_by: str
-    created_at: dt.datetime
-    version: int
-
-
-class SaeSubmitIn(In):
-    narrative: Text
-
-
-class FollowUpIn(In):
-    due_at: DateTime | None = Field(
-        None, description=f"Default: {P.SAE_FOLLOW_UP_HOURS} hours from now"
-    )
-
-
-class LabValueIn(In):
-    value: NumberOrReading = Field(..., description="A number; a dipstick reading as text ('2+')")
-    unit: Text = Field(..., description="One of the analyte's units (POST /grading lists them)")
-
-
-class BloodPressureIn(In):
-    systolic: Number
-    diastolic: Number
-
-
-class LabPanelIn(In):
-    sample_date: Date
-    visit_id: Id | None = Field(None, description="The cycle visit")
-    values: dict[Text, LabValueIn] = Field(
-        default_factory=dict,
-        description="By analyte: " + ", ".join(grading.ANALYTES),
-    )
-    blood_pressure: BloodPressureIn | None = None
-    qtc_confirmed: Bool = Field(
-        False, description="A second separate ECG also showed QTc >= 501 ms"
-    )
-
-
-class LabResultOut(Schema):
-    id: int
-    analyte: str
-    label: str
-    value: Decimal | None = Field(..., description="The systolic pressure for blood_pressure")
-    diastolic: Decimal | None
-    reading: str = Field(..., description="Urine dipstick reading")
-    display_value: str
-    unit: str
-    lln: Decimal | None
-    uln: Decimal | None
-    grade: int | None = Field(..., description="CTCAE grade; null = clinical judgement")
-    term: str
-    definition: str
-    note: str
-    ae_id: int | None
-
-
-class OfferedAeOut(Schema):
-    result_id: int
-    analyte: str
-    term_id: int
-    term: str
-    grade: int
-    onset_date: dt.date
-    verbatim: str
-
-
-class LabPanelOut(Schema):
-    id: int
-    subject_id: int
-    visit_id: int | None
-    visit: str | None
-    sample_date: dt.date
-    results: list[LabResultOut]
-    offered_aes: list[OfferedAeOut] = Field(
-        ..., description="Values of grade >= 2 without a matching AE, with the AE pre-filled"
-    )
-    recorded_by: str
-    created_at: dt.datetime
-    version: int
-
-
-def _analytes_by_term() -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {"Hypertension": ["blood_pressure"]}
-    for spec in grading.ANALYTES.values():
-        for term in spec.terms:
-            out.setdefault(term, []).append(spec.key)
-    return out
-
-
-ANALYTES_BY_TERM = _analytes_by_term()
-
-
-class GradingIn(In):
-    analyte: Text = Field(
-        "", json_schema_extra={"enum": ["", *_ANALYTES]}, description="Or give `term`"
-    )
-    term: Text = Field(
-        "",
-        description="A CTCAE term graded from one analyte (e.g. 'Neutrophil count decreased', "
-        "'Hypertension'), instead of `analyte`",
-    )
-    value: NumberOrReading | None = Field(None, description="Not for blood_pressure")
-    unit: Text = ""
-    lln: Number | None = None
-    uln: Number | None = None
-    baseline: Number | None = Field(None, description="Hb and creatinine only")
-    confirmed: Bool = Field(False, description="QTc: a second ECG >= 501 ms")
-    systolic: Number | None = Field(None, description="blood_pressure only")
-    diastolic: Number | None = Field(None, description="blood_pressure only")
-
-
-class GradeOut(Schema):
-    analyte: str
-    term: str
-    grade: int | None = Field(..., description="0 normal; null = clinical judgement")
-    definition: str = Field(..., description="The CTCAE wording of the grade that matched")
-    note: str
-    units: list[str] = Field(..., description="Units offered for the analyte")
-
 
 # --- helpers --------------------------------------------------------------------------------
 
@@ -426,7 +137,7 @@ def _ae_out(ae: AdverseEvent) -> dict:
         .get(pk=ae.pk)
     )
     summary = services.grade_summary(ae)
-    window = services.reporting_window(ae.subject)
+    window = selectors.reporting_window(ae.subject)
     causality = None
     if ae.causality_signed:
         causality = {
@@ -483,7 +194,7 @@ def _panel_out(panel: LabPanel) -> dict:
                 "onset_date": o.prefill["onset_date"],
                 "verbatim": o.prefill["verbatim"],
             }
-            for o in services.offered_aes(panel)
+            for o in selectors.offered_aes(panel)
         ],
         "recorded_by": panel.recorded_by.get_username(),
         "created_at": panel.created_at,
@@ -537,7 +248,7 @@ def search_ctcae_terms(
     limit: Annotated[QueryInt, Query(20, description="At most this many terms", ge=1, le=100)] = 20,
 ):
     require(request.auth, Action.VIEW)
-    return [_term_out(t) for t in services.search_terms(q, limit=limit)]
+    return [_term_out(t) for t in selectors.search_terms(q, limit=limit)]
 
 
 @router.post(
@@ -547,7 +258,9 @@ def search_ctcae_terms(
     description=(
         "Computes and stores nothing. `analyte`: one of the lab panel's analytes, or "
         "`blood_pressure` with `systolic` and `diastolic` (mm Hg). LLN/ULN in the unit of the "
-        "value. A refusal is 422 on the field at fault."
+        "value; only the limits the term's CTCAE wording uses are read (Anemia: the LLN; "
+        "Hyperglycemia: the ULN), and only when the value's grade depends on them "
+        "(`limits_used` says which did). A refusal is 422 on the field at fault."
     ),
 )
 def grade_value(request, payload: GradingIn):
@@ -575,6 +288,7 @@ def grade_value(request, payload: GradingIn):
                 uln=payload.uln,
                 baseline=payload.baseline,
                 confirmed=payload.confirmed,
+                term=payload.term.strip(),
             )
             offered = list(grading.ANALYTES[payload.analyte].units)
     except grading.GradingError as exc:
@@ -586,6 +300,7 @@ def grade_value(request, payload: GradingIn):
         "definition": result.definition,
         "note": result.note,
         "units": offered,
+        "limits_used": list(result.limits_used),
     }
 
 
@@ -704,7 +419,7 @@ def list_sae_reports(
     request,
     overdue: Annotated[QueryBool, Query(False, description="Only reports past due")] = False,
 ):
-    reports = services.sae_listing(request.auth)
+    reports = selectors.sae_listing(request.auth)
     if overdue:
         reports = reports.filter(submitted_at__isnull=True, due_at__lt=timezone.now())
     return [_report_out(r) for r in reports]
@@ -752,7 +467,7 @@ def add_sae_follow_up(request, ae_id: PathId, payload: FollowUpIn):
 )
 def list_lab_panels(request, subject_id: PathId):
     subject = _subject(request, subject_id)
-    return [_panel_out(p) for p in services.lab_panels(subject)]
+    return [_panel_out(p) for p in selectors.lab_panels(subject)]
 
 
 @router.post(
@@ -785,5 +500,5 @@ def record_lab_panel(request, subject_id: PathId, payload: LabPanelIn):
         diastolic=bp.diastolic if bp else None,
         qtc_confirmed=payload.qtc_confirmed,
     )
-    panel = services.lab_panels(subject).get(pk=panel.pk)
+    panel = selectors.lab_panels(subject).get(pk=panel.pk)
     return Status(201, _panel_out(panel))

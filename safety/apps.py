@@ -5,3 +5,18 @@ from django.utils.translation import gettext_lazy as _
 class SafetyConfig(AppConfig):
     name = "safety"
     verbose_name = _("Safety: adverse events, SAEs and lab panels")
+
+    def ready(self):
+        # The AE reporting window starts with the first dose and ends 21 days after the last:
+        # a status change re-flags the subject's adverse events. subjects.services sends the
+        # signal and never imports safety (safety imports subjects: one direction).
+        from safety.services.aes import sync_reporting_window
+        from subjects.models import Subject
+        from subjects.services import status_changed
+
+        def resync_window(sender, subject, **kwargs):
+            sync_reporting_window(subject)
+
+        status_changed.connect(
+            resync_window, sender=Subject, weak=False, dispatch_uid="safety.reporting_window"
+        )

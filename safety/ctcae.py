@@ -20,6 +20,7 @@ Pure Python: standard library only, no Django import.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "grade_not_allowed",
     "is_other_specify",
     "read_terms",
+    "synonym_terms",
 ]
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "ctcae_v4.03.csv"
@@ -128,3 +130,72 @@ def read_terms(path: Path | str = DATA_FILE) -> list[Term]:
                 raise ValueError(f"{path}: {attribute} {value!r} is given twice")
             seen.add(value)
     return terms
+
+
+# --- synonyms -------------------------------------------------------------------------------
+
+#: Words a site types for a CTCAE v4.03 term, normalised (lower case, "-" and "/" as spaces) ->
+#: the terms meant, best first. Targets are term names exactly as in ``data/ctcae_v4.03.csv``
+#: (NCI CTCAE v4.03, 14 June 2010). Sources of the synonyms:
+#:
+#: * [D] the term's own definition in CTCAE v4.03 (the CSV): "(ALT or SGPT)", "(AST or SGOT)";
+#: * [G] the term's grade wording in CTCAE v4.03: "QTc ..." (QT corrected), "ANC" (Febrile
+#:   neutropenia's grade 3 reads "ANC <1000/mm3");
+#: * [A] standard clinical abbreviations of the laboratory test / finding (ALP, Hb/Hgb, PLT,
+#:   WBC, ANC = absolute neutrophil count, HTN, TSH, DVT) and the "-penia" / "-emia" names of the
+#:   decreased counts, as in common medical abbreviation lists (e.g. the NCI Dictionary of
+#:   Cancer Terms);
+#: * [B] British spelling (anaemia, haemoglobin, leucopenia, diarrhoea);
+#: * [H] "hand-foot syndrome" (HFS) and "hand-foot skin reaction" (HFSR, the name used for the
+#:   reaction to multikinase inhibitors such as anlotinib) for palmar-plantar
+#:   erythrodysesthesia syndrome (PPE), the CTCAE v4.03 term for both.
+#:
+#: TSH alone is ambiguous (high: hypothyroidism; low: hyperthyroidism): it offers both.
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    # [H]
+    "hand foot": ("Palmar-plantar erythrodysesthesia syndrome",),
+    "hand foot syndrome": ("Palmar-plantar erythrodysesthesia syndrome",),
+    "hand foot skin reaction": ("Palmar-plantar erythrodysesthesia syndrome",),
+    "hfs": ("Palmar-plantar erythrodysesthesia syndrome",),
+    "hfsr": ("Palmar-plantar erythrodysesthesia syndrome",),
+    "ppe": ("Palmar-plantar erythrodysesthesia syndrome",),
+    # [D]
+    "alt": ("Alanine aminotransferase increased",),
+    "sgpt": ("Alanine aminotransferase increased",),
+    "ast": ("Aspartate aminotransferase increased",),
+    "sgot": ("Aspartate aminotransferase increased",),
+    # [A] [G]
+    "anc": ("Neutrophil count decreased", "Febrile neutropenia"),
+    "neutropenia": ("Neutrophil count decreased", "Febrile neutropenia"),
+    "qtc": ("Electrocardiogram QT corrected interval prolonged",),
+    "qt prolongation": ("Electrocardiogram QT corrected interval prolonged",),
+    "qtc prolongation": ("Electrocardiogram QT corrected interval prolonged",),
+    "plt": ("Platelet count decreased",),
+    "thrombocytopenia": ("Platelet count decreased",),
+    "wbc": ("White blood cell decreased",),
+    "leukopenia": ("White blood cell decreased",),
+    "hb": ("Anemia", "Hemoglobin increased"),
+    "hgb": ("Anemia", "Hemoglobin increased"),
+    "alp": ("Alkaline phosphatase increased",),
+    "htn": ("Hypertension",),
+    "high blood pressure": ("Hypertension",),
+    "urine protein": ("Proteinuria",),
+    "tsh": ("Hypothyroidism", "Hyperthyroidism"),
+    "dvt": ("Thromboembolic event",),
+    # [B]
+    "anaemia": ("Anemia",),
+    "haemoglobin": ("Anemia", "Hemoglobin increased"),
+    "leucopenia": ("White blood cell decreased",),
+    "diarrhoea": ("Diarrhea",),
+}
+_SEPARATORS = re.compile(r"[\s\-/]+")
+
+
+def normalise_query(q: str) -> str:
+    """Lower case, "-" and "/" read as spaces, one space between words."""
+    return _SEPARATORS.sub(" ", (q or "").lower()).strip()
+
+
+def synonym_terms(q: str) -> tuple[str, ...]:
+    """The CTCAE terms ``q`` (as a whole) is a synonym of (see :data:`SYNONYMS`), best first."""
+    return SYNONYMS.get(normalise_query(q), ())

@@ -1,7 +1,7 @@
 """CTCAE v4.03 grade of one laboratory value, a blood pressure or an ECG QTc.
 
 Source: Common Terminology Criteria for Adverse Events (CTCAE) version 4.03, US National Cancer
-Institute (NCI), Cancer Therapy Evaluation Program, published 14 June 2010 (``shared/PROTOCOL.md``,
+Institute (NCI), Cancer Therapy Evaluation Program, published 14 June 2010 (``docs/PROTOCOL.md``,
 "Outcomes": safety graded by CTCAE v4.03), as transcribed in ``shared/data/ctcae_v4.03.csv``.
 Terms used (the wording of each grade is copied verbatim from the dictionary into
 :data:`WORDING`, and :attr:`GradeResult.definition` is always one of those cells):
@@ -89,7 +89,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
 from types import MappingProxyType
 
@@ -338,6 +338,7 @@ class GradeResult:
     grade: int | None
     definition: str
     note: str = ""
+    limits_used: tuple[str, ...] = ()  # "lln" / "uln" the grade depended on; () = neither
 
 
 def _panel(*analytes: Analyte) -> Mapping[str, Analyte]:
@@ -390,6 +391,35 @@ ANALYTES: Mapping[str, Analyte] = _panel(  # panel order
         "ft4", "Free T4", ("pmol/L", "ng/dL"), **_NONE, terms=(_HYPOTHYROIDISM, _HYPERTHYROIDISM)
     ),
     Analyte("qtc", "QTc", ("ms",), **_NONE, terms=(_QTC,)),
+)
+
+#: The reference limits each term's grade wording uses, read off the grade cells of CTCAE v4.03
+#: (the CSV). Only these are asked for when a term is graded; and a limit is needed only when
+#: the value's grade depends on it: where an absolute threshold decides (Hb 95 g/L is Anemia
+#: grade 2 whatever the LLN), the limit is not needed. An analyte may use the union of its
+#: terms' limits (``Analyte.needs_lln`` / ``needs_uln``); the dipstick uses none.
+TERM_LIMITS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        _ANEMIA: ("lln",),  # "<LLN - 10.0 g/dL"; "<10.0 - 8.0 g/dL"; "<8.0 g/dL"
+        _HB_INCREASED: ("uln",),  # "Increase in >0 - 2 gm/dL above ULN or above baseline ..."
+        _WBC: ("lln",),  # "<LLN - 3000/mm3"
+        _ANC: ("lln",),  # "<LLN - 1500/mm3"
+        _PLT: ("lln",),  # "<LLN - 75,000/mm3"
+        _ALT: ("uln",),  # ">ULN - 3.0 x ULN"
+        _AST: ("uln",),  # ">ULN - 3.0 x ULN"
+        _BILIRUBIN: ("uln",),  # ">ULN - 1.5 x ULN"
+        _CREATININE: ("uln",),  # ">ULN - 1.5 x ULN" (and x baseline)
+        _HYPOALBUMINEMIA: ("lln",),  # "<LLN - 3 g/dL"
+        _HYPOGLYCEMIA: ("lln",),  # "<LLN - 55 mg/dL"
+        _HYPERGLYCEMIA: ("uln",),  # "Fasting glucose value >ULN - 160 mg/dL"
+        _HYPERTRIGLYCERIDEMIA: (),  # "150 mg/dL - 300 mg/dL"
+        _CHOLESTEROL: ("uln",),  # ">ULN - 300 mg/dL"
+        _PROTEINURIA: ("uln",),  # 24 h: grade 1 "<1.0 g/24 hrs" read as ">ULN - <1.0"
+        _HYPOTHYROIDISM: (),
+        _HYPERTHYROIDISM: (),
+        _QTC: (),  # "QTc 450 - 480 ms"
+        _HYPERTENSION: (),  # adults: "Systolic BP 120 - 139 mm Hg ..." (pediatric: ">ULN")
+    }
 )
 
 _D = Decimal
@@ -505,6 +535,18 @@ class _Input:
     uln: Decimal | None
     baseline: Decimal | None
     confirmed: bool
+    terms: tuple[str, ...]  # the terms to grade: the analyte's, or the one asked for
+    used: set[str] = field(default_factory=set)  # the limits the grade depended on
+
+    def limit(self, name: str) -> Decimal:
+        """The LLN or ULN the grade depends on; refused when it was not given."""
+        value = self.lln if name == "lln" else self.uln
+        if value is None:
+            raise GradingError(
+                name, f"The laboratory's {name.upper()} is needed to grade {self.analyte.label}."
+            )
+        self.used.add(name)
+        return value
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -513,20 +555,22 @@ def _result(key: str, term: str, grade: int | None, *notes: str) -> GradeResult:
     return GradeResult(key, term, grade, definition, " ".join(n for n in notes if n))
 
 
-def _grade_below(value: Decimal, lln: Decimal, lower_ends: tuple[Decimal, ...]) -> int:
-    """'<LLN - A; <A - B; ...; <Z': below A is grade 2 whatever the LLN."""
-    beyond = sum(1 for end in lower_ends if value < end)
+def _grade_below(inp: _Input, lower_ends: tuple[Decimal, ...]) -> int:
+    """'<LLN - A; <A - B; ...; <Z': below A is grade 2 whatever the LLN (not asked for)."""
+    beyond = sum(1 for end in lower_ends if inp.value < end)
     if beyond:
         return beyond + 1
-    return 1 if value < lln else 0
+    return 1 if inp.value < inp.limit("lln") else 0
 
 
-def _grade_above(value: Decimal, reference: Decimal, upper_ends: tuple[Decimal, ...]) -> int:
-    """'>REF - A; >A - B; ...; >Z': above A is grade 2 whatever the reference."""
+def _grade_above(
+    value: Decimal, reference: Callable[[], Decimal], upper_ends: tuple[Decimal, ...]
+) -> int:
+    """'>REF - A; >A - B; ...; >Z': above A is grade 2 whatever the reference (not asked for)."""
     beyond = sum(1 for end in upper_ends if value > end)
     if beyond:
         return beyond + 1
-    return 1 if value > reference else 0
+    return 1 if value > reference() else 0
 
 
 def _grade_from(value: Decimal, starts: tuple[Decimal, ...]) -> int:
@@ -540,7 +584,9 @@ def _ratio(value: Decimal, reference: Decimal) -> str:
         return f"{value / reference:.2f}"
 
 
-def _beyond_range_note(grade: int, value: Decimal, limit: Decimal, below: bool) -> str:
+def _beyond_range_note(grade: int, value: Decimal, limit: Decimal | None, below: bool) -> str:
+    if limit is None:
+        return ""
     if grade < 2 or (value < limit if below else value > limit):
         return ""
     side = "below the LLN" if below else "above the ULN"
@@ -556,7 +602,7 @@ _GRADE_4_CLINICAL = (
 # --- Graders, one per kind of wording ---------------------------------------------------------
 def _decreased(term: str, inp: _Input) -> GradeResult:
     ends = _BELOW[term][inp.unit]
-    grade = _grade_below(inp.value, inp.lln, ends)
+    grade = _grade_below(inp, ends)
     # Anemia and Hypoalbuminemia: two value thresholds, grade 3 the last; their grade 4 is clinical.
     clinical = _GRADE_4_CLINICAL if grade == len(ends) + 1 == 3 else ""
     beyond = _beyond_range_note(grade, inp.value, inp.lln, below=True)
@@ -564,11 +610,17 @@ def _decreased(term: str, inp: _Input) -> GradeResult:
 
 
 def _grade_hb(inp: _Input) -> GradeResult:
-    anemia = _decreased(_ANEMIA, inp)
-    if anemia.grade or inp.value <= inp.uln:
-        return anemia if anemia.grade else _result("hb", "", 0)
-    above_baseline = inp.baseline is not None and inp.baseline > inp.uln
-    reference = inp.baseline if above_baseline else inp.uln
+    if _HB_INCREASED not in inp.terms:
+        return _decreased(_ANEMIA, inp)
+    if _ANEMIA in inp.terms:
+        anemia = _decreased(_ANEMIA, inp)
+        if anemia.grade:
+            return anemia
+    uln = inp.limit("uln")
+    if inp.value <= uln:
+        return _result("hb", _HB_INCREASED if _ANEMIA not in inp.terms else "", 0)
+    above_baseline = inp.baseline is not None and inp.baseline > uln
+    reference = inp.baseline if above_baseline else uln
     named = f"baseline ({reference})" if above_baseline else f"ULN ({reference})"
     if inp.value <= reference:
         return _result("hb", _HB_INCREASED, 0, f"Above the ULN but not above the {named}.")
@@ -581,7 +633,7 @@ def _grade_hb(inp: _Input) -> GradeResult:
             "converted, so grade it from a g/dL or g/L value.",
         )
     step = _HB_STEP[inp.unit]
-    grade = _grade_above(inp.value, reference, (reference + step, reference + 2 * step))
+    grade = _grade_above(inp.value, lambda: reference, (reference + step, reference + 2 * step))
     return _result(
         "hb",
         _HB_INCREASED,
@@ -595,13 +647,15 @@ def _grade_count(term: str) -> Callable[[_Input], GradeResult]:
 
 
 def _by_uln(term: str, inp: _Input) -> int:
-    return _grade_above(inp.value, inp.uln, tuple(m * inp.uln for m in _X_ULN[term]))
+    uln = inp.limit("uln")
+    return _grade_above(inp.value, lambda: uln, tuple(m * uln for m in _X_ULN[term]))
 
 
 def _grade_x_uln(term: str) -> Callable[[_Input], GradeResult]:
     def grade_it(inp: _Input) -> GradeResult:
+        grade = _by_uln(term, inp)
         note = f"{_ratio(inp.value, inp.uln)} x ULN ({inp.uln} {inp.unit})."
-        return _result(inp.analyte.key, term, _by_uln(term, inp), note)
+        return _result(inp.analyte.key, term, grade, note)
 
     return grade_it
 
@@ -614,7 +668,7 @@ def _grade_creatinine(inp: _Input) -> GradeResult:
     if inp.baseline == 0:
         raise GradingError("baseline", "The baseline must be greater than zero.")
     ends = tuple(m * inp.baseline for m in _CREATININE_X_BASELINE)
-    by_baseline = _grade_above(inp.value, inp.baseline, ends)
+    by_baseline = _grade_above(inp.value, lambda: inp.baseline, ends)
     ratios += f"; {_ratio(inp.value, inp.baseline)} x baseline ({inp.baseline} {inp.unit})."
     if by_baseline > by_uln:
         decided = "Grade set by the baseline criterion (CTCAE: the higher of the two)."
@@ -623,12 +677,15 @@ def _grade_creatinine(inp: _Input) -> GradeResult:
 
 
 def _grade_glucose(inp: _Input) -> GradeResult:
-    low = _decreased(_HYPOGLYCEMIA, inp)
-    if low.grade:
-        return low
-    grade = _grade_above(inp.value, inp.uln, _ABOVE[_HYPERGLYCEMIA][inp.unit])
+    if _HYPERGLYCEMIA not in inp.terms:
+        return _decreased(_HYPOGLYCEMIA, inp)
+    if _HYPOGLYCEMIA in inp.terms:
+        low = _decreased(_HYPOGLYCEMIA, inp)
+        if low.grade:
+            return low
+    grade = _grade_above(inp.value, lambda: inp.limit("uln"), _ABOVE[_HYPERGLYCEMIA][inp.unit])
     if not grade:
-        return _result("glucose", "", 0)
+        return _result("glucose", _HYPERGLYCEMIA if _HYPOGLYCEMIA not in inp.terms else "", 0)
     fasting = (
         "Grades 1-2 are worded for a fasting glucose value; the value was graded as fasting."
         if grade <= 2
@@ -639,7 +696,7 @@ def _grade_glucose(inp: _Input) -> GradeResult:
 
 
 def _grade_cholesterol(inp: _Input) -> GradeResult:
-    grade = _grade_above(inp.value, inp.uln, _ABOVE[_CHOLESTEROL][inp.unit])
+    grade = _grade_above(inp.value, lambda: inp.limit("uln"), _ABOVE[_CHOLESTEROL][inp.unit])
     beyond = _beyond_range_note(grade, inp.value, inp.uln, below=False)
     return _result("cholesterol", _CHOLESTEROL, grade, beyond)
 
@@ -653,7 +710,7 @@ def _grade_triglycerides(inp: _Input) -> GradeResult:
 def _grade_protein_24h(inp: _Input) -> GradeResult:
     grade_2, grade_3 = _PROTEIN_24H[inp.unit]
     grade = _grade_from(inp.value, (grade_2, grade_3)) + 1
-    if grade == 1 and inp.value <= inp.uln:
+    if grade == 1 and inp.value <= inp.limit("uln"):  # the ULN decides grade 1 only
         grade = 0
     return _result("urine_protein_24h", _PROTEINURIA, grade)
 
@@ -737,11 +794,20 @@ def grade(
     uln: object = None,
     baseline: object = None,
     confirmed: bool = False,
+    term: str = "",
 ) -> GradeResult:
-    """Grade one value of ``analyte`` in ``unit`` (lln/uln/baseline in the same unit)."""
+    """Grade one value of ``analyte`` in ``unit`` (lln/uln/baseline in the same unit), as
+    ``term`` only when given (one of the analyte's terms).
+
+    A missing LLN or ULN is refused only when the grade depends on it (:data:`TERM_LIMITS`);
+    ``GradeResult.limits_used`` names the limits it did depend on."""
     spec = ANALYTES.get(analyte)
     if spec is None:
         raise GradingError("analyte", f"{analyte!r} is not a gradable analyte.")
+    if term and term not in spec.terms:
+        raise GradingError(
+            "term", f"{term} is not graded from {spec.label}; use {_units_hint(spec.terms)}."
+        )
     if unit not in spec.units:
         raise GradingError(
             "unit", f"{unit} is not a unit for {spec.label}; use {_units_hint(spec.units)}."
@@ -752,17 +818,15 @@ def grade(
     low = _number("lln", lln, required=False)
     high = _number("uln", uln, required=False)
     base = _number("baseline", baseline, required=False)
-    if spec.needs_lln and low is None:
-        raise GradingError("lln", f"The laboratory's LLN is needed to grade {spec.label}.")
-    if spec.needs_uln and high is None:
-        raise GradingError("uln", f"The laboratory's ULN is needed to grade {spec.label}.")
     if high is not None and high == 0:
         raise GradingError("uln", "The ULN must be greater than zero.")
     if low is not None and high is not None and low >= high:
         raise GradingError("uln", "The ULN must be greater than the LLN.")
     if number is None:
         return _grade_dipstick(value)
-    return _GRADERS[spec.key](_Input(spec, number, unit, low, high, base, confirmed))
+    inp = _Input(spec, number, unit, low, high, base, confirmed, (term,) if term else spec.terms)
+    result = _GRADERS[spec.key](inp)
+    return replace(result, limits_used=tuple(sorted(inp.used)))
 
 
 def grade_blood_pressure(systolic: object, diastolic: object) -> GradeResult:

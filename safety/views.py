@@ -19,7 +19,7 @@ from alter_s006 import protocol as P
 from alter_s006 import query_params
 from audit.versioning import EditConflict
 from queries.services import open_queries
-from safety import ctcae, services
+from safety import ctcae, selectors, services
 from safety.forms import AdverseEventForm, CausalityForm, LabPanelForm, SubmitReportForm
 from safety.models import SAE_CRITERIA, AdverseEvent, CtcaeTerm, LabResult, SaeReport
 from subjects.models import Subject
@@ -50,7 +50,7 @@ def term_search(request):
     return render(
         request,
         "safety/_term_results.html",
-        {"terms": services.search_terms(q, limit=15), "q": q.strip()},
+        {"terms": selectors.search_terms(q, limit=15), "q": q.strip()},
     )
 
 
@@ -100,7 +100,7 @@ def ae_list(request, pk):
         {
             "subject": subject,
             "aes": aes,
-            "window": services.reporting_window(subject),
+            "window": selectors.reporting_window(subject),
             "after_last_dose": P.AE_REPORTING_DAYS_AFTER_LAST_DOSE,
             "can_edit": access.can(Action.ENTER_DATA, subject.site_id),
             "can_sign": access.can(Action.SIGN, subject.site_id),
@@ -186,7 +186,7 @@ def _form_context(subject, form) -> dict:
         "term": term,
         "grade": form.chosen_grade(),
         "grade_rows": grade_rows(term),
-        "window": services.reporting_window(subject),
+        "window": selectors.reporting_window(subject),
         "after_last_dose": P.AE_REPORTING_DAYS_AFTER_LAST_DOSE,
     }
 
@@ -335,7 +335,7 @@ def sae_pdf(request, pk, ae_pk):
         "drug": P.DRUG_NAME,
         "ctcae": P.CTCAE_VERSION,
         "printed": timezone.now(),
-        "window": services.reporting_window(subject),
+        "window": selectors.reporting_window(subject),
         "grade_rows": grade_rows(ae.term),
     }
     html = render_to_string("safety/sae_form.html", context, request=request)
@@ -350,7 +350,7 @@ def sae_pdf(request, pk, ae_pk):
 
 @login_required
 def sae_list(request):
-    reports = list(services.sae_listing(request.user))
+    reports = list(selectors.sae_listing(request.user))
     return render(
         request,
         "safety/sae_list.html",
@@ -436,7 +436,7 @@ def labs(request, pk):
         except ValidationError as exc:
             attach_errors(form, exc)
         else:
-            offered = services.offered_aes(panel)
+            offered = selectors.offered_aes(panel)
             messages.success(
                 request,
                 _("Lab panel of %(d)s recorded.") % {"d": panel.sample_date.isoformat()},
@@ -448,8 +448,8 @@ def labs(request, pk):
                     % {"n": len(offered)},
                 )
             return redirect("safety:labs", pk=subject.pk)
-    panels = list(services.lab_panels(subject))
-    offers = services.offers_by_panel(panels)
+    panels = list(selectors.lab_panels(subject))
+    offers = selectors.offers_by_panel(panels)
     for panel in panels:
         panel.offers = offers.get(panel.pk, [])
         panel.offered_ids = {o.result.pk for o in panel.offers}

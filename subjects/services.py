@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Now
+from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from accounts.models import Site
@@ -22,6 +23,10 @@ from subjects import lifecycle, schedule
 from subjects.models import StatusChange, Subject, Visit
 
 S = lifecycle.SubjectStatus
+# Sent by change_status inside its transaction and audit context (kwargs: subject). Apps that
+# derive data from the status connect here (safety re-flags AEs against the reporting window),
+# so this module never imports them: dependencies point from those apps to subjects.
+status_changed = Signal()
 # Reasons the system writes itself are stored in English whatever the user's language:
 # the audit trail reads the same for every reader and regulator.
 
@@ -143,11 +148,7 @@ def change_status(
             )
             locked.refresh_from_db()
             sync_schedule(locked)
-            # the AE reporting window starts with the first dose and ends 21 days after the
-            # last: re-flag the subject's adverse events (safety imports subjects, not back)
-            from safety.services import sync_reporting_window
-
-            sync_reporting_window(locked)
+            status_changed.send(sender=Subject, subject=locked)
     return locked
 
 

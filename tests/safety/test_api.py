@@ -103,6 +103,7 @@ def test_grading_endpoint_returns_grade_and_the_definition_that_matched(api, sub
         "definition": "<1000 - 500/mm3; <1.0 - 0.5 x 10e9 /L",
         "note": "",
         "units": ["10^9/L", "/mm3"],
+        "limits_used": [],  # 0.8 is "<1.0 - 0.5" whatever the LLN
     }
     bp = api.post("/grading", {"analyte": "blood_pressure", "systolic": 150, "diastolic": 85})
     assert (bp.json()["term"], bp.json()["grade"]) == ("Hypertension", 2)
@@ -111,7 +112,7 @@ def test_grading_endpoint_returns_grade_and_the_definition_that_matched(api, sub
     wrong = api.post("/grading", {"analyte": "anc", "value": "0.8", "unit": "g/L", "lln": "1.8"})
     assert wrong.status_code == 422
     assert wrong.json() == {"detail": {"unit": ["g/L is not a unit for ANC; use 10^9/L or /mm3."]}}
-    no_lln = api.post("/grading", {"analyte": "anc", "value": "0.8", "unit": "10^9/L"})
+    no_lln = api.post("/grading", {"analyte": "anc", "value": "1.6", "unit": "10^9/L"})
     assert no_lln.json() == {"detail": {"lln": ["The laboratory's LLN is needed to grade ANC."]}}
 
 
@@ -458,3 +459,37 @@ def test_openapi_document_with_safety_is_valid(client, db):
         if any(k in path for k in ("adverse-events", "lab-panels", "sae-reports", "ctcae"))
         for op in ops.values()
     )
+
+
+def test_term_search_finds_synonyms_and_abbreviations(api, subject):
+    assert api.get("/ctcae/terms?q=HFSR").json()[0]["term"] == (
+        "Palmar-plantar erythrodysesthesia syndrome"
+    )
+    assert api.get("/ctcae/terms?q=qtc").json()[0]["term"] == (
+        "Electrocardiogram QT corrected interval prolonged"
+    )
+
+
+def test_grading_a_term_asks_only_for_the_limits_its_wording_uses(api, subject):
+    # Anemia "<LLN - 100 g/L": 110 g/L with the LLN 120 is grade 1, no ULN asked for
+    anemia = api.post(
+        "/grading", {"term": "Anemia", "analyte": "hb", "value": "110", "unit": "g/L", "lln": "120"}
+    )
+    assert anemia.status_code == 200
+    assert (anemia.json()["term"], anemia.json()["grade"]) == ("Anemia", 1)
+    assert anemia.json()["limits_used"] == ["lln"]
+    # "<100 - 80g/L": 95 g/L is grade 2 with no range at all
+    low = api.post("/grading", {"term": "Anemia", "analyte": "hb", "value": "95", "unit": "g/L"})
+    assert (low.json()["grade"], low.json()["limits_used"]) == (2, [])
+    # Hyperglycemia ">ULN - 160 mg/dL": the ULN, never the LLN
+    body = {"term": "Hyperglycemia", "value": "150", "unit": "mg/dL", "uln": "100"}
+    hyper = api.post("/grading", body).json()
+    assert (hyper["term"], hyper["grade"], hyper["limits_used"]) == ("Hyperglycemia", 1, ["uln"])
+    no_uln = api.post("/grading", {"term": "Hyperglycemia", "value": "150", "unit": "mg/dL"})
+    assert no_uln.status_code == 422 and list(no_uln.json()["detail"]) == ["uln"]
+    # 24-h protein "1.0 - 3.4 g/24 hrs" is grade 2 whatever the ULN
+    body = {"analyte": "urine_protein_24h", "value": "1.0", "unit": "g/24 h"}
+    protein = api.post("/grading", body).json()
+    assert (protein["grade"], protein["limits_used"]) == (2, [])
+    wrong = api.post("/grading", {"term": "Anemia", "analyte": "alt", "value": "5", "unit": "U/L"})
+    assert wrong.status_code == 422 and "term" in wrong.json()["detail"]

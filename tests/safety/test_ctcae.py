@@ -162,3 +162,71 @@ def test_search_by_meddra_code_exact_and_prefix(db):
 def test_search_without_words_finds_nothing_and_limit_applies(db):
     assert search_terms("   ") == []
     assert len(search_terms("disorders", limit=5)) == 5
+
+
+# --- synonyms and abbreviations (issue 11 C11) ------------------------------------------------
+
+# What a site types -> the CTCAE v4.03 term it means, hand-checked against the CSV's term names
+# (and, for ALT/SGPT and AST/SGOT, against the terms' own definitions there).
+SYNONYM_CASES = [
+    ("hand-foot", "Palmar-plantar erythrodysesthesia syndrome"),
+    ("Hand foot syndrome", "Palmar-plantar erythrodysesthesia syndrome"),
+    ("hand-foot skin reaction", "Palmar-plantar erythrodysesthesia syndrome"),
+    ("HFSR", "Palmar-plantar erythrodysesthesia syndrome"),
+    ("HFS", "Palmar-plantar erythrodysesthesia syndrome"),
+    ("PPE", "Palmar-plantar erythrodysesthesia syndrome"),
+    ("ALT", "Alanine aminotransferase increased"),
+    ("sgpt", "Alanine aminotransferase increased"),
+    ("AST", "Aspartate aminotransferase increased"),
+    ("SGOT", "Aspartate aminotransferase increased"),
+    ("ANC", "Neutrophil count decreased"),
+    ("neutropenia", "Neutrophil count decreased"),
+    ("QTc", "Electrocardiogram QT corrected interval prolonged"),
+    ("QT prolongation", "Electrocardiogram QT corrected interval prolonged"),
+    ("PLT", "Platelet count decreased"),
+    ("thrombocytopenia", "Platelet count decreased"),
+    ("WBC", "White blood cell decreased"),
+    ("leucopenia", "White blood cell decreased"),
+    ("leukopenia", "White blood cell decreased"),
+    ("Hb", "Anemia"),
+    ("Hgb", "Anemia"),
+    ("anaemia", "Anemia"),
+    ("haemoglobin", "Anemia"),
+    ("ALP", "Alkaline phosphatase increased"),
+    ("HTN", "Hypertension"),
+    ("high blood pressure", "Hypertension"),
+    ("urine protein", "Proteinuria"),
+    ("TSH", "Hypothyroidism"),
+    ("DVT", "Thromboembolic event"),
+    ("diarrhoea", "Diarrhea"),
+]
+
+
+@pytest.mark.parametrize(("typed", "meant"), SYNONYM_CASES)
+def test_every_synonym_names_a_term_of_the_dictionary(typed, meant):
+    assert ctcae.synonym_terms(typed)[0] == meant
+    assert meant in BY_NAME
+
+
+def test_every_synonym_of_the_table_is_a_term_of_the_dictionary():
+    targets = {name for names in ctcae.SYNONYMS.values() for name in names}
+    assert targets <= set(BY_NAME)
+
+
+def test_an_unknown_word_or_a_part_of_a_synonym_is_no_synonym():
+    assert ctcae.synonym_terms("hand") == ()
+    assert ctcae.synonym_terms("") == ()
+    assert ctcae.synonym_terms("alt x") == ()
+
+
+@pytest.mark.parametrize(("typed", "meant"), SYNONYM_CASES)
+def test_search_finds_the_term_of_a_synonym_first(db, typed, meant):
+    assert search_terms(typed)[0].term == meant
+
+
+def test_search_by_synonym_keeps_the_other_matches_after_it(db):
+    found = [t.term for t in search_terms("neutropenia")]
+    assert found[:2] == ["Neutrophil count decreased", "Febrile neutropenia"]
+    tsh = [t.term for t in search_terms("TSH")]
+    assert tsh[:2] == ["Hypothyroidism", "Hyperthyroidism"]
+    assert [t.term for t in search_terms("Hb")][:2] == ["Anemia", "Hemoglobin increased"]

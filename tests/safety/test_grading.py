@@ -26,6 +26,7 @@ import pytest
 
 from safety.grading import (
     ANALYTES,
+    TERM_LIMITS,
     WORDING,
     GradeResult,
     GradingError,
@@ -714,7 +715,7 @@ def test_result_is_frozen():
         (("anc", 1.5, "10^9/L"), {"lln": "2"}, "value", None),  # float refused
         (("anc", True, "10^9/L"), {"lln": "2"}, "value", None),  # bool is not a number
         (
-            ("anc", "1.0", "10^9/L"),
+            ("anc", "1.5", "10^9/L"),  # 1.5 is not "<1.5": grade 0 or 1, the LLN decides
             {},
             "lln",
             "The laboratory's LLN is needed to grade ANC.",
@@ -722,7 +723,7 @@ def test_result_is_frozen():
         (("hb", "120", "g/L"), {"uln": "175"}, "lln", None),
         (("glucose", "5", "mmol/L"), {"uln": "6.1"}, "lln", None),
         (("alt", "50", "U/L"), {}, "uln", "The laboratory's ULN is needed to grade ALT."),
-        (("hb", "120", "g/L"), {"lln": "130"}, "uln", None),
+        (("hb", "140", "g/L"), {"lln": "130"}, "uln", None),  # not anemic: 0 or Hb increased
         (("glucose", "5", "mmol/L"), {"lln": "3.9"}, "uln", None),
         (("cholesterol", "5", "mmol/L"), {}, "uln", None),
         (("urine_protein_24h", "0.5", "g/24 h"), {}, "uln", None),
@@ -885,3 +886,114 @@ def test_module_loads_without_django():
         "assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django imported'\n"
     )
     subprocess.run([sys.executable, "-I", "-c", code], check=True, timeout=30)
+
+
+# --- Only the limits a term's wording uses, and only when the grade depends on them (C12) -----
+# Worked out by hand from the CTCAE v4.03 grade cells (the CSV):
+# Proteinuria: grade 1 "urinary protein <1.0 g/24 hrs" (read ">ULN - <1.0"), grade 2
+# "1.0 - 3.4 g/24 hrs", grade 3 ">=3.5 g/24 hrs". Anemia: "<LLN - 100 g/L", "<100 - 80g/L",
+# "<80 g/L". Hyperglycemia: ">ULN - 160 mg/dL", ">160 - 250 mg/dL", ">250 - 500 mg/dL",
+# ">500 mg/dL". Hypoglycemia: "<LLN - 55 mg/dL", "<55 - 40", "<40 - 30", "<30 mg/dL".
+# ANC: "<LLN - 1.5 x 10e9 /L", "<1.5 - 1.0", ...
+@pytest.mark.parametrize(
+    ("args", "kwargs", "term", "expected", "used"),
+    [
+        # 24-h protein >= 1.0 g is grade 2 or 3 whatever the ULN
+        (("urine_protein_24h", "1.0", "g/24 h"), {}, PROT, 2, ()),
+        (("urine_protein_24h", "3.4", "g/24 h"), {}, PROT, 2, ()),
+        (("urine_protein_24h", "3.5", "g/24 h"), {}, PROT, 3, ()),
+        (("urine_protein_24h", "1000", "mg/24 h"), {}, PROT, 2, ()),
+        (("urine_protein_24h", "3500", "mg/24 h"), {}, PROT, 3, ()),
+        # below 1.0 g the ULN decides grade 1 against grade 0
+        (("urine_protein_24h", "0.99", "g/24 h"), {"uln": "0.15"}, PROT, 1, ("uln",)),
+        (("urine_protein_24h", "0.15", "g/24 h"), {"uln": "0.15"}, PROT, 0, ("uln",)),
+        # Anemia from Hb: the LLN only, and only between grades 0 and 1
+        (("hb", "99", "g/L"), {"term": ANEMIA}, ANEMIA, 2, ()),
+        (("hb", "80", "g/L"), {"term": ANEMIA}, ANEMIA, 2, ()),
+        (("hb", "79", "g/L"), {"term": ANEMIA}, ANEMIA, 3, ()),
+        (("hb", "9.9", "g/dL"), {"term": ANEMIA}, ANEMIA, 2, ()),
+        (("hb", "100", "g/L"), {"term": ANEMIA, "lln": "120"}, ANEMIA, 1, ("lln",)),
+        (("hb", "119", "g/L"), {"term": ANEMIA, "lln": "120"}, ANEMIA, 1, ("lln",)),
+        (("hb", "120", "g/L"), {"term": ANEMIA, "lln": "120"}, ANEMIA, 0, ("lln",)),
+        (("hb", "200", "g/L"), {"term": ANEMIA, "lln": "120"}, ANEMIA, 0, ("lln",)),
+        # Hemoglobin increased: the ULN only ("Increase in >0 - 2 gm/dL above ULN")
+        (("hb", "195", "g/L"), {"term": HB_UP, "uln": "175"}, HB_UP, 1, ("uln",)),
+        (("hb", "196", "g/L"), {"term": HB_UP, "uln": "175"}, HB_UP, 2, ("uln",)),
+        (("hb", "50", "g/L"), {"term": HB_UP, "uln": "175"}, HB_UP, 0, ("uln",)),
+        # Hyperglycemia: the ULN only, and only between grades 0 and 1
+        (("glucose", "161", "mg/dL"), {"term": HYPER}, HYPER, 2, ()),
+        (("glucose", "250", "mg/dL"), {"term": HYPER}, HYPER, 2, ()),
+        (("glucose", "251", "mg/dL"), {"term": HYPER}, HYPER, 3, ()),
+        (("glucose", "500", "mg/dL"), {"term": HYPER}, HYPER, 3, ()),
+        (("glucose", "501", "mg/dL"), {"term": HYPER}, HYPER, 4, ()),
+        (("glucose", "9.0", "mmol/L"), {"term": HYPER}, HYPER, 2, ()),
+        (("glucose", "160", "mg/dL"), {"term": HYPER, "uln": "100"}, HYPER, 1, ("uln",)),
+        (("glucose", "100", "mg/dL"), {"term": HYPER, "uln": "100"}, HYPER, 0, ("uln",)),
+        (("glucose", "40", "mg/dL"), {"term": HYPER, "uln": "100"}, HYPER, 0, ("uln",)),
+        # Hypoglycemia: the LLN only
+        (("glucose", "54", "mg/dL"), {"term": HYPO}, HYPO, 2, ()),
+        (("glucose", "39", "mg/dL"), {"term": HYPO}, HYPO, 3, ()),
+        (("glucose", "29", "mg/dL"), {"term": HYPO}, HYPO, 4, ()),
+        (("glucose", "55", "mg/dL"), {"term": HYPO, "lln": "70"}, HYPO, 1, ("lln",)),
+        # an analyte of one term: below the absolute threshold no LLN is needed
+        (("anc", "1.4", "10^9/L"), {}, ANC, 2, ()),
+        (("anc", "1.6", "10^9/L"), {"lln": "1.8"}, ANC, 1, ("lln",)),
+        # Hb without a term: anemia grade 1 needs the LLN, not the ULN
+        (("hb", "110", "g/L"), {"lln": "120"}, ANEMIA, 1, ("lln",)),
+        (("alt", "41", "U/L"), {"uln": "40"}, ALT, 1, ("uln",)),
+        (("qtc", "481", "ms"), {}, QTC, 2, ()),
+    ],
+)
+def test_grades_without_a_limit_the_grade_does_not_depend_on(args, kwargs, term, expected, used):
+    result = grade(*args, **kwargs)
+    assert (result.term, result.grade, result.limits_used) == (term, expected, used)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "field"),
+    [
+        (("urine_protein_24h", "0.99", "g/24 h"), {}, "uln"),  # grade 0 or 1: the ULN decides
+        (("urine_protein_24h", "999", "mg/24 h"), {}, "uln"),
+        (("hb", "100", "g/L"), {"term": ANEMIA}, "lln"),  # "<LLN - 100": 0 or 1
+        (("hb", "10.0", "g/dL"), {"term": ANEMIA}, "lln"),
+        (("hb", "195", "g/L"), {"term": HB_UP}, "uln"),
+        (("glucose", "160", "mg/dL"), {"term": HYPER, "lln": "70"}, "uln"),
+        (("glucose", "8.9", "mmol/L"), {"term": HYPER}, "uln"),
+        (("glucose", "55", "mg/dL"), {"term": HYPO, "uln": "100"}, "lln"),
+        (("alt", "500", "U/L"), {}, "uln"),  # "x ULN": every grade needs it
+        (("hb", "99", "g/L"), {"term": ALT}, "term"),
+    ],
+)
+def test_refuses_a_missing_limit_only_when_the_grade_depends_on_it(args, kwargs, field):
+    with pytest.raises(GradingError) as caught:
+        grade(*args, **kwargs)
+    assert caught.value.field == field
+
+
+def _csv_cells() -> dict[str, str]:
+    with CSV_PATH.open(encoding="utf-8", newline="") as handle:
+        return {
+            row["term"]: " ".join(row[f"grade_{g}"] for g in range(1, 6))
+            for row in csv.DictReader(handle)
+        }
+
+
+def test_the_limits_of_each_term_are_those_its_grade_wording_names():
+    cells = _csv_cells()
+    for term, limits in TERM_LIMITS.items():
+        if term == PROT:  # grade 1 "<1.0 g/24 hrs" read as ">ULN - <1.0" (module docstring)
+            assert limits == ("uln",)
+            continue
+        if term == HTN:  # only its pediatric wording ("BP >ULN") names a limit; adults graded
+            assert limits == ()
+            continue
+        named = tuple(name for name in ("lln", "uln") if name.upper() in cells[term])
+        assert limits == named, term
+
+
+def test_an_analyte_may_use_the_limits_of_its_terms():
+    for spec in ANALYTES.values():
+        if spec.key == "urine_protein_dipstick":
+            continue
+        used = {name for term in spec.terms for name in TERM_LIMITS[term]}
+        assert (spec.needs_lln, spec.needs_uln) == ("lln" in used, "uln" in used), spec.key

@@ -456,3 +456,12 @@ def test_an_ae_without_its_grade_history_is_listed_flagged_and_reported(
     queries = client.get(reverse("queries:list")).content.decode()
     assert reverse("safety:ae", args=[subject.pk, broken.pk]) in queries
     assert "no grade history" in queries
+
+
+def test_term_search_page_finds_synonyms_and_abbreviations(client, subject, coordinator_a):
+    client.force_login(coordinator_a)
+    url = reverse("safety:term_search")
+    assert "Palmar-plantar erythrodysesthesia syndrome" in (
+        client.get(url, {"q": "hand-foot"}).content.decode()
+    )
+    assert "Alanine aminotransferase increased" in client.get(url, {"q": "ALT"}).content.decode()

@@ -1,0 +1,528 @@
+"""Adverse events: checks, record and update (with the grade history), the reporting window
+flag and its query, and the grade summary of the AE log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Now
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.access import Action, require
+from alter_s006 import protocol as P
+from audit.context import audit_context, lock_audit_chain
+from audit.versioning import EditConflict, require_reason
+from queries.services import sync_check
+from safety import adverse_events as rules
+from safety import ctcae
+from safety.models import (
+    SAE_CRITERIA,
+    AdverseEvent,
+    CtcaeTerm,
+    GradeChange,
+    LabResult,
+)
+from safety.selectors import in_window, reporting_window
+from safety.services.labs import sync_lab_queries
+from safety.services.sae import aware, start_sae_workflow
+from subjects.lifecycle import SubjectStatus as S
+from subjects.models import Subject
+from subjects.services import change_status
+
+Outcome = AdverseEvent.Outcome
+log = logging.getLogger("safety.services")  # one logger for every safety write
+
+AE_FIELDS = (
+    "term",
+    "verbatim",
+    "onset_date",
+    "end_date",
+    "ongoing",
+    "grade",
+    "serious",
+    *SAE_CRITERIA,
+    "action_taken",
+    "dose_event",
+    "treatment_given",
+    "outcome",
+    "learned_on",
+)
+_RECOVERED = {Outcome.RECOVERED, Outcome.SEQUELAE}
+
+
+def _check_dates(ae: AdverseEvent, subject: Subject, today: dt.date) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if not isinstance(ae.onset_date, dt.date):
+        return {"onset_date": _("Enter the onset date.")}
+    died = subject.status_date if subject.status == S.DIED else None
+    if died is not None and ae.onset_date > died:
+        errors["onset_date"] = _("The onset cannot be after the subject's death (%(d)s).") % {
+            "d": died.isoformat()
+        }
+    elif ae.onset_date > today:
+        errors["onset_date"] = _("The onset cannot be in the future.")
+    elif ae.onset_date < subject.consent_date:
+        errors["onset_date"] = _("The onset cannot be before the informed consent (%(d)s).") % {
+            "d": subject.consent_date.isoformat()
+        }
+    if ae.fatal and ae.end_date is None:
+        errors["end_date"] = _(
+            "A fatal adverse event ends with the death: enter the date of death as its end date."
+        )
+    elif ae.ongoing and ae.end_date is not None:
+        errors["end_date"] = _("Either enter the end date or tick ongoing, not both.")
+    elif not ae.ongoing and ae.end_date is None:
+        errors["end_date"] = _("Enter the end date, or tick ongoing.")
+    elif ae.end_date is not None and ae.end_date < ae.onset_date:
+        errors["end_date"] = _("The end date cannot be before the onset (%(d)s).") % {
+            "d": ae.onset_date.isoformat()
+        }
+    elif ae.end_date is not None and ae.end_date > today:
+        errors["end_date"] = _("The end date cannot be in the future.")
+    elif died is not None and ae.end_date is not None and ae.end_date > died and not ae.fatal:
+        errors["end_date"] = _("The end date cannot be after the subject's death (%(d)s).") % {
+            "d": died.isoformat()
+        }
+    if ae.outcome in _RECOVERED and ae.ongoing:
+        errors.setdefault("outcome", _("A recovered event has ended: enter its end date."))
+    if ae.learned_on is not None:
+        if ae.learned_on > timezone.now():
+            errors["learned_on"] = _("The site cannot learn of the event in the future.")
+        elif timezone.localtime(ae.learned_on, subject.site.tz).date() < ae.onset_date:
+            errors["learned_on"] = _("The site cannot learn of the event before its onset.")
+    return errors
+
+
+def _check_seriousness(ae: AdverseEvent) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    criteria = ae.criteria
+    if ae.serious and not criteria:
+        errors["serious"] = _("A serious adverse event needs at least one seriousness criterion.")
+    elif criteria and not ae.serious:
+        errors["serious"] = _(
+            "Seriousness criteria are ticked: mark the event serious, or untick them."
+        )
+    fatal_outcome = ae.outcome == Outcome.FATAL
+    if ae.grade == 5 and not fatal_outcome:
+        errors["outcome"] = _(
+            "Grade 5 is death related to the adverse event: the outcome is fatal."
+        )
+    elif fatal_outcome and ae.grade != 5:
+        errors["grade"] = _("A fatal adverse event is grade 5 (death) in CTCAE 4.03.")
+    if ae.fatal and not ae.sae_death:
+        errors["sae_death"] = _(
+            "A fatal adverse event is serious, with the criterion “results in death”."
+        )
+    elif ae.sae_death and not fatal_outcome:
+        errors.setdefault("outcome", _("The criterion “results in death” needs the outcome fatal."))
+    return errors
+
+
+def _check_dose_event(ae: AdverseEvent, subject: Subject) -> dict[str, str]:
+    event = ae.dose_event
+    if event is None:
+        return {}
+    wanted = AdverseEvent.ACTION_DOSE_EVENT.get(ae.action_taken)
+    if event.subject_id != subject.pk:
+        return {"dose_event": _("This dose modification is another subject's.")}
+    if wanted is None:
+        return {"dose_event": _("With no action taken there is no dose modification to link.")}
+    if event.kind != wanted:
+        return {
+            "dose_event": _(
+                "“%(action)s” links to a dose modification “%(wanted)s”; this one is “%(kind)s”."
+            )
+            % {
+                "action": ae.get_action_taken_display(),
+                "wanted": wanted.label,
+                "kind": event.get_kind_display(),
+            }
+        }
+    return {}
+
+
+def check_ae(ae: AdverseEvent, subject: Subject) -> None:
+    """Raise a field-keyed ``ValidationError`` (every error at once) unless the AE is valid."""
+    errors: dict[str, str] = {}
+    term = ae.term if ae.term_id is not None else None
+    if term is None:
+        errors["term"] = _("Choose a CTCAE v4.03 term.")
+    if ae.grade not in ctcae.GRADES:
+        errors["grade"] = _("Choose a grade from 1 to 5.")
+    elif term is not None and ae.grade not in term.allowed_grades:
+        errors["grade"] = ctcae.grade_not_allowed(term.term, ae.grade)
+    if term is not None and term.other_specify and not ae.verbatim.strip():
+        errors["verbatim"] = _("“%(term)s” needs the verbatim term: describe the event.") % {
+            "term": term.term
+        }
+    for found in (
+        _check_dates(ae, subject, subject.site.today()),
+        _check_seriousness(ae),
+        _check_dose_event(ae, subject),
+    ):
+        for key, message in found.items():
+            errors.setdefault(key, message)
+    if errors:
+        raise ValidationError(errors)
+    try:
+        ae.full_clean()
+    except ValidationError as exc:
+        raise ValidationError(exc.message_dict) from exc
+
+
+# --- adverse events: side effects ---------------------------------------------------------------
+
+
+def _window_text(subject: Subject, onset: dt.date) -> str:
+    window = reporting_window(subject)
+    if window is None:
+        return (
+            f"The onset {onset.isoformat()} is before the first dose of anlotinib: adverse "
+            "events are reported from the first dose. Please confirm the onset date or the "
+            "reason this event is reported."
+        )
+    end = (
+        f"the last dose + {P.AE_REPORTING_DAYS_AFTER_LAST_DOSE} days ({window.end.isoformat()})"
+        if window.end
+        else f"the last dose + {P.AE_REPORTING_DAYS_AFTER_LAST_DOSE} days"
+    )
+    return (
+        f"The onset {onset.isoformat()} is outside the AE reporting window (first dose "
+        f"{window.start.isoformat()} to {end}). Please confirm the onset date or the reason "
+        "this event is reported."
+    )
+
+
+def _sync_ae_queries(ae: AdverseEvent) -> None:
+    sync_check(
+        record=ae,
+        subject=ae.subject,
+        check="safety.ae_outside_window",
+        field="onset_date",
+        failing=ae.out_of_window,
+        text=_window_text(ae.subject, ae.onset_date),
+    )
+
+
+def sync_reporting_window(subject: Subject) -> None:
+    """The window moves when treatment starts or stops: flag again every AE of the subject
+    (and open or close its query), within the caller's transaction and audit context."""
+    for ae in subject.adverse_events.select_related("term"):
+        ae.subject = subject
+        outside = not in_window(subject, ae.onset_date)
+        if outside != ae.out_of_window:
+            AdverseEvent.objects.filter(pk=ae.pk).update(
+                out_of_window=outside, version=F("version") + 1, updated_at=Now()
+            )
+            ae.out_of_window = outside
+        _sync_ae_queries(ae)
+
+
+def _record_death(ae: AdverseEvent, subject: Subject, by) -> None:
+    """Grade 5 / fatal outcome: the subject died on the AE's end date (one record, once)."""
+    if not ae.fatal:
+        return
+    if subject.status == S.DIED:
+        if subject.status_date != ae.end_date:
+            raise ValidationError(
+                {
+                    "end_date": _(
+                        "The subject's death is recorded on %(d)s: a fatal adverse event ends "
+                        "on that date."
+                    )
+                    % {"d": subject.status_date.isoformat()}
+                }
+            )
+        return
+    cause = f"Fatal adverse event: {ae.display_term} (CTCAE {P.CTCAE_VERSION} grade 5)"
+    try:
+        change_status(
+            subject=subject,
+            target=S.DIED,
+            on_date=ae.end_date,
+            reason=cause,
+            by=by,
+            expected_version=subject.version,
+        )
+    except ValidationError as exc:
+        where = {"status": "outcome", "reason": "outcome", "on_date": "end_date"}
+        raise ValidationError({where.get(k, k): v for k, v in exc.message_dict.items()}) from exc
+    subject.refresh_from_db()
+
+
+def _grade_history_changes(
+    current: AdverseEvent, candidate: AdverseEvent, grade_from: dt.date | None, today: dt.date
+) -> list[tuple[GradeChange | None, int, dt.date]]:
+    """The rows to write: (row to update, or None to insert; grade; from date)."""
+    history = list(current.grade_changes.order_by("from_date"))
+    ops: list[tuple[GradeChange | None, int, dt.date]] = []
+    steps = [(row, row.grade, row.from_date) for row in history]
+    if candidate.onset_date != current.onset_date:
+        if len(history) > 1 and candidate.onset_date >= history[1].from_date:
+            raise ValidationError(
+                {
+                    "onset_date": _("The onset must stay before the next grade change (%(d)s).")
+                    % {"d": history[1].from_date.isoformat()}
+                }
+            )
+        steps[0] = (history[0], history[0].grade, candidate.onset_date)
+        ops.append(steps[0])
+    if candidate.grade != current.grade:
+        last_row, _grade, last_from = steps[-1]
+        if grade_from is None:
+            raise ValidationError(
+                {
+                    "grade_from": _("Enter the date from which the grade is %(g)d.")
+                    % {"g": candidate.grade}
+                }
+            )
+        end = candidate.end_date or today
+        if grade_from < last_from:
+            raise ValidationError(
+                {
+                    "grade_from": _(
+                        "The grade history has grade %(g)d from %(d)s: a change starts on or "
+                        "after that date."
+                    )
+                    % {"g": current.grade, "d": last_from.isoformat()}
+                }
+            )
+        if grade_from > end:
+            raise ValidationError(
+                {"grade_from": _("The grade change cannot be after %(d)s.") % {"d": end}}
+            )
+        if grade_from == last_from:  # a correction of the last grade, not a new one
+            ops = [op for op in ops if op[0] is not last_row]
+            ops.append((last_row, candidate.grade, last_from))
+        else:
+            ops.append((None, candidate.grade, grade_from))
+            last_from = grade_from
+    else:
+        last_from = steps[-1][2]
+    if candidate.end_date is not None and candidate.end_date < last_from:
+        raise ValidationError(
+            {
+                "end_date": _("The end date cannot be before the last grade change (%(d)s).")
+                % {"d": last_from.isoformat()}
+            }
+        )
+    return ops
+
+
+# --- adverse events: writes ---------------------------------------------------------------------
+
+
+def record_ae(
+    *,
+    subject: Subject,
+    by,
+    term: CtcaeTerm,
+    grade: int,
+    onset_date: dt.date,
+    outcome: str,
+    verbatim: str = "",
+    end_date: dt.date | None = None,
+    ongoing: bool = False,
+    serious: bool = False,
+    sae_death: bool = False,
+    sae_life_threatening: bool = False,
+    sae_hospitalisation: bool = False,
+    sae_disability: bool = False,
+    sae_congenital_anomaly: bool = False,
+    sae_important_medical_event: bool = False,
+    action_taken: str = AdverseEvent.Action.NONE,
+    dose_event=None,
+    treatment_given: str = "",
+    learned_on: dt.datetime | None = None,
+    lab_result: LabResult | None = None,
+) -> AdverseEvent:
+    """Record an adverse event with its grade at onset; nothing is stored if it is refused.
+
+    Outside the reporting window it is stored with ``out_of_window`` and a query. A serious
+    event starts the SAE workflow; a fatal one (grade 5 / outcome fatal) records the subject's
+    death on its end date. ``lab_result``: the lab value it was offered from (linked)."""
+    require(by, Action.ENTER_DATA, subject.site_id)
+    with transaction.atomic():
+        lock_audit_chain()
+        locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
+        ae = AdverseEvent(
+            subject=locked,
+            term=term,
+            verbatim=(verbatim or "").strip(),
+            onset_date=onset_date,
+            end_date=end_date,
+            ongoing=ongoing,
+            grade=grade,
+            serious=serious,
+            sae_death=sae_death,
+            sae_life_threatening=sae_life_threatening,
+            sae_hospitalisation=sae_hospitalisation,
+            sae_disability=sae_disability,
+            sae_congenital_anomaly=sae_congenital_anomaly,
+            sae_important_medical_event=sae_important_medical_event,
+            action_taken=action_taken,
+            dose_event=dose_event,
+            treatment_given=(treatment_given or "").strip(),
+            outcome=outcome,
+            learned_on=aware(learned_on, locked) or timezone.now(),
+            recorded_by=by,
+        )
+        check_ae(ae, locked)
+        if lab_result is not None and lab_result.panel.subject_id != locked.pk:
+            raise ValidationError({"lab_result": _("This lab value is another subject's.")})
+        ae.out_of_window = not in_window(locked, onset_date)
+        with audit_context(user=by, reason=f"Adverse event recorded: {term.term} grade {grade}"):
+            ae.save()
+            GradeChange.objects.create(ae=ae, grade=grade, from_date=onset_date, recorded_by=by)
+            if lab_result is not None:
+                LabResult.objects.filter(pk=lab_result.pk).update(
+                    ae=ae, version=F("version") + 1, updated_at=Now()
+                )
+            _record_death(ae, locked, by)
+            if ae.serious:
+                start_sae_workflow(ae, by=by, aware_at=ae.learned_on)
+            _sync_ae_queries(ae)
+            sync_lab_queries(locked)
+    return ae
+
+
+def update_ae(
+    *,
+    ae: AdverseEvent,
+    by,
+    expected_version: int,
+    reason: str,
+    changes: dict,
+    grade_from: dt.date | None = None,
+    sae_aware_at: dt.datetime | None = None,
+) -> AdverseEvent:
+    """Correct or update an adverse event (reason required; 409-style ``EditConflict`` if it
+    changed since ``expected_version``).
+
+    A new ``grade`` needs ``grade_from``, the date the grade changed: a later date adds a step
+    to the grade history, the date of the last step corrects that step. A change of term voids
+    the causality signature. An event becoming serious starts the SAE workflow (the site
+    learned of it at ``sae_aware_at``, default now); becoming fatal records the death."""
+    require(by, Action.ENTER_DATA, ae.subject.site_id)
+    reason = require_reason(reason)
+    sae_aware_at = aware(sae_aware_at, ae.subject)
+    if "learned_on" in changes:
+        changes = {**changes, "learned_on": aware(changes["learned_on"], ae.subject)}
+    if sae_aware_at is not None and sae_aware_at > timezone.now():
+        raise ValidationError(
+            {"sae_aware_at": _("The site cannot learn of the event in the future.")}
+        )
+    unknown = set(changes) - set(AE_FIELDS)
+    if unknown:
+        if "relationship" in unknown:
+            raise ValidationError(
+                {"relationship": _("Causality is assessed and e-signed by an investigator.")}
+            )
+        raise ValidationError(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
+    with transaction.atomic():
+        lock_audit_chain()
+        locked = Subject.objects.select_for_update().select_related("site").get(pk=ae.subject_id)
+        current = AdverseEvent.objects.select_for_update().get(pk=ae.pk)
+        if current.version != expected_version:
+            raise EditConflict(
+                current=current, submitted=changes, expected_version=expected_version
+            )
+        candidate = AdverseEvent.objects.select_related("term", "dose_event").get(pk=current.pk)
+        for name, value in changes.items():
+            setattr(candidate, name, value.strip() if isinstance(value, str) else value)
+        check_ae(candidate, locked)
+        if current.fatal and not candidate.fatal and locked.status == S.DIED:
+            raise ValidationError(
+                {
+                    "outcome": _(
+                        "The subject's death is recorded: correct the subject's status before "
+                        "this event can stop being fatal."
+                    )
+                }
+            )
+        history = _grade_history_changes(current, candidate, grade_from, locked.site.today())
+        fields = {name: getattr(candidate, name) for name in changes}
+        fields["out_of_window"] = not in_window(locked, candidate.onset_date)
+        if candidate.term_id != current.term_id and current.causality_signed:
+            fields.update(
+                relationship="",
+                causality_signed_by=None,
+                causality_printed_name="",
+                causality_signed_at=None,
+            )
+        with audit_context(user=by, reason=reason):
+            AdverseEvent.objects.filter(pk=current.pk).update(
+                **fields, version=F("version") + 1, updated_at=Now()
+            )
+            for row, grade, from_date in history:
+                if row is None:
+                    GradeChange.objects.create(
+                        ae=current, grade=grade, from_date=from_date, recorded_by=by
+                    )
+                else:
+                    GradeChange.objects.filter(pk=row.pk).update(
+                        grade=grade, from_date=from_date, version=F("version") + 1, updated_at=Now()
+                    )
+            updated = AdverseEvent.objects.select_related("term", "subject__site").get(
+                pk=current.pk
+            )
+            _record_death(updated, locked, by)
+            if updated.serious and not current.serious:
+                start_sae_workflow(updated, by=by, aware_at=sae_aware_at or timezone.now())
+            _sync_ae_queries(updated)
+            sync_lab_queries(locked)
+    return updated
+
+
+# --- adverse events: reads ----------------------------------------------------------------------
+
+
+GRADE_HISTORY_CHECK = "safety.ae_grade_history_missing"
+
+
+def grade_summary(ae: AdverseEvent) -> rules.GradeSummary:
+    """Worst grade, current grade and days at each grade (up to the end, or today).
+
+    An event stored without its grade history (an inconsistent record: every write path
+    stores the grade at onset) is read as its recorded grade since its onset, and reported
+    (``report_missing_grade_history``): one bad row must not take the AE log down with it."""
+    steps = [row.to_pure() for row in ae.grade_changes.all()]
+    if not steps:
+        report_missing_grade_history(ae)
+        steps = [rules.GradeStep(grade=ae.grade, from_date=ae.onset_date)]
+    return rules.summarise_grades(steps, end=ae.end_date, today=ae.subject.site.today())
+
+
+def report_missing_grade_history(ae: AdverseEvent) -> None:
+    """Log the inconsistency as an error and keep a system query open on the event: the data
+    managers see it in the query list (and the dashboard's count), the AE page shows it."""
+    log.error(
+        "Adverse event %s of subject %s has no grade history (not even its grade at onset); "
+        "shown as grade %s since %s until data management repairs it.",
+        ae.pk,
+        ae.subject_id,
+        ae.grade,
+        ae.onset_date,
+    )
+    text = (
+        f"Inconsistent record: this adverse event has no grade history, not even its grade at "
+        f"onset, so its worst grade and days at each grade cannot be trusted. It is shown as "
+        f"grade {ae.grade} since {ae.onset_date.isoformat()} meanwhile. Data management: "
+        "restore the grade history from the source."
+    )
+    reason = "Edit check: adverse event without its grade history"
+    with transaction.atomic(), audit_context(reason=reason):  # the chain lock: one query
+        sync_check(
+            record=ae,
+            subject=ae.subject,
+            check=GRADE_HISTORY_CHECK,
+            field="grade",
+            failing=True,
+            text=text,
+        )
