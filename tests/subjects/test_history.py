@@ -186,3 +186,20 @@ def test_the_page_takes_as_many_queries_for_1_row_as_for_30(client, coordinator_
 def test_a_user_of_another_site_gets_404(client, coordinator_b, subject_a):
     assert page(client, coordinator_b, subject_a).status_code == 404
     assert api(client, coordinator_b, subject_a).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"kind": "renamed"},
+        {"table": "auth_user"},
+        {"since": "2026-13-01"},
+        {"since": "2026-05-02", "until": "2026-05-01"},
+        {"page": "0"},
+        {"colour": "red"},
+    ],
+)
+def test_the_api_refuses_a_filter_it_cannot_use_with_422(client, coordinator_a, subject_a, params):
+    response = api(client, coordinator_a, subject_a, **params)
+    assert response.status_code == 422
+    assert next(iter(params)) in response.content.decode()
