@@ -1,6 +1,6 @@
 """Pure rules of the adverse event log: grade history, reporting window, SAE report due time.
 
-Sources: ``shared/PROTOCOL.md`` "Outcomes" (safety: adverse events from the first dose to 21
+Sources: ``docs/PROTOCOL.md`` "Outcomes" (safety: adverse events from the first dose to 21
 days after the last dose, graded by CTCAE v4.03) and "Schedule" (the safety follow-up 21 days
 after the last dose ends the AE reporting window); the issue "Safety" (a change of grade is kept
 as the term's grade history, so the worst grade and the time at each grade are known; an SAE is

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from crispy_forms.helper import FormHelper
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from alter_s006 import forms as edc
+from alter_s006 import protocol as P
 from safety import grading
 from safety.models import LAB_LABELS, SAE_CRITERIA, AdverseEvent, CtcaeTerm
 
@@ -76,7 +78,10 @@ class AdverseEventForm(edc.Form):
         label=_("Site learned of it"),
         widget=DATETIME,
         required=False,
-        help_text=_("Starts the 24-hour clock of a serious adverse event (default: now)."),
+        help_text=format_lazy(
+            _("Starts the {hours}-hour clock of a serious adverse event (default: now)."),
+            hours=P.SAE_REPORT_HOURS,
+        ),
     )
     lab_result = edc.IntegerField(widget=forms.HiddenInput, required=False)
     # corrections

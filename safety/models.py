@@ -11,8 +11,10 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from alter_s006 import protocol as P
 from audit.models import VersionedModel, audited
 from dosing.models import DoseEvent
 from eligibility.models import ReferenceRange
@@ -177,12 +179,18 @@ class AdverseEvent(VersionedModel):
     learned_on = models.DateTimeField(
         _("site learned of it"),
         default=timezone.now,
-        help_text=_("Starts the 24-hour clock of a serious adverse event."),
+        help_text=format_lazy(
+            _("Starts the {hours}-hour clock of a serious adverse event."),
+            hours=P.SAE_REPORT_HOURS,
+        ),
     )
     out_of_window = models.BooleanField(
         _("outside the reporting window"),
         default=False,
-        help_text=_("Onset before the first dose or after the last dose + 21 days."),
+        help_text=format_lazy(
+            _("Onset before the first dose or after the last dose + {days} days."),
+            days=P.AE_REPORTING_DAYS_AFTER_LAST_DOSE,
+        ),
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False

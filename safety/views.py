@@ -456,6 +456,12 @@ def labs(request, pk):
     return render(
         request,
         "safety/labs.html",
-        {"subject": subject, "form": form, "panels": panels, "can_edit": can_edit},
+        {
+            "subject": subject,
+            "form": form,
+            "panels": panels,
+            "can_edit": can_edit,
+            "offer_min_grade": P.LAB_AE_OFFER_MIN_GRADE,
+        },
         status=422 if form is not None and form.errors else 200,
     )

@@ -1,6 +1,6 @@
 """Subject status lifecycle of ALTER-S006: which status changes are allowed, and when.
 
-Source: ``shared/PROTOCOL.md``, section "Schedule" (screening, treatment cycles, end of
+Source: ``docs/PROTOCOL.md``, section "Schedule" (screening, treatment cycles, end of
 treatment, safety and survival follow-up until death, withdrawal or 24 months; the follow-up
 rules are marked ``[default]`` there). The path is
 

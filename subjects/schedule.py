@@ -1,6 +1,6 @@
 """Visit schedule of ALTER-S006: planned dates and windows, and the status of a visit.
 
-Source: ``shared/PROTOCOL.md``, section "Schedule" (the visit table and the paragraph after it).
+Source: ``docs/PROTOCOL.md``, section "Schedule" (the visit table and the paragraph after it).
 Every number comes from :mod:`alter_s006.protocol`; the ones the registry is silent on are
 marked ``[default]`` there and in PROTOCOL.md:
 
