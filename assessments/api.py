@@ -134,6 +134,18 @@ class TimepointOut(Schema):
     version: int
 
 
+class TimepointPreviewOut(Schema):
+    sum_mm: Decimal | None = Field(..., description="Null when a target was not assessed")
+    change_from_baseline_pct: Decimal | None
+    nadir_mm: Decimal | None = Field(..., description="Smallest sum before, baseline included")
+    change_from_nadir_pct: Decimal | None
+    change_from_nadir_mm: Decimal | None
+    target_response: str
+    non_target_response: str
+    overall_response: str = Field(..., description="Computed by RECIST 1.1 tables 1 and 2")
+    notes: str
+
+
 class BestResponseOut(Schema):
     response: str | None = Field(..., description="Confirmed best overall response (table 3)")
     response_date: dt.date | None
@@ -267,6 +279,44 @@ def record_timepoint(request, subject_id: PathId, payload: TimepointIn):
     recorded = services.record_timepoint(subject=subject, by=request.auth, **_entries(payload))
     stored = Timepoint.objects.select_related("visit").get(pk=recorded.timepoint.pk)
     return Status(201, _timepoint_out(stored))
+
+
+@router.post(
+    "/subjects/{subject_id}/timepoints/preview",
+    response=TimepointPreviewOut,
+    summary="What this assessment would be: its sum, changes and RECIST responses; nothing stored",
+    description=(
+        "The body of `POST .../timepoints`; the answer is what that would derive now, from the "
+        "baseline and the assessments dated before the scan, as the page shows while typing. "
+        "Nothing is stored or audited. The investigator's response, its reason and "
+        "`confirms_equivocal` do not change the computed values. Refused (422) by field: a "
+        "measurement for a lesion that does not exist, a negative or > 500 mm diameter, no "
+        "baseline yet."
+    ),
+)
+def preview_timepoint(request, subject_id: PathId, payload: TimepointIn):
+    subject = _subject(request, subject_id)
+    entries = _entries(payload)
+    result = services.preview_timepoint(
+        subject=subject,
+        scan_date=entries["scan_date"],
+        measurements=entries["measurements"],
+        non_target_status=entries["non_target_status"],
+        new_lesion=entries["new_lesion"],
+    )
+    return _as_stored(services.derived(result))
+
+
+def _as_stored(values: dict) -> dict:
+    """Decimals to the places of their column: the preview reads as the recorded assessment."""
+    return {
+        name: (
+            value.quantize(Decimal(1).scaleb(-Timepoint._meta.get_field(name).decimal_places))
+            if isinstance(value, Decimal)
+            else value
+        )
+        for name, value in values.items()
+    }
 
 
 @router.patch(

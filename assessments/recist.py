@@ -255,14 +255,20 @@ class RecistError(ValueError):
 
 def _mm(value: object, field: str) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise RecistError(field, f"A diameter must be a whole number or Decimal of mm: {value!r}.")
+        raise RecistError(
+            field, f"A diameter must be a whole number or Decimal of mm: {value!r}.", "invalid"
+        )
     mm = Decimal(value)
     if not mm.is_finite():
-        raise RecistError(field, "A diameter must be a finite number of mm.")
+        raise RecistError(field, "A diameter must be a finite number of mm.", "invalid")
     if mm < 0:
-        raise RecistError(field, f"A diameter cannot be negative ({mm} mm).")
+        raise RecistError(field, f"A diameter cannot be negative ({mm} mm).", "diameter_negative")
     if mm > MAX_DIAMETER_MM:
-        raise RecistError(field, f"{mm} mm is above the {MAX_DIAMETER_MM} mm limit: check entry.")
+        raise RecistError(
+            field,
+            f"{mm} mm is above the {MAX_DIAMETER_MM} mm limit: check entry.",
+            "diameter_implausible",
+        )
     return mm
 
 
@@ -330,8 +336,8 @@ def validate_baseline(targets: Sequence[Lesion], non_targets: Sequence[Lesion]) 
 
 
 def baseline_problems(targets: Sequence[Lesion], non_targets: Sequence[Lesion]) -> list:
-    """Every reason RECIST 1.1 refuses this baseline (RECIST 3.1, 4.2), at most one per lesion
-    and rule; an empty list if it is valid.
+    """Every reason RECIST 1.1 refuses this baseline (RECIST 3.1, 4.2), the first one per field;
+    an empty list if it is valid.
 
     Fields are named ``targets[i].attribute`` / ``non_targets[i].attribute`` (0-based)."""
     if not targets and not non_targets:
@@ -381,7 +387,10 @@ def baseline_problems(targets: Sequence[Lesion], non_targets: Sequence[Lesion]) 
                         "node_not_pathological",
                     )
                 )
-    return problems
+    first = {}
+    for problem in problems:  # a diameter refused as a number is not refused again as a size
+        first.setdefault(problem.field, problem)
+    return list(first.values())
 
 
 def _identity_problems(lesion: Lesion, field: str, seen: set[str]) -> list:

@@ -41,7 +41,7 @@ def form_field(field: str) -> str:
 
 
 def _recist_error(exc: recist.RecistError) -> ValidationError:
-    return ValidationError({form_field(exc.field): exc.message})
+    return ValidationError({form_field(exc.field): ValidationError(exc.message, code=exc.code)})
 
 
 def _mm(value, field: str) -> Decimal | None:
@@ -333,7 +333,8 @@ def _check_confirms_equivocal(confirms: bool, new: recist.NewLesion, before: lis
         raise _recist_error(exc) from exc
 
 
-def _derived(result: recist.TimepointResult) -> dict:
+def derived(result: recist.TimepointResult) -> dict:
+    """The values a timepoint stores from its RECIST result (the API's preview answers them)."""
     return {
         "sum_mm": result.sum_mm,
         "change_from_baseline_pct": result.change_from_baseline_pct,
@@ -452,7 +453,7 @@ def record_timepoint(
             investigator_response=investigator_response,
             disagreement_reason=reason,
             out_of_window=visit is None,
-            **_derived(evaluated.result),
+            **derived(evaluated.result),
         )
         timepoint.full_clean()
         overall = evaluated.result.overall.value
@@ -489,12 +490,12 @@ def _recompute(subject: Subject) -> list[Timepoint]:
             for m in tp.measurements.all()
         }
         evaluated = _evaluate(lesions, sums, measurements, tp.non_target_status, tp.new_lesion)
-        derived = _derived(evaluated.result)
-        if any(getattr(tp, k) != v for k, v in derived.items()):
-            if tp.overall_response != derived["overall_response"]:
+        values = derived(evaluated.result)
+        if any(getattr(tp, k) != v for k, v in values.items()):
+            if tp.overall_response != values["overall_response"]:
                 changed.append(tp)
             Timepoint.objects.filter(pk=tp.pk).update(
-                **derived, version=F("version") + 1, updated_at=Now()
+                **values, version=F("version") + 1, updated_at=Now()
             )
             tp.refresh_from_db()
             _sync_queries(tp)
@@ -569,7 +570,7 @@ def correct_timepoint(
                 confirms_equivocal=confirms_equivocal,
                 investigator_response=investigator_response,
                 disagreement_reason=why,
-                **_derived(evaluated.result),
+                **derived(evaluated.result),
                 version=F("version") + 1,
                 updated_at=Now(),
             )

@@ -324,7 +324,8 @@ def get_screening(request, subject_id: PathId):
     description=(
         "Validated like the screening page: plausibility, units per analyte, no future dates. "
         "Fields left out keep their stored value; `null` clears one. A correction voids an "
-        "investigator signature that no longer covers the data."
+        "investigator signature that no longer covers the data. Only while the subject is in "
+        "screening: afterwards the screening is read-only (422, as on the page)."
     ),
 )
 def put_screening(request, subject_id: PathId, payload: ScreeningIn):

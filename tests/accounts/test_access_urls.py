@@ -778,6 +778,13 @@ ACCESS: dict[str, Url] = {
         writes=True,
         setup=with_baseline,
     ),
+    "api:preview_timepoint": Url(
+        {"POST": (401, 200, 200, 404, 200, 200)},
+        args=subject_args,
+        body=timepoint_json,
+        api=True,
+        setup=with_baseline,
+    ),
     "api:correct_timepoint": Url(
         {"PATCH": (401, 200, 200, 404, 403, 403)},
         args=lambda w: [w.timepoint.pk],

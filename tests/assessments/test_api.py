@@ -174,3 +174,90 @@ def test_openapi_document_with_assessments_is_valid(client, db):
     document = client.get(f"{API}/openapi.json").json()
     validate(document)
     assert "/api/v1/subjects/{subject_id}/best-response" in document["paths"]
+
+
+# --- issue 11 C19: "what would this timepoint be", stateless --------------------------------
+
+
+def preview_url(subject) -> str:
+    return f"/subjects/{subject.pk}/timepoints/preview"
+
+
+def test_preview_answers_the_derived_values_and_stores_nothing(api, baseline):
+    """The page previewed an assessment; the API had no way to ask without recording it."""
+    before = stored()  # lesions, timepoints, measurements and audit rows
+
+    response = api.post(preview_url(baseline), timepoint("2026-02-16", 28, 21, 21))
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {
+        "sum_mm": "70.0",  # 28 + 21 + 21 of 100: -30.00 % exactly -> PR
+        "change_from_baseline_pct": "-30.00",
+        "nadir_mm": "100.0",
+        "change_from_nadir_pct": "-30.00",
+        "change_from_nadir_mm": "-30.0",
+        "target_response": "PR",
+        "non_target_response": "non-CR/non-PD",
+        "overall_response": "PR",
+        "notes": "",
+    }
+    assert stored() == before
+
+
+def test_preview_equals_the_pages_preview_and_the_recorded_values(
+    client, api, baseline, coordinator_a
+):
+    from decimal import Decimal
+
+    from django.urls import reverse
+
+    from tests.assessments.test_views import timepoint_post
+
+    api.post(f"/subjects/{baseline.pk}/timepoints", timepoint("2026-01-30", 28, 21, 21))  # PR
+    # 84 mm: +14 mm and +20 % over the nadir of 70 -> PD
+    previewed = api.post(preview_url(baseline), timepoint("2026-02-27", 34, 25, 25)).json()
+    client.force_login(coordinator_a)
+    page = client.post(
+        reverse("assessments:preview", args=[baseline.pk]),
+        timepoint_post("2026-02-27", 34, 25, 25),
+    ).context["result"]["result"]
+    recorded = api.post(
+        f"/subjects/{baseline.pk}/timepoints", timepoint("2026-02-27", 34, 25, 25)
+    ).json()
+
+    assert previewed["overall_response"] == "PD" and previewed["nadir_mm"] == "70.0"
+    assert Decimal(previewed["sum_mm"]) == page.sum_mm
+    assert Decimal(previewed["change_from_nadir_pct"]) == page.change_from_nadir_pct
+    assert previewed["overall_response"] == page.overall.value
+    assert {k: recorded[k] for k in previewed} == previewed
+
+
+def test_preview_refuses_bad_input_by_the_field(api, baseline):
+    before = stored()
+    body = timepoint("2026-02-16", 28, 21, 21)
+    body["measurements"]["T9"] = {"diameter_mm": 10}
+    unknown = api.post(preview_url(baseline), body)
+    absurd = api.post(preview_url(baseline), timepoint("2026-02-16", 501, 2, 2))
+    text = api.post(preview_url(baseline), timepoint("2026-02-16", "2e", 2, 2))
+
+    assert unknown.status_code == 422 and "measurements-T9" in unknown.json()["detail"]
+    assert absurd.status_code == 422 and "measurements-T1" in absurd.json()["detail"]
+    assert text.status_code == 422
+    assert stored() == before
+
+
+def test_preview_before_the_baseline_is_422(api, treated):
+    response = api.post(preview_url(treated), timepoint("2026-02-16", 28, 21, 21))
+    assert response.status_code == 422
+
+
+def test_monitor_previews_and_another_site_gets_404(client, baseline, monitor_a, coordinator_b):
+    body = timepoint("2026-02-16", 28, 21, 21)
+    assert Api(client, monitor_a).post(preview_url(baseline), body).status_code == 200
+    assert Api(client, coordinator_b).post(preview_url(baseline), body).status_code == 404
+
+
+def test_preview_is_documented_with_its_errors(client, db):
+    document = client.get(f"{API}/openapi.json").json()
+    operation = document["paths"]["/api/v1/subjects/{subject_id}/timepoints/preview"]["post"]
+    assert set(operation["responses"]) >= {"200", "401", "403", "404", "422"}

@@ -31,6 +31,7 @@ from assessments.recist import (
     RecistError,
     Response,
     ScanResponse,
+    baseline_problems,
     best_overall_response,
     evaluate_timepoint,
     validate_baseline,
@@ -535,6 +536,30 @@ def test_empty_baseline_and_duplicate_ids_refused():
     with pytest.raises(RecistError) as e:
         validate_baseline((ct("A", "liver", 20),), (ct("A", "lung", 20),))
     assert e.value.field == "non_targets[0].lesion_id"
+
+
+def test_every_baseline_problem_is_listed_with_its_code():
+    """Issue 11 C6: RECIST 3.1.1 / 4.2 refusals of several lesions at once, one per field."""
+    problems = baseline_problems(
+        (
+            ct("A", "liver", 9),  # < 10 mm on CT, 5 mm slices
+            ct("B", "lung", -1),  # negative: refused once, not again as "not measurable"
+            ct("C", "", 20),  # no organ
+            ct("N", "lymph node", 14, node=True),  # a target node needs >= 15 mm
+        ),
+        (ct("P", "lymph node", 9, node=True),),  # a node < 10 mm is not pathological
+    )
+    assert [(p.field, p.code) for p in problems] == [
+        ("targets[1].diameter_mm", "diameter_negative"),
+        ("targets[2].organ", "organ_required"),
+        ("targets[0].diameter_mm", "not_measurable"),
+        ("targets[3].diameter_mm", "node_not_measurable"),
+        ("non_targets[0].diameter_mm", "node_not_pathological"),
+    ]
+
+
+def test_a_valid_baseline_has_no_problem():
+    assert baseline_problems((ct("A", "liver", 10), ct("N", "lymph node", 15, node=True)), ()) == []
 
 
 def test_float_diameter_refused():
