@@ -77,6 +77,10 @@ URINE_PROTEIN_24H_EXCLUDE_G = Decimal("1.0")
 
 # --- Outcomes ----------------------------------------------------------------
 RESPONSE_CONFIRMATION_MIN_DAYS = 28  # >= 4 weeks
+# RECIST 4.4.3 / 4.6 leave the SD minimum interval to the protocol; ALTER-S006 is silent, so
+# [default]: SD counts as best response when measured at the earliest day of the first
+# scheduled scan's window (day 42 - 7 = 35 after C1D1).
+SD_MIN_DAYS_AFTER_C1D1 = TUMOUR_ASSESSMENT_INTERVAL_DAYS - TUMOUR_ASSESSMENT_WINDOW_DAYS
 AE_REPORTING_DAYS_AFTER_LAST_DOSE = 21
 CTCAE_VERSION = "4.03"
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 from ninja import Field, Router, Schema, Status
 
 from accounts.access import Action, get_scoped_or_404, require
+from alter_s006 import protocol as P
 from alter_s006.api_types import Bool, Date, In, Int, Number, PathId, Text
 from assessments import recist, services
 from assessments.models import Lesion, Timepoint
@@ -219,7 +220,8 @@ def list_lesions(request, subject_id: PathId):
     description=(
         "Refused (422) with the field at fault: a 6th target, a 3rd target in one organ, a "
         "non-measurable target (< 10 mm on CT/MRI with slices <= 5 mm, node short axis < 15 "
-        "mm), a scan more than 28 days before C1D1, a second baseline."
+        f"mm), a scan more than {P.SCREENING_MAX_DAYS_BEFORE_C1D1} days before C1D1, a second "
+        "baseline."
     ),
 )
 def record_baseline(request, subject_id: PathId, payload: BaselineIn):
@@ -269,7 +271,8 @@ def list_timepoints(request, subject_id: PathId):
         "Refused (422): a measurement for a lesion that does not exist, a negative or > 500 mm "
         "diameter, a scan before the baseline, on or before C1D1, in the future or before the "
         "last assessment, an investigator's response differing from the computed one without "
-        "`disagreement_reason`. A scan outside every ±7-day window is stored with "
+        f"`disagreement_reason`. A scan outside every ±{P.TUMOUR_ASSESSMENT_WINDOW_DAYS}-day "
+        "window is stored with "
         "`out_of_window: true`."
     ),
 )

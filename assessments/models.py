@@ -6,8 +6,10 @@ The derived columns of :class:`Timepoint` are stored for display only: they are 
 
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from alter_s006 import protocol as P
 from assessments import recist
 from audit.models import VersionedModel, audited
 from subjects.models import Subject, Visit
@@ -109,7 +111,14 @@ class Timepoint(VersionedModel):
     out_of_window = models.BooleanField(
         _("out of window"),
         default=False,
-        help_text=_("No tumour-assessment visit window (every 42 days, ±7) holds the scan date."),
+        help_text=format_lazy(
+            _(
+                "No tumour-assessment visit window (every {every} days, ±{window}) holds the "
+                "scan date."
+            ),
+            every=P.TUMOUR_ASSESSMENT_INTERVAL_DAYS,
+            window=P.TUMOUR_ASSESSMENT_WINDOW_DAYS,
+        ),
     )
     investigator_response = response(_("investigator's response"))
     disagreement_reason = models.TextField(_("reason for disagreement"), blank=True)

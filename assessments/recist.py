@@ -104,10 +104,8 @@ PD_INCREASE_PCT = Decimal("20")
 PD_MIN_ABSOLUTE_MM = Decimal("5")
 # Data-entry sanity limit (not RECIST): no single diameter above half a metre.
 MAX_DIAMETER_MM = Decimal("500")
-# RECIST 4.4.3 / 4.6: the SD minimum interval is set by the protocol; ALTER-S006 is silent, so
-# this is a study setting [default]: SD counts as BOR when measured >= 35 days after C1D1
-# (the first scheduled scan is day 42 +/- 7, i.e. day 35 at the earliest).
-SD_MIN_DAYS_AFTER_C1D1 = 35
+# RECIST 4.4.3 / 4.6: the SD minimum interval is set by the protocol (protocol.py, [default]).
+SD_MIN_DAYS_AFTER_C1D1 = P.SD_MIN_DAYS_AFTER_C1D1
 
 _HUNDRED = Decimal("100")
 _CENT = Decimal("0.01")

@@ -108,6 +108,7 @@ def overview(request, pk):
             "spider": spider(subject, timepoints) if subject.c1d1_date else None,
             "can_edit": can_edit,
             "confirm_days": P.RESPONSE_CONFIRMATION_MIN_DAYS,
+            "window_days": P.TUMOUR_ASSESSMENT_WINDOW_DAYS,
             "sd_days": recist.SD_MIN_DAYS_AFTER_C1D1,
             "ta_interval": P.TUMOUR_ASSESSMENT_INTERVAL_DAYS,
             "ta_window": P.TUMOUR_ASSESSMENT_WINDOW_DAYS,
@@ -147,6 +148,7 @@ def baseline(request, pk):
                 (_("Target lesions"), form.target_rows()),
                 (_("Non-target lesions and non-measurable disease"), form.non_target_rows()),
             ],
+            "baseline_days": P.SCREENING_MAX_DAYS_BEFORE_C1D1,
         },
         status=422 if form.errors else 200,
     )
@@ -215,7 +217,8 @@ def new_timepoint(request, pk):
             if recorded.out_of_window:
                 messages.warning(
                     request,
-                    _("The scan date is outside every tumour-assessment window (±7 days)."),
+                    _("The scan date is outside every tumour-assessment window (±%(d)s days).")
+                    % {"d": P.TUMOUR_ASSESSMENT_WINDOW_DAYS},
                 )
             return redirect("assessments:overview", pk=subject.pk)
     context = _timepoint_context(subject, form)

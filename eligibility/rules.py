@@ -1,6 +1,6 @@
 """Eligibility rules of ALTER-S006: inclusion I01-I09 and exclusion E01-E16.
 
-Source: ``shared/PROTOCOL.md``, section "Eligibility" (one rule per line there, one function
+Source: ``docs/PROTOCOL.md``, section "Eligibility" (one rule per line there, one function
 here, each citing its line). Every threshold comes from :mod:`alter_s006.protocol`; the few
 the protocol file does not name are defined below with the PROTOCOL.md line they come from.
 

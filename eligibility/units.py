@@ -1,6 +1,6 @@
 """Laboratory units of the eligibility labs and the factors between them.
 
-Source of the rule: ``shared/PROTOCOL.md`` I08 and E09 (c): the limits are written in g/L,
+Source of the rule: ``docs/PROTOCOL.md`` I08 and E09 (c): the limits are written in g/L,
 10^9/L, mL/min and mmol/L, and ULNs "come from the reference ranges of the site's own
 laboratory", whose units differ from site to site. Values are converted here, never by the
 person entering them.

@@ -444,8 +444,8 @@ def labs(request, pk):
             if offered:
                 messages.warning(
                     request,
-                    _("%(n)s value(s) of grade 2 or more without an adverse event: see below.")
-                    % {"n": len(offered)},
+                    _("%(n)s value(s) of grade %(g)s or more without an adverse event: see below.")
+                    % {"n": len(offered), "g": P.LAB_AE_OFFER_MIN_GRADE},
                 )
             return redirect("safety:labs", pk=subject.pk)
     panels = list(selectors.lab_panels(subject))
