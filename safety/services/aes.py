@@ -91,7 +91,9 @@ def _check_dates(ae: AdverseEvent, subject: Subject, today: dt.date) -> dict[str
         }
     if ae.outcome in _RECOVERED and ae.ongoing:
         errors.setdefault("outcome", _("A recovered event has ended: enter its end date."))
-    if ae.learned_on is not None:
+    # Compared with the onset only when the onset itself is valid: a future onset is one
+    # error (by the onset), not a second one on the SAE clock the user never filled in.
+    if ae.learned_on is not None and "onset_date" not in errors:
         if ae.learned_on > timezone.now():
             errors["learned_on"] = _("The site cannot learn of the event in the future.")
         elif timezone.localtime(ae.learned_on, subject.site.tz).date() < ae.onset_date:

@@ -898,3 +898,13 @@ def test_a_panel_visit_must_be_a_cycle_visit_of_the_subject(subject, coordinator
     ) == {"visit": ["Choose a cycle visit of this subject."]}
     with pytest.raises(PermissionDenied):
         panel(subject, monitor_a, {"anc": ("2.0", "10^9/L")})
+
+
+@pytest.mark.parametrize("onset", [D(2026, 3, 3), D(2025, 12, 19)], ids=["future", "pre-consent"])
+def test_a_bad_onset_of_a_non_serious_event_is_one_error_by_the_onset(
+    subject, coordinator_a, onset
+):
+    """Issue 11 C.6: a future onset also showed an SAE-clock error on an empty field."""
+    errors = refused(lambda: record(subject, coordinator_a, onset_date=onset))
+
+    assert list(errors) == ["onset_date"]
