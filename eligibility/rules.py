@@ -1205,6 +1205,25 @@ def select_reference_range(
     return best
 
 
+# The analytes whose limits are multiples of the site's ULN (PROTOCOL.md I08).
+RANGED_ANALYTES = ("creatinine", "bun", "bilirubin", "ast", "alt")
+
+
+def ranges_in_force(
+    candidates: Iterable[RefRange], *, sex: str | None, on: date | None
+) -> dict[str, RefRange]:
+    """The range in force on ``on`` for each analyte of :data:`RANGED_ANALYTES` that has one."""
+    if on is None:
+        return {}
+    candidates = list(candidates)
+    found = {}
+    for analyte in RANGED_ANALYTES:
+        chosen = select_reference_range(candidates, analyte=analyte, sex=sex, on=on)
+        if chosen is not None:
+            found[analyte] = chosen
+    return found
+
+
 def evaluate(data: ScreeningInput, ranges: Mapping[str, RefRange]) -> Verdict:
     """Evaluate all 25 criteria, always in protocol order (PROTOCOL.md "Eligibility").
 

@@ -93,39 +93,51 @@ def to_input(subject: Subject, screening: Screening, enrolment_date: dt.date | N
     return rules.ScreeningInput(**{k: v for k, v in values.items() if k in names})
 
 
-def ranges_for(subject: Subject, screening: Screening) -> dict[str, rules.RefRange]:
-    """The site's reference range in force on the laboratory date, per analyte (one query)."""
+def ref_range(row: ReferenceRange) -> rules.RefRange:
+    """A stored reference range as the pure rules read it."""
+    return rules.RefRange(
+        analyte=row.analyte,
+        unit=row.unit,
+        lln=plain(row.lln),
+        uln=plain(row.uln),
+        sex=row.sex or None,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+    )
+
+
+def site_ranges(site_ids) -> dict[int, list[rules.RefRange]]:
+    """Every reference range of these sites, as the pure rules read them (one query)."""
+    by_site: dict[int, list[rules.RefRange]] = {}
+    for row in ReferenceRange.objects.filter(site_id__in=site_ids):
+        by_site.setdefault(row.site_id, []).append(ref_range(row))
+    return by_site
+
+
+def ranges_for(
+    subject: Subject, screening: Screening, site_candidates: list | None = None
+) -> dict[str, rules.RefRange]:
+    """The site's reference range in force on the laboratory date, per analyte (one query,
+    none when the caller passes the site's ranges from :func:`site_ranges`)."""
     if screening.lab_date is None:
         return {}
-    candidates = [
-        rules.RefRange(
-            analyte=r.analyte,
-            unit=r.unit,
-            lln=plain(r.lln),
-            uln=plain(r.uln),
-            sex=r.sex or None,
-            valid_from=r.valid_from,
-            valid_to=r.valid_to,
-        )
-        for r in ReferenceRange.objects.filter(site_id=subject.site_id)
-    ]
-    found = {}
-    for analyte in ("creatinine", "bun", "bilirubin", "ast", "alt"):
-        chosen = rules.select_reference_range(
-            candidates, analyte=analyte, sex=subject.sex, on=screening.lab_date
-        )
-        if chosen is not None:
-            found[analyte] = chosen
-    return found
+    if site_candidates is None:
+        site_candidates = site_ranges([subject.site_id]).get(subject.site_id, [])
+    return rules.ranges_in_force(site_candidates, sex=subject.sex, on=screening.lab_date)
 
 
 def evaluate(
-    subject: Subject, screening: Screening | None = None, enrolment_date: dt.date | None = None
+    subject: Subject,
+    screening: Screening | None = None,
+    enrolment_date: dt.date | None = None,
+    ranges: dict[str, rules.RefRange] | None = None,
 ) -> rules.Verdict:
-    """Derive the verdict from what is stored now."""
+    """Derive the verdict from what is stored now (``ranges`` when the caller has them)."""
     screening = screening if screening is not None else get_screening(subject)
     today = enrolment_date or subject.site.today()
-    return rules.evaluate(to_input(subject, screening, today), ranges_for(subject, screening))
+    if ranges is None:
+        ranges = ranges_for(subject, screening)
+    return rules.evaluate(to_input(subject, screening, today), ranges)
 
 
 def _jsonable(value):

@@ -179,8 +179,6 @@ def row_event_ids(rows: list[dict]) -> list[int]:
 # --- the investigator's dashboard: what awaits their signature -------------------------------
 
 AWAITING_SHOWN = 10  # items listed per kind; the count says how many in all
-# the analytes judged against a site's reference range (as eligibility.services.ranges_for)
-_RANGED_ANALYTES = ("creatinine", "bun", "bilirubin", "ast", "alt")
 
 
 @dataclass(frozen=True)
@@ -197,35 +195,12 @@ class AwaitingSignature:
         return self.eligibility_count + self.causality_count + self.sae_pending
 
 
-def _site_ranges(site_ids) -> dict[int, list]:
-    """Every reference range of these sites as the pure rules read them (one query)."""
-    from eligibility.models import ReferenceRange
-    from eligibility.rules import RefRange
-    from eligibility.services import plain
-
-    by_site: dict[int, list] = {}
-    for r in ReferenceRange.objects.filter(site_id__in=site_ids):
-        by_site.setdefault(r.site_id, []).append(
-            RefRange(
-                analyte=r.analyte,
-                unit=r.unit,
-                lln=plain(r.lln),
-                uln=plain(r.uln),
-                sex=r.sex or None,
-                valid_from=r.valid_from,
-                valid_to=r.valid_to,
-            )
-        )
-    return by_site
-
-
 def _eligible_unsigned(sites) -> list[tuple[Subject, bool]]:
     """Subjects in screening whose stored data gives an eligible verdict and who have no
     active signature (never signed, or the signature was voided when the data changed).
     Three queries whatever the number: candidates, their sites' ranges, nothing per row."""
-    from eligibility import rules
     from eligibility.models import EligibilitySignature
-    from eligibility.services import to_input
+    from eligibility.services import evaluate, ranges_for, site_ranges
 
     active = EligibilitySignature.objects.filter(subject=OuterRef("pk"), voided_at__isnull=True)
     voided = EligibilitySignature.objects.filter(subject=OuterRef("pk"), voided_at__isnull=False)
@@ -236,23 +211,11 @@ def _eligible_unsigned(sites) -> list[tuple[Subject, bool]]:
         .select_related("site", "screening")
         .order_by("site__code", "screening_number")
     )
-    ranges = _site_ranges({s.site_id for s in candidates})
+    by_site = site_ranges({s.site_id for s in candidates})
     found = []
     for subject in candidates:
-        screening = subject.screening
-        chosen = {}
-        if screening.lab_date is not None:
-            for analyte in _RANGED_ANALYTES:
-                pick = rules.select_reference_range(
-                    ranges.get(subject.site_id, []),
-                    analyte=analyte,
-                    sex=subject.sex,
-                    on=screening.lab_date,
-                )
-                if pick is not None:
-                    chosen[analyte] = pick
-        verdict = rules.evaluate(to_input(subject, screening, subject.site.today()), chosen)
-        if verdict.eligible:
+        ranges = ranges_for(subject, subject.screening, by_site.get(subject.site_id, []))
+        if evaluate(subject, subject.screening, ranges=ranges).eligible:
             found.append((subject, subject.was_signed))
     return found
 

@@ -17,6 +17,7 @@ from audit.context import audit_context, lock_audit_chain
 from eligibility import rules as eligibility_rules
 from eligibility import units
 from eligibility.models import ReferenceRange
+from eligibility.services import ref_range
 from queries.services import sync_check
 from safety import grading
 from safety.models import (
@@ -31,18 +32,7 @@ from subjects.schedule import VisitKind
 
 def _ranges(subject: Subject) -> dict[eligibility_rules.RefRange, ReferenceRange]:
     """The site's reference ranges as the pure rules read them, with their rows (one query)."""
-    return {
-        eligibility_rules.RefRange(
-            analyte=r.analyte,
-            unit=r.unit,
-            lln=r.lln,
-            uln=r.uln,
-            sex=r.sex or None,
-            valid_from=r.valid_from,
-            valid_to=r.valid_to,
-        ): r
-        for r in ReferenceRange.objects.filter(site_id=subject.site_id)
-    }
+    return {ref_range(r): r for r in ReferenceRange.objects.filter(site_id=subject.site_id)}
 
 
 def _range_for(subject, candidates, analyte, unit, sample_date, spec) -> tuple:
