@@ -32,7 +32,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
-from audit.chain import ChainBreak, verify_chain
+from audit.chain import verify_chain
 
 log = logging.getLogger("audit.checkpoint")
 
@@ -168,6 +168,3 @@ def _append(checkpoint: Checkpoint) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-__all__ = ["AnchorProblem", "AnchorRefused", "ChainBreak", "Checkpoint", "check_anchor"]

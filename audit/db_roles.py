@@ -62,9 +62,7 @@ def verify_app_login_at_startup() -> None:
     until it is back); an unsafe login is.
     """
     try:
-        connection.ensure_connection()
-    except UnsafeDatabaseLogin:
-        raise
+        connection.ensure_connection()  # an unsafe login raises UnsafeDatabaseLogin here
     except OperationalError as exc:
         log.warning("Database not reachable at start-up (%s); the login is checked later.", exc)
     finally:

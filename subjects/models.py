@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Site
 from alter_s006 import protocol as P
 from audit.models import VersionedModel, audited
+from eligibility.rules import age_on
 from subjects import lifecycle, schedule
 
 _S = lifecycle.SubjectStatus
@@ -178,7 +179,7 @@ class Subject(VersionedModel):
         )
         if isinstance(self.date_of_birth, dt.date):
             born = self.date_of_birth
-            age = consent.year - born.year - ((consent.month, consent.day) < (born.month, born.day))
+            age = age_on(born, consent)  # the eligibility rules' own age (PROTOCOL.md I02)
             field = "date_of_birth"
         elif isinstance(self.year_of_birth, int):
             born, field = self.year_of_birth, "year_of_birth"
