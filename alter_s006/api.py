@@ -1,8 +1,10 @@
 """The REST API under /api/v1/: the same access rules and services as the pages.
 
-Every error is JSON of one shape, ``{"detail": ...}``: a message, or for 422 the refused
-fields ``{"detail": {field: [messages]}}`` (409 adds ``current_version`` and
-``differences``). Each operation documents the error codes it can answer (``_ERRORS``).
+Every error is JSON of one shape, ``{"errors": [{"field", "code", "message"}, ...]}``: ``field``
+is the input at fault (``null`` for the request as a whole), ``code`` is stable and meant for
+programs (the ``ValidationError`` code the service raised, or the HTTP-level code such as
+``not_found``), ``message`` is for people. 409 adds ``current_version`` and ``differences``.
+Each operation documents the HTTP statuses it can answer (``_ERRORS``).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ class EdcApi(NinjaAPI):
 
     def _not_found(self, request, path):
         """Any other path under the prefix: 404 in JSON (not the site's HTML page)."""
-        return self.create_response(request, {"detail": "Not Found"}, status=404)
+        return _error(request, "Not Found", 404, "not_found")
 
     def _json_errors(self, view):
         """A method the path does not have (405) and a lockout, answered in JSON."""
@@ -91,9 +93,7 @@ class EdcApi(NinjaAPI):
                 request.axes_locked_out = False
                 return locked_response(request)
             if response.status_code == 405:  # ninja's own answer is plain text
-                answer = self.create_response(
-                    request, {"detail": "Method not allowed."}, status=405
-                )
+                answer = _error(request, "Method not allowed.", 405, "method_not_allowed")
                 answer["Allow"] = response["Allow"]
                 return answer
             return response
@@ -125,8 +125,8 @@ api = EdcApi(
         "`Authorization: Bearer <token>` (`python manage.py issue_api_token USERNAME`). "
         "Request bodies are JSON (`Content-Type: application/json`). "
         "Updates require `version` (optimistic lock) and `reason` (audit trail). "
-        'Every error is JSON: `{"detail": "message"}`, or for 422 '
-        '`{"detail": {"field": ["message", ...]}}`.'
+        'Every error is JSON: `{"errors": [{"field": "reason", "code": "required", '
+        '"message": "..."}]}`; `field` is null for the request as a whole, `code` is stable.'
     ),
     auth=BearerAuth(),
     parser=JsonParser(),
@@ -144,8 +144,33 @@ api.add_router("", safety_router)
 # --- errors ----------------------------------------------------------------------------------
 
 
-def _detail(request, message: str, status: int, **headers):
-    response = api.create_response(request, {"detail": message}, status=status)
+NON_FIELD = None  # "field" of an error about the request as a whole
+
+
+def error_items(exc: ValidationError) -> list[dict]:
+    """A service's ValidationError as ``[{"field", "code", "message"}]``, in raising order.
+
+    ``code`` is the code the service gave the error (``"invalid"`` when it gave none);
+    Django's ``__all__`` (the record as a whole) is ``field: null``.
+    """
+    pairs = exc.error_dict.items() if hasattr(exc, "error_dict") else [("__all__", exc)]
+    items = []
+    for field, errors in pairs:
+        for error in ValidationError(errors).error_list:
+            message = error.message % error.params if error.params else error.message
+            items.append(
+                {
+                    "field": NON_FIELD if field == "__all__" else field,
+                    "code": error.code or "invalid",
+                    "message": str(message),
+                }
+            )
+    return items
+
+
+def _error(request, message: str, status: int, code: str, **headers):
+    body = {"errors": [{"field": NON_FIELD, "code": code, "message": message}]}
+    response = api.create_response(request, body, status=status)
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
@@ -153,11 +178,12 @@ def _detail(request, message: str, status: int, **headers):
 
 def locked_response(request):
     """429 for an account django-axes locked; Retry-After when the lock lifts by itself."""
-    response = _detail(
+    response = _error(
         request,
         "This account is locked after too many failed sign-in attempts; "
         "ask your data manager, or try again later.",
         429,
+        "account_locked",
     )
     cool_off = get_cool_off(request)
     if cool_off is not None:
@@ -167,24 +193,28 @@ def locked_response(request):
 
 @api.exception_handler(ValidationError)
 def validation_error(request, exc):
-    detail = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
-    return api.create_response(request, {"detail": detail}, status=422)
+    return api.create_response(request, {"errors": error_items(exc)}, status=422)
 
 
-def _field_name(loc: tuple) -> str:
+def _field_name(loc: tuple) -> str | None:
     parts = [str(part) for part in loc]
     # ("body", "payload", "reason") -> "reason"; ("query", "status") -> "status"
-    return ".".join(parts[2:] if parts[:1] == ["body"] else parts[1:]) or "__all__"
+    return ".".join(parts[2:] if parts[:1] == ["body"] else parts[1:]) or NON_FIELD
 
 
 @api.exception_handler(RequestInvalid)
 def request_invalid(request, exc):
-    """Missing or malformed input, in the same ``{"detail": {field: [messages]}}`` shape."""
-    detail: dict[str, list[str]] = {}
-    for error in exc.errors:
-        name = _field_name(error.get("loc", ()))
-        detail.setdefault(name, []).append(error.get("msg", "Invalid value."))
-    return api.create_response(request, {"detail": detail}, status=422)
+    """Missing or malformed input, in the same shape; ``code`` is pydantic's error type
+    (``missing``, ``int_parsing``, ``extra_forbidden`` …) or the one our types raise."""
+    items = [
+        {
+            "field": _field_name(error.get("loc", ())),
+            "code": error.get("type") or "invalid",
+            "message": error.get("msg", "Invalid value."),
+        }
+        for error in exc.errors
+    ]
+    return api.create_response(request, {"errors": items}, status=422)
 
 
 @api.exception_handler(HttpError)
@@ -192,22 +222,23 @@ def http_error(request, exc):
     """ninja's own refusals; a body it could not read says why (415 or 400)."""
     cause = exc.__cause__
     if isinstance(cause, UnsupportedMediaType):
-        return _detail(request, f"Send the body as {JSON_MEDIA_TYPE}.", 415)
+        return _error(request, f"Send the body as {JSON_MEDIA_TYPE}.", 415, "unsupported_media")
     if exc.status_code == 400 and isinstance(cause, ValueError):
-        return _detail(request, f"The body is not valid JSON: {cause}", 400)
-    return _detail(request, str(exc), exc.status_code)
+        return _error(request, f"The body is not valid JSON: {cause}", 400, "invalid_json")
+    code = {401: "not_authenticated", 403: "forbidden", 404: "not_found"}
+    return _error(request, str(exc), exc.status_code, code.get(exc.status_code, "http_error"))
 
 
 @api.exception_handler(RequestDataTooBig)
 def request_too_big(request, exc):
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return _detail(request, f"The body is larger than the limit of {limit} bytes.", 413)
+    return _error(request, f"The body is larger than the limit of {limit} bytes.", 413, "too_large")
 
 
 @api.exception_handler(BadRequest)
 @api.exception_handler(SuspiciousOperation)
 def bad_request(request, exc):
-    return _detail(request, "Bad request.", 400)
+    return _error(request, "Bad request.", 400, "bad_request")
 
 
 @api.exception_handler(AccountLocked)
@@ -219,22 +250,23 @@ def account_locked(request, exc):
 @api.exception_handler(InterfaceError)
 def database_unavailable(request, exc):
     log.error("Database unavailable: %s", request.path, exc_info=exc)
-    return _detail(
+    return _error(
         request,
         "The database is not available; nothing was saved. Try again shortly.",
         503,
+        "database_unavailable",
         Retry_After=str(DATABASE_RETRY_SECONDS),
     )
 
 
 @api.exception_handler(PermissionDenied)
 def permission_denied(request, exc):
-    return api.create_response(request, {"detail": str(exc) or "Forbidden"}, status=403)
+    return _error(request, str(exc) or "Forbidden", 403, "forbidden")
 
 
 @api.exception_handler(Http404)
 def not_found(request, exc):
-    return _detail(request, "Not Found", 404)
+    return _error(request, "Not Found", 404, "not_found")
 
 
 @api.exception_handler(EditConflict)
@@ -243,10 +275,11 @@ def edit_conflict(request, exc):
         {"field": f, "stored": str(theirs), "submitted": str(mine)}
         for f, _label, theirs, mine in exc.differences()
     ]
+    message = "The record was changed by someone else since you read it."
     return api.create_response(
         request,
         {
-            "detail": "The record was changed by someone else since you read it.",
+            "errors": [{"field": "version", "code": "edit_conflict", "message": message}],
             "current_version": exc.current.version,
             "differences": rows,
         },
@@ -259,31 +292,35 @@ def server_error(request, exc):
     """A bug: logged and signalled as Django does, answered in the API's shape."""
     log.error("Internal Server Error: %s", request.path, exc_info=exc)
     got_request_exception.send(sender=None, request=request)
-    return _detail(request, "Internal server error.", 500)
+    return _error(request, "Internal server error.", 500, "server_error")
 
 
 # --- the error codes in the OpenAPI document ------------------------------------------------
 
+_ERROR_ITEMS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "field": {
+                "type": ["string", "null"],
+                "description": "The input at fault; null for the request as a whole",
+            },
+            "code": {"type": "string", "description": "Stable, for programs"},
+            "message": {"type": "string", "description": "For people"},
+        },
+        "required": ["field", "code", "message"],
+    },
+}
 _MESSAGE = {
     "type": "object",
-    "properties": {"detail": {"type": "string"}},
-    "required": ["detail"],
-}
-_FIELD_ERRORS = {
-    "type": "object",
-    "properties": {
-        "detail": {
-            "type": "object",
-            "description": "Messages by field (`__all__`: the request as a whole)",
-            "additionalProperties": {"type": "array", "items": {"type": "string"}},
-        }
-    },
-    "required": ["detail"],
+    "properties": {"errors": _ERROR_ITEMS},
+    "required": ["errors"],
 }
 _CONFLICT = {
     "type": "object",
     "properties": {
-        "detail": {"type": "string"},
+        "errors": _ERROR_ITEMS,
         "current_version": {"type": "integer"},
         "differences": {
             "type": "array",
@@ -298,7 +335,7 @@ _CONFLICT = {
             },
         },
     },
-    "required": ["detail", "current_version", "differences"],
+    "required": ["errors", "current_version", "differences"],
 }
 _RETRY_AFTER = {
     "Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}},
@@ -312,7 +349,7 @@ _ERRORS = {
     409: ("The record changed since you read `version`", "EditConflict", None),
     413: ("The body is larger than the upload limit", "Error", None),
     415: (f"The body is not {JSON_MEDIA_TYPE}", "Error", None),
-    422: ("Refused input, by field; nothing was stored", "FieldErrors", None),
+    422: ("Refused input, by field; nothing was stored", "Error", None),
     429: ("The account is locked after failed sign-in attempts", "Error", _RETRY_AFTER),
     503: ("The database is not available; nothing was stored", "Error", _RETRY_AFTER),
 }
@@ -342,7 +379,7 @@ def _operation_errors(operation: dict, components: dict) -> list[int]:
 
 def _document_errors(schema: dict) -> None:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components.update(Error=_MESSAGE, FieldErrors=_FIELD_ERRORS, EditConflict=_CONFLICT)
+    components.update(Error=_MESSAGE, EditConflict=_CONFLICT)
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             responses = operation.setdefault("responses", {})

@@ -3,7 +3,8 @@
 Each value is taken as JSON sends it and as the OpenAPI document says, and nothing else: no
 number or boolean read from a string, no date read from a number, no digits other than ASCII
 0-9, no non-finite number, no NUL character or lone surrogate (PostgreSQL stores neither).
-A refusal is a pydantic error on the field, answered 422 ``{"detail": {field: [message]}}``.
+A refusal is a pydantic error on the field, answered 422
+``{"errors": [{"field", "code", "message"}]}`` with the error's kind as ``code``.
 
 ``Query(...)`` declares a query parameter of an operation that refuses any other one (422).
 

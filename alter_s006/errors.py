@@ -92,22 +92,29 @@ class MethodNotAllowedMiddleware:
         return page
 
 
+def error_body(message: str, code: str, field: str | None = None) -> dict:
+    """The API's one error shape (``alter_s006.api``), for answers made outside django-ninja."""
+    return {"errors": [{"field": field, "code": code, "message": str(message)}]}
+
+
 def permission_denied(request, exception=None):
     if is_api(request):
-        return JsonResponse({"detail": _("Your role does not allow this.")}, status=403)
+        return JsonResponse(
+            error_body(_("Your role does not allow this."), "forbidden"), status=403
+        )
     return defaults.permission_denied(request, exception, template_name="403.html")
 
 
 def page_not_found(request, exception=None):
     if is_api(request):
-        return JsonResponse({"detail": "Not Found"}, status=404)
+        return JsonResponse(error_body("Not Found", "not_found"), status=404)
     return defaults.page_not_found(request, exception, template_name="404.html")
 
 
 def server_error(request):
     """The 500 page from the template alone: no request context, no database."""
     if is_api(request):
-        return JsonResponse({"detail": "Internal server error"}, status=500)
+        return JsonResponse(error_body("Internal server error", "server_error"), status=500)
     try:
         body = loader.get_template("500.html").render({"static_nav": True})
     except Exception:  # the last resort must not fail in its turn

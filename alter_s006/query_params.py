@@ -116,8 +116,13 @@ def bad_request(request, exception=None):
     (a forged Host header, a body over the limit) gets Django's page from the same template
     without the request, which such a request may not be fit to render."""
     if request.path.startswith("/api/"):
-        reason = exception.message if isinstance(exception, BadQueryParameter) else "Bad request"
-        return JsonResponse({"detail": reason}, status=400)
+        from alter_s006.errors import error_body
+
+        if isinstance(exception, BadQueryParameter):
+            body = error_body(exception.message, "invalid_query", exception.name)
+        else:
+            body = error_body("Bad request", "bad_request")
+        return JsonResponse(body, status=400)
     if isinstance(exception, BadQueryParameter):
         return render(request, "400.html", {"reason": exception.message}, status=400)
     return defaults.bad_request(request, exception, template_name="400.html")

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from alter_s006.admin import ReadOnlyAdmin
 from assessments.models import Lesion, LesionMeasurement, Timepoint
-from subjects.admin import ReadOnlyAdmin
 
 
 @admin.register(Lesion)

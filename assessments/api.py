@@ -2,7 +2,7 @@
 derived value, corrections, best overall response and the first progression date.
 
 The same access helper and services as the pages (``assessments.views``): refusals are 422
-``{"detail": {field: [messages]}}`` with the page's field names (``targets-2-organ``,
+``{"errors": [{"field", "code", "message"}]}`` with the page's field names (``targets-2-organ``,
 ``measurements-T1``), 409 on a stale ``version``.
 """
 
@@ -16,9 +16,9 @@ from ninja import Field, Router, Schema, Status
 from accounts.access import Action, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006.api_types import Bool, Date, In, Int, Number, PathId, Text
+from alter_s006.web import subject_for
 from assessments import recist, services
 from assessments.models import Lesion, Timepoint
-from subjects.models import Subject
 
 router = Router(tags=["tumour assessments"])
 
@@ -155,10 +155,6 @@ class BestResponseOut(Schema):
     notes: list[str]
 
 
-def _subject(request, subject_id: int) -> Subject:
-    return get_scoped_or_404(Subject.objects.select_related("site"), request.auth, pk=subject_id)
-
-
 def _timepoint_out(tp: Timepoint) -> dict:
     return {
         "id": tp.pk,
@@ -210,7 +206,7 @@ def _entries(payload: TimepointIn) -> dict:
 
 @router.get("/subjects/{subject_id}/lesions", response=list[LesionOut], summary="Baseline lesions")
 def list_lesions(request, subject_id: PathId):
-    return _subject(request, subject_id).lesions.order_by("-role", "id")  # targets first
+    return subject_for(request.auth, subject_id).lesions.order_by("-role", "id")  # targets first
 
 
 @router.post(
@@ -225,7 +221,7 @@ def list_lesions(request, subject_id: PathId):
     ),
 )
 def record_baseline(request, subject_id: PathId, payload: BaselineIn):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     rows = services.record_baseline(
         subject=subject,
@@ -259,7 +255,7 @@ def correct_lesion(request, lesion_id: PathId, payload: LesionCorrectionIn):
     summary="Tumour assessments with their derived values, in date order",
 )
 def list_timepoints(request, subject_id: PathId):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     return [_timepoint_out(tp) for tp in subject.timepoints.select_related("visit")]
 
 
@@ -277,7 +273,7 @@ def list_timepoints(request, subject_id: PathId):
     ),
 )
 def record_timepoint(request, subject_id: PathId, payload: TimepointIn):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     recorded = services.record_timepoint(subject=subject, by=request.auth, **_entries(payload))
     stored = Timepoint.objects.select_related("visit").get(pk=recorded.timepoint.pk)
@@ -298,7 +294,7 @@ def record_timepoint(request, subject_id: PathId, payload: TimepointIn):
     ),
 )
 def preview_timepoint(request, subject_id: PathId, payload: TimepointIn):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     entries = _entries(payload)
     result = services.preview_timepoint(
         subject=subject,
@@ -348,7 +344,7 @@ def correct_timepoint(request, timepoint_id: PathId, payload: TimepointCorrectio
     summary="Confirmed best overall response and the date of first progression",
 )
 def best_response(request, subject_id: PathId):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     bor = services.best_response(subject) if subject.timepoints.exists() else None
     if bor is None:
         return {

@@ -15,17 +15,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import Action, get_access, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006 import query_params
+from alter_s006.web import attach_errors, conflict_response, subject_for
 from assessments import recist, services
 from assessments.forms import BaselineForm, LesionForm, TimepointForm
 from assessments.models import Lesion, Timepoint
 from audit.versioning import EditConflict
 from queries.services import open_queries
-from subjects.models import Subject
-from subjects.views import attach_errors, conflict_response
-
-
-def _subject(request, pk):
-    return get_scoped_or_404(Subject.objects.select_related("site"), request.user, pk=pk)
 
 
 def _timepoint(request, subject, tp_pk):
@@ -81,7 +76,7 @@ def spider(subject, timepoints) -> dict | None:
 
 @login_required
 def overview(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     lesions = list(subject.lesions.all())
     timepoints = list(
         subject.timepoints.select_related("visit").prefetch_related(
@@ -119,7 +114,7 @@ def overview(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def baseline(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     if subject.lesions.exists():
         messages.info(request, _("The baseline is recorded; correct a lesion from its row."))
         return redirect("assessments:overview", pk=subject.pk)
@@ -196,7 +191,7 @@ def _timepoint_context(subject, form, timepoint=None) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def new_timepoint(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     if not subject.lesions.exists():
         messages.info(request, _("Record the baseline lesions first."))
         return redirect("assessments:overview", pk=subject.pk)
@@ -234,7 +229,7 @@ def new_timepoint(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit_timepoint(request, pk, tp_pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     timepoint = _timepoint(request, subject, tp_pk)
     require(request.user, Action.ENTER_DATA, subject.site_id)
     initial = {
@@ -321,7 +316,7 @@ def _preview(subject, form, timepoint=None):
 @require_POST
 def preview(request, pk):
     """htmx: the sum, changes and responses of the assessment being typed; nothing is saved."""
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     timepoint = None
     timepoint_pk = query_params.whole_number(request, "timepoint")
     if timepoint_pk is not None:
@@ -338,7 +333,7 @@ def preview(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def edit_lesion(request, pk, lesion_pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     lesion = get_scoped_or_404(
         Lesion.objects.filter(subject=subject), request.user, "subject__site", pk=lesion_pk
     )

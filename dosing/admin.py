@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from alter_s006.admin import ReadOnlyAdmin
 from dosing.models import Dispensing, DoseEvent
-from subjects.admin import ReadOnlyAdmin
 
 
 @admin.register(DoseEvent)

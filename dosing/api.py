@@ -19,6 +19,7 @@ from ninja import Field, Router, Schema, Status
 from accounts.access import Action, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006.api_types import DATE_MAX, DATE_MIN, Date, In, Int, PathId, Query, QueryDate, Text
+from alter_s006.web import subject_for
 from dosing import services
 from dosing.calendar import DayKind
 from dosing.forms import DispensingForm, DoseEventForm, ReturnForm
@@ -159,10 +160,6 @@ class ExposureOut(Schema):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _subject(request, subject_id: int) -> Subject:
-    return get_scoped_or_404(Subject.objects.select_related("site"), request.auth, pk=subject_id)
-
-
 def _form_errors(form) -> ValidationError:
     return ValidationError({f: [str(e) for e in errs] for f, errs in form.errors.items()})
 
@@ -297,7 +294,7 @@ def dosing_calendar(
     start: Annotated[QueryDate | None, Query(None, description=_FIRST_DATE)] = None,
     end: Annotated[QueryDate | None, Query(None, description=_LAST_DATE)] = None,
 ):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     start, end = _calendar_range(subject, start, end)
     return [
         {
@@ -317,7 +314,7 @@ def dosing_calendar(
     summary="Dose modifications recorded (interruptions, reductions, delays, discontinuation)",
 )
 def list_dose_modifications(request, subject_id: PathId):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     return subject.dose_events.select_related("recorded_by")
 
 
@@ -333,7 +330,7 @@ def list_dose_modifications(request, subject_id: PathId):
     ),
 )
 def add_dose_modification(request, subject_id: PathId, payload: DoseEventIn):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     form = DoseEventForm({k: _encode(v) for k, v in payload.dict().items()})
     if not form.is_valid():
@@ -348,7 +345,7 @@ def add_dose_modification(request, subject_id: PathId, payload: DoseEventIn):
     summary="Drug accountability: dispensings, returns, capsules taken and compliance",
 )
 def list_dispensings(request, subject_id: PathId):
-    return _dispensings_out(_subject(request, subject_id))
+    return _dispensings_out(subject_for(request.auth, subject_id))
 
 
 @router.post(
@@ -361,7 +358,7 @@ def list_dispensings(request, subject_id: PathId):
     ),
 )
 def add_dispensing(request, subject_id: PathId, payload: DispensingIn):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     form = DispensingForm({k: _encode(v) for k, v in payload.dict().items()})
     if not form.is_valid():
@@ -410,4 +407,4 @@ def record_return(request, dispensing_id: PathId, payload: ReturnIn):
     summary="Exposure so far: cycles, cumulative dose, dose intensity, modifications",
 )
 def dosing_exposure(request, subject_id: PathId):
-    return _exposure_out(_subject(request, subject_id))
+    return _exposure_out(subject_for(request.auth, subject_id))

@@ -17,16 +17,11 @@ from django.views.decorators.http import require_http_methods
 from accounts.access import Action, get_access, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006 import query_params
+from alter_s006.web import attach_errors, conflict_response, subject_for
 from audit.versioning import EditConflict
 from dosing import services
 from dosing.forms import DispensingForm, DoseEventForm, ReturnForm
 from dosing.models import Dispensing
-from subjects.models import Subject
-from subjects.views import attach_errors, conflict_response
-
-
-def _subject(request, pk):
-    return get_scoped_or_404(Subject.objects.select_related("site"), request.user, pk=pk)
 
 
 def _month(request, today: dt.date) -> dt.date:
@@ -62,7 +57,7 @@ def _month_grid(subject, first: dt.date):
 @login_required
 @require_http_methods(["GET", "POST"])
 def dosing(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     today = subject.site.today()
     can_edit = get_access(request.user).can(Action.ENTER_DATA, subject.site_id)
     form = DoseEventForm(request.POST or None, prefix="event")
@@ -113,7 +108,7 @@ def diary(request, pk):
     """The patient's dosing diary for the cycle running now (or the next), as a PDF."""
     from weasyprint import HTML
 
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     cycle = services.diary_cycle(subject)
     if cycle is None:
         messages.error(request, _("There is no cycle to print a diary for."))
@@ -140,7 +135,7 @@ def diary(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def accountability(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     can_edit = get_access(request.user).can(Action.ENTER_DATA, subject.site_id)
     form = DispensingForm(request.POST or None, prefix="disp")
     if request.method == "POST":
@@ -169,7 +164,7 @@ def accountability(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def dispensing_return(request, pk, dispensing_pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     require(request.user, Action.ENTER_DATA, subject.site_id)
     row = get_scoped_or_404(
         Dispensing.objects.filter(subject=subject),

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from alter_s006.admin import ReadOnlyAdmin
 from eligibility.models import EligibilitySignature, ReferenceRange, Screening
-from subjects.admin import ReadOnlyAdmin
 
 
 @admin.register(ReferenceRange)

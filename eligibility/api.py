@@ -24,8 +24,9 @@ from django.utils import translation
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict, WithJsonSchema, create_model
 
-from accounts.access import Action, get_scoped_or_404, require, visible_sites
+from accounts.access import Action, require, visible_sites
 from alter_s006.api_types import DECIMAL_PATTERN, Bool, Date, Int, NumberOrText, PathId, Query, Text
+from alter_s006.web import subject_for
 from eligibility import services
 from eligibility.forms import LAB_FIELDS, ScreeningForm, SignatureForm
 from eligibility.models import EligibilitySignature, Screening
@@ -225,10 +226,6 @@ class ScreeningLogOut(Schema):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _subject(request, subject_id: int) -> Subject:
-    return get_scoped_or_404(Subject.objects.select_related("site"), request.auth, pk=subject_id)
-
-
 def _encode(value) -> Any:
     """A JSON or stored value as the browser would post it to the page form."""
     if value is None:
@@ -313,7 +310,7 @@ def _eligibility_out(subject: Subject, screening: Screening) -> dict:
     summary="The screening CRF (every field empty and version null before the first save)",
 )
 def get_screening(request, subject_id: PathId):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     return _screening_out(services.get_screening(subject))
 
 
@@ -329,7 +326,7 @@ def get_screening(request, subject_id: PathId):
     ),
 )
 def put_screening(request, subject_id: PathId, payload: ScreeningIn):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     current = services.get_screening(subject)
     saved = current.pk is not None
@@ -375,7 +372,7 @@ def put_screening(request, subject_id: PathId, payload: ScreeningIn):
     summary="Eligibility verdict of the stored data, the signature and the screening window",
 )
 def get_eligibility(request, subject_id: PathId):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     return _eligibility_out(subject, services.get_screening(subject))
 
 
@@ -394,7 +391,7 @@ def get_eligibility(request, subject_id: PathId):
     ),
 )
 def sign_eligibility(request, subject_id: PathId, payload: SignatureIn):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.SIGN, subject.site_id)
     form = SignatureForm({"password": payload.password})
     if not form.is_valid():

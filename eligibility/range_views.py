@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import Action, get_access, get_scoped_or_404, require, sites_for
+from alter_s006.web import attach_errors, conflict_response
 from audit.versioning import EditConflict
 from eligibility import ranges
 from eligibility.models import ReferenceRange
@@ -27,7 +28,6 @@ from eligibility.range_forms import (
     RangeSupersedeForm,
 )
 from eligibility.services import plain
-from subjects.views import attach_errors, conflict_response
 
 PAGE_SIZE = 50
 TRAIL_PAGE_SIZE = 50

@@ -10,20 +10,15 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.access import Action, get_access, get_scoped_or_404, require
+from accounts.access import Action, get_access, require
 from accounts.signatures import printed_name
+from alter_s006.web import conflict_response, current_sites, subject_for
 from audit.versioning import EditConflict
 from eligibility import services
 from eligibility.forms import ScreeningForm, SignatureForm, _layout
 from eligibility.models import Screening
 from subjects import lifecycle
 from subjects import services as subject_services
-from subjects.models import Subject
-from subjects.views import conflict_response, current_sites
-
-
-def _subject(request, pk):
-    return get_scoped_or_404(Subject.objects.select_related("site"), request.user, pk=pk)
 
 
 def _attach_with_codes(form, exc: ValidationError) -> None:
@@ -74,7 +69,7 @@ def _context(request, subject, form, screening):
 @login_required
 @require_http_methods(["GET", "POST"])
 def screening(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     current = services.get_screening(subject)
     if request.method == "POST":
         require(request.user, Action.ENTER_DATA, subject.site_id)
@@ -115,7 +110,7 @@ def screening(request, pk):
 @require_POST
 def verdict(request, pk):
     """htmx: the verdict of what is typed now, without saving anything."""
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     current = services.get_screening(subject)
     draft = Screening(subject=subject)
     if current.pk:
@@ -141,7 +136,7 @@ def verdict(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def sign(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     require(request.user, Action.SIGN, subject.site_id)
     current = services.get_screening(subject)
     form = SignatureForm(request.POST or None)
@@ -196,7 +191,7 @@ def sign(request, pk):
 @require_POST
 def screen_fail(request, pk):
     """Record a screen failure with the failing criteria as the reason."""
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     require(request.user, Action.ENTER_DATA, subject.site_id)
     verdict_now = services.evaluate(subject)
     if not verdict_now.failing:

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from alter_s006.admin import ReadOnlyAdmin
 from queries.models import Query
-from subjects.admin import ReadOnlyAdmin
 
 
 @admin.register(Query)

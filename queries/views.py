@@ -5,8 +5,8 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from accounts.access import scope
+from alter_s006.web import current_sites
 from queries.models import Query
-from subjects.views import current_sites
 
 # Where a query's record is shown (a page every role of the site may open).
 RECORD_PAGES = {

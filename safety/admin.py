@@ -1,7 +1,7 @@
 from django.contrib import admin
 
+from alter_s006.admin import ReadOnlyAdmin
 from safety.models import AdverseEvent, CtcaeTerm, GradeChange, LabPanel, LabResult, SaeReport
-from subjects.admin import ReadOnlyAdmin
 
 
 @admin.register(CtcaeTerm)

@@ -4,7 +4,7 @@ e-signature, SAE reports, lab panels with their CTCAE grades, and a grading calc
 The same access helper and services as the pages: reads need a site the user may see (another
 site's record is 404), writes need a coordinator or investigator of the subject's site, the
 causality signature an investigator (403 otherwise). Refusals are 422
-``{"detail": {field: [messages]}}`` with the services' field names (``onset_date``,
+``{"errors": [{"field", "code", "message"}]}`` with the services' field names (``onset_date``,
 ``anc-unit``), 409 on a stale ``version``. Everything derived (worst grade, days at each grade,
 reporting window, overdue, offered AEs) is computed from the stored records each time.
 """
@@ -26,6 +26,7 @@ from alter_s006.api_types import (
     QueryInt,
     Text,
 )
+from alter_s006.web import subject_for
 from dosing.models import DoseEvent
 from safety import grading, selectors, services
 from safety.models import AdverseEvent, CtcaeTerm, LabPanel, LabResult, SaeReport
@@ -51,10 +52,6 @@ router = Router(tags=["safety"])
 _Q = "Words of a term or its SOC, or the digits of a MedDRA code"
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _subject(request, subject_id: int) -> Subject:
-    return get_scoped_or_404(Subject.objects.select_related("site"), request.auth, pk=subject_id)
 
 
 def _ae(request, ae_id: int) -> AdverseEvent:
@@ -313,7 +310,7 @@ def grade_value(request, payload: GradingIn):
     summary="The subject's adverse events with grade history, worst grade and SAE reports",
 )
 def list_adverse_events(request, subject_id: PathId):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     return [_ae_out(ae) for ae in subject.adverse_events.order_by("onset_date", "id")]
 
 
@@ -332,7 +329,7 @@ def list_adverse_events(request, subject_id: PathId):
     ),
 )
 def record_adverse_event(request, subject_id: PathId, payload: AeIn):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     data = payload.dict()
     data["term"] = _term(data.pop("term_id"))
@@ -466,7 +463,7 @@ def add_sae_follow_up(request, ae_id: PathId, payload: FollowUpIn):
     summary="Lab panels (latest first) with CTCAE grades and the AEs they offer",
 )
 def list_lab_panels(request, subject_id: PathId):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     return [_panel_out(p) for p in selectors.lab_panels(subject)]
 
 
@@ -482,7 +479,7 @@ def list_lab_panels(request, subject_id: PathId):
     ),
 )
 def record_lab_panel(request, subject_id: PathId, payload: LabPanelIn):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     visit = None
     if payload.visit_id is not None:

@@ -17,17 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.access import Action, get_access, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006 import query_params
+from alter_s006.web import attach_errors, conflict_response, subject_for
 from audit.versioning import EditConflict
 from queries.services import open_queries
 from safety import ctcae, selectors, services
 from safety.forms import AdverseEventForm, CausalityForm, LabPanelForm, SubmitReportForm
 from safety.models import SAE_CRITERIA, AdverseEvent, CtcaeTerm, LabResult, SaeReport
-from subjects.models import Subject
-from subjects.views import attach_errors, conflict_response
-
-
-def _subject(request, pk):
-    return get_scoped_or_404(Subject.objects.select_related("site"), request.user, pk=pk)
 
 
 def _ae(request, subject, ae_pk):
@@ -82,7 +77,7 @@ def grade_rows(term: CtcaeTerm | None) -> list[tuple[int, str]]:
 
 @login_required
 def ae_list(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     aes = list(
         subject.adverse_events.select_related("term", "dose_event", "causality_signed_by")
         .prefetch_related("grade_changes", "sae_reports")
@@ -130,7 +125,7 @@ def _prefill(request, subject) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def ae_new(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     with timezone.override(subject.site.tz):  # dates and times as the site's clock reads them
         return _ae_new(request, subject)
 
@@ -203,7 +198,7 @@ def _ae_initial(ae: AdverseEvent) -> dict:
 @login_required
 @require_http_methods(["GET", "POST"])
 def ae_detail(request, pk, ae_pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     ae = _ae(request, subject, ae_pk)
     with timezone.override(subject.site.tz):
         return _ae_detail(request, subject, ae)
@@ -286,7 +281,7 @@ def _detail_context(request, subject, ae, form, access, causality=None):
 @require_POST
 def ae_causality(request, pk, ae_pk):
     """The investigator's e-signed causality (password re-entered)."""
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     ae = _ae(request, subject, ae_pk)
     require(request.user, Action.SIGN, subject.site_id)
     form = CausalityForm(request.POST)
@@ -324,7 +319,7 @@ def sae_pdf(request, pk, ae_pk):
     """The SAE form of a serious adverse event, as a PDF."""
     from weasyprint import HTML
 
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     ae = _ae(request, subject, ae_pk)
     if not ae.serious:
         messages.error(request, _("Only a serious adverse event has an SAE form."))
@@ -396,7 +391,7 @@ def sae_submit(request, report_pk):
 @login_required
 @require_POST
 def sae_follow_up(request, pk, ae_pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     ae = _ae(request, subject, ae_pk)
     require(request.user, Action.ENTER_DATA, subject.site_id)
     try:
@@ -415,7 +410,7 @@ def sae_follow_up(request, pk, ae_pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def labs(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     can_edit = get_access(request.user).can(Action.ENTER_DATA, subject.site_id)
     form = None
     if can_edit or request.method == "POST":

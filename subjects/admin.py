@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from alter_s006.admin import ReadOnlyAdmin
 from subjects.models import StatusChange, Subject, Visit
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Clinical data is entered and corrected in the EDC pages (reason, version, audit)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Subject)

@@ -11,6 +11,7 @@ from ninja import Field, Router, Schema, Status
 
 from accounts.access import Action, get_scoped_or_404, require, scope, sites_for
 from alter_s006.api_types import Bool, Date, In, Int, PathId, Query, QueryDate, QueryInt, Text
+from alter_s006.web import subject_for
 from subjects import lifecycle, selectors, services
 from subjects.forms import (
     SubjectCorrectionForm,
@@ -118,10 +119,6 @@ class AuditOut(Schema):
     new_data: dict | None
 
 
-def _subject(request, subject_id: int) -> Subject:
-    return get_scoped_or_404(Subject.objects.select_related("site"), request.auth, pk=subject_id)
-
-
 def _form_errors(form) -> ValidationError:
     return ValidationError({f: [str(e) for e in errs] for f, errs in form.errors.items()})
 
@@ -156,7 +153,7 @@ def register_subject(request, payload: SubjectIn):
 
 @router.get("/subjects/{subject_id}", response=SubjectOut)
 def get_subject(request, subject_id: PathId):
-    return _subject(request, subject_id)
+    return subject_for(request.auth, subject_id)
 
 
 @router.patch(
@@ -165,7 +162,7 @@ def get_subject(request, subject_id: PathId):
     summary="Correct demographics (version and reason required)",
 )
 def patch_subject(request, subject_id: PathId, payload: SubjectPatch):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     changes = payload.dict(exclude_unset=True)
     version, reason = changes.pop("version"), changes.pop("reason")
@@ -187,7 +184,7 @@ def patch_subject(request, subject_id: PathId, payload: SubjectPatch):
     summary="Move the subject through the lifecycle",
 )
 def transition(request, subject_id: PathId, payload: TransitionIn):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     try:  # the page form's rules for the reason: length, no markup
         reason = TransitionForm.base_fields["reason"].clean(payload.reason)
@@ -214,7 +211,7 @@ def transition(request, subject_id: PathId, payload: TransitionIn):
 
 @router.get("/subjects/{subject_id}/visits", response=list[VisitOut])
 def list_visits(request, subject_id: PathId):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     return subject.visits.select_related("subject__site")
 
 
@@ -258,7 +255,7 @@ def history(
     kind: Annotated[HistoryKind | None, Query(None, description="Kind of event")] = None,
     page: Annotated[QueryInt, Query(1, description="Page", ge=1, le=10**6)] = 1,
 ):
-    subject = _subject(request, subject_id)
+    subject = subject_for(request.auth, subject_id)
     if since and until and since > until:
         raise ValidationError({"until": ["“until” cannot be before “since”."]})
     filters = selectors.HistoryFilters(

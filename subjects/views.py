@@ -25,6 +25,13 @@ from accounts.access import (
     visible_sites,
 )
 from alter_s006 import protocol, query_params
+from alter_s006.web import (
+    SITE_SESSION_KEY,
+    attach_errors,
+    conflict_response,
+    current_sites,
+    subject_for,
+)
 from audit.versioning import EditConflict
 from subjects import lifecycle, selectors, services
 from subjects.forms import (
@@ -35,36 +42,6 @@ from subjects.forms import (
 )
 from subjects.models import STATUS_LABELS, StatusChange, Subject, Visit
 from subjects.schedule import VisitStatus
-
-SITE_SESSION_KEY = "edc_site"
-
-
-def attach_errors(form, exc: ValidationError, aliases: dict[str, str] | None = None) -> None:
-    """Show a service's ValidationError beside the fields it names (``aliases`` renames)."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.message_dict.items():
-        name = (aliases or {}).get(field, field)
-        form.add_error(name if name in form.fields else None, errors)
-
-
-def conflict_response(request, exc: EditConflict, back_url: str):
-    return render(
-        request,
-        "audit/conflict.html",
-        {"conflict": exc, "rows": exc.differences(), "back_url": back_url},
-        status=409,
-    )
-
-
-def current_sites(request):
-    """The visible sites, narrowed to the one picked in the site switcher."""
-    sites = visible_sites(request.user)
-    picked = request.session.get(SITE_SESSION_KEY)
-    if picked and sites.filter(pk=picked).exists():
-        return sites.filter(pk=picked)
-    return sites
 
 
 @login_required
@@ -204,10 +181,6 @@ def subject_register(request):
     )
 
 
-def _subject(request, pk):
-    return get_scoped_or_404(Subject.objects.select_related("site"), request.user, pk=pk)
-
-
 UPCOMING_SHOWN = 6  # planned visits shown before "show later visits"
 
 
@@ -226,7 +199,7 @@ def _split_timeline(rows):
 
 @login_required
 def subject_detail(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     today = subject.site.today()
     visits = list(subject.visits.all())
     timeline, later = _split_timeline(
@@ -264,7 +237,7 @@ def subject_detail(request, pk):
 @login_required
 @require_http_methods(["GET", "POST"])
 def subject_edit(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     require(request.user, Action.ENTER_DATA, subject.site_id)
     form = SubjectCorrectionForm(
         request.POST or None, instance=subject, initial={"version": subject.version}
@@ -300,7 +273,7 @@ def subject_edit(request, pk):
 @login_required
 @require_POST
 def subject_transition(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     require(request.user, Action.ENTER_DATA, subject.site_id)
     form = TransitionForm(request.POST, subject=subject)
     if form.is_valid():
@@ -339,7 +312,7 @@ def subject_url(subject) -> str:
 @login_required
 @require_http_methods(["GET", "POST"])
 def visit_edit(request, pk, visit_pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     visit = get_scoped_or_404(
         Visit.objects.filter(subject=subject), request.user, site_path="subject__site", pk=visit_pk
     )
@@ -408,7 +381,7 @@ def _history_filters(request) -> selectors.HistoryFilters:
 
 @login_required
 def subject_history(request, pk):
-    subject = _subject(request, pk)
+    subject = subject_for(request.user, pk)
     filters = _history_filters(request)
     page = selectors.history_page(
         subject, filters, query_params.whole_number(request, "page", max_value=10**6)

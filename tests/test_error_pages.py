@@ -135,7 +135,9 @@ def test_the_api_keeps_its_json_errors(client, coordinator_a):
     for response in (client.get("/api/v1/no-such-endpoint"), client.get("/api/no-such-version/")):
         assert response.status_code == 404
         assert response["Content-Type"].startswith("application/json")
-        assert response.json() == {"detail": "Not Found"}
+        assert response.json() == {
+            "errors": [{"field": None, "code": "not_found", "message": "Not Found"}]
+        }
     response = client.delete("/api/v1/subjects")
     assert response.status_code == 405 and not response["Content-Type"].startswith("text/html")
     request = RequestFactory().get("/api/v1/subjects")

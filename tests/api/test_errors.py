@@ -1,5 +1,5 @@
 """Issue 10: bad input is a clear 4xx, never a 500, and every API error is JSON of one shape,
-``{"detail": "message"}`` or, for refused fields, ``{"detail": {field: [messages]}}``."""
+``{"errors": [{"field", "code", "message"}]}`` (``field`` null for the request as a whole)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from alter_s006 import api_types
 from safety import services as safety
 from safety.models import AdverseEvent, CtcaeTerm
 from subjects.models import Subject
+from tests.api_errors import error_codes, error_message, error_messages
 from tests.dosing.conftest import frozen_clock, treated  # noqa: F401
 from tests.factories import PASSWORD
 from tests.subjects.test_api import API, Api, new_subject
@@ -43,11 +44,10 @@ def raw(client, method, path, body: str | bytes, token, content_type="applicatio
 
 
 def assert_json_error(response, status):
-    assert response.status_code == status
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) >= {"detail"}
-    return body["detail"]
+    """{field: [messages]} of a 422; the one message of any other error."""
+    if status == 422:
+        return error_messages(response, 422)
+    return error_message(response, status)
 
 
 # --- 10.6: NUL, lone surrogates, wrong JSON types, oversized bodies ---------------------------
@@ -58,6 +58,7 @@ def test_nul_in_a_body_string_is_422_on_that_field_and_stores_nothing(api, site_
     assert assert_json_error(response, 422) == {
         "initials": ["NUL characters (\\u0000) are not allowed."]
     }
+    assert error_codes(response) == {"initials": ["nul_character"]}
     assert not Subject.objects.exists()
 
 
@@ -91,6 +92,7 @@ def test_a_lone_surrogate_in_json_is_422_on_that_field(client, coordinator_a, si
 def test_a_date_must_be_a_yyyy_mm_dd_string(api, site_a, value):
     response = api.post("/subjects", new_subject(consent_date=value))
     assert assert_json_error(response, 422) == {"consent_date": ["Enter a date as YYYY-MM-DD."]}
+    assert error_codes(response) == {"consent_date": ["date_format"]}
 
 
 @pytest.mark.parametrize(
@@ -231,6 +233,7 @@ def test_malformed_json_is_a_json_400(client, coordinator_a):
     token = ApiToken.issue(coordinator_a)[1]
     response = raw(client, "POST", "/subjects", '{"site": ', token)
     assert assert_json_error(response, 400).startswith("The body is not valid JSON")
+    assert error_codes(response, 400) == {None: ["invalid_json"]}
 
 
 def test_an_unknown_path_or_method_is_json(api, client, subject_a):
@@ -238,6 +241,8 @@ def test_an_unknown_path_or_method_is_json(api, client, subject_a):
     assert assert_json_error(client.post(f"{API}/nothing-here"), 404) == "Not Found"
     response = api.send("DELETE", f"/subjects/{subject_a.pk}", {})
     assert assert_json_error(response, 405) == "Method not allowed."
+    assert error_codes(response, 405) == {None: ["method_not_allowed"]}
+    assert error_codes(api.get("/no/such/endpoint"), 404) == {None: ["not_found"]}
     assert set(response["Allow"].split(", ")) == {"GET", "PATCH"}
 
 
@@ -303,7 +308,10 @@ def test_a_locked_account_is_a_json_429_and_its_token_is_refused_until_unlocked(
 def test_every_operation_documents_its_error_codes(client, db):
     document = client.get(f"{API}/openapi.json").json()
     schemas = document["components"]["schemas"]
-    assert set(schemas["FieldErrors"]["properties"]) == {"detail"}
+    assert set(schemas["Error"]["properties"]) == {"errors"}
+    item = schemas["Error"]["properties"]["errors"]["items"]
+    assert set(item["required"]) == {"field", "code", "message"}
+    assert set(schemas["EditConflict"]["required"]) == {"errors", "current_version", "differences"}
     for path, item in document["paths"].items():
         for method, operation in item.items():
             codes = {int(c) for c in operation["responses"]}
