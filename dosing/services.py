@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from alter_s006 import protocol as P
@@ -14,6 +15,11 @@ from dosing import calendar, exposure
 from dosing.models import Dispensing, DoseEvent
 from subjects.lifecycle import SubjectStatus as S
 from subjects.models import Subject
+
+# Sent inside the writing transaction after a dose modification is stored (``event=``), so
+# other apps (safety: the AE <-> dose-modification edit check) react without dosing
+# importing them.
+dose_event_recorded = Signal()
 
 RECORDABLE = {S.ON_TREATMENT, S.OFF_TREATMENT}
 AUDIT_LABELS = {
@@ -106,6 +112,7 @@ def add_event(
                 from subjects.services import sync_schedule
 
                 sync_schedule(locked)
+            dose_event_recorded.send(sender=DoseEvent, event=event)
     return event
 
 
