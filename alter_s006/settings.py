@@ -93,6 +93,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.access",
             ],
+            # {% load edc_format %}: num, signed_pct, unit_label (alter_s006 is not an app)
+            "libraries": {"edc_format": "alter_s006.templatetags.edc_format"},
         },
     },
 ]
