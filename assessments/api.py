@@ -17,7 +17,7 @@ from accounts.access import Action, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006.api_types import Bool, Date, In, Int, Number, PathId, Text
 from alter_s006.web import subject_for
-from assessments import recist, services
+from assessments import notes, recist, services
 from assessments.models import Lesion, Timepoint
 
 router = Router(tags=["tumour assessments"])
@@ -104,6 +104,27 @@ class TimepointCorrectionIn(TimepointIn):
     reason: Text = Field(..., description="Reason for change (audit trail)")
 
 
+class NoteOut(Schema):
+    code: str = Field(
+        ...,
+        description="Why the response is what it is, e.g. pr_from_baseline, pd_from_nadir, "
+        "target_not_assessed, equivocal_new_lesion, response_not_confirmed (the pages word "
+        "each code in the reader's language)",
+    )
+    params: dict[str, str | int | None] = Field(
+        ..., description="The code's values: mm and per cent as decimal text, days, ISO dates"
+    )
+    text: str = Field(..., description="The note in English, for reading only")
+
+
+def _notes_out(items) -> list[dict]:
+    out = []
+    for item in items:
+        stored = notes.as_json(item) if isinstance(item, recist.Note) else item
+        out.append({**stored, "text": notes.english_text(stored)})
+    return out
+
+
 class MeasurementOut(Schema):
     lesion_id: str
     kind: str
@@ -131,7 +152,7 @@ class TimepointOut(Schema):
     investigator_response: str
     disagreement_reason: str
     disagrees: bool
-    notes: str
+    notes: list[NoteOut]
     version: int
 
 
@@ -144,7 +165,7 @@ class TimepointPreviewOut(Schema):
     target_response: str
     non_target_response: str
     overall_response: str = Field(..., description="Computed by RECIST 1.1 tables 1 and 2")
-    notes: str
+    notes: list[NoteOut]
 
 
 class BestResponseOut(Schema):
@@ -152,7 +173,7 @@ class BestResponseOut(Schema):
     response_date: dt.date | None
     confirmed_on: dt.date | None
     first_pd_date: dt.date | None = Field(..., description="Date of first progression (PFS)")
-    notes: list[str]
+    notes: list[NoteOut]
 
 
 def _timepoint_out(tp: Timepoint) -> dict:
@@ -184,7 +205,7 @@ def _timepoint_out(tp: Timepoint) -> dict:
         "investigator_response": tp.investigator_response,
         "disagreement_reason": tp.disagreement_reason,
         "disagrees": bool(tp.disagreement_reason),
-        "notes": tp.notes,
+        "notes": _notes_out(tp.notes),
         "version": tp.version,
     }
 
@@ -303,7 +324,8 @@ def preview_timepoint(request, subject_id: PathId, payload: TimepointIn):
         non_target_status=entries["non_target_status"],
         new_lesion=entries["new_lesion"],
     )
-    return _as_stored(services.derived(result))
+    values = _as_stored(services.derived(result))
+    return {**values, "notes": _notes_out(result.notes)}
 
 
 def _as_stored(values: dict) -> dict:
@@ -359,5 +381,5 @@ def best_response(request, subject_id: PathId):
         "response_date": bor.response_date,
         "confirmed_on": bor.confirmed_on,
         "first_pd_date": bor.first_pd_date,
-        "notes": list(bor.notes),
+        "notes": _notes_out(bor.notes),
     }

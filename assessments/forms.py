@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from alter_s006 import forms as edc
@@ -129,7 +130,10 @@ class BaselineForm(edc.Form):
                 if not (organ or size is not None or cleaned.get(f"{group}-{i}-location")):
                     continue
                 if filled != i:  # the service numbers rows by position: keep them contiguous
-                    self.add_error(f"{group}-{i}-organ", _("Fill the rows from the top."))
+                    self.add_error(
+                        f"{group}-{i}-organ",
+                        ValidationError(_("Fill the rows from the top."), code="row_gap"),
+                    )
                 filled += 1
         return cleaned
 

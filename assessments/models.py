@@ -4,6 +4,7 @@ The derived columns of :class:`Timepoint` are stored for display only: they are 
 ``assessments.services`` when the timepoint is recorded.
 """
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.text import format_lazy
@@ -131,7 +132,8 @@ class Timepoint(VersionedModel):
     target_response = response(_("target response"))
     non_target_response = response(_("non-target response"))
     overall_response = response(_("overall response"))
-    notes = models.TextField(_("notes"), blank=True)
+    # [{"code": ..., "params": {...}}] of assessments.recist, worded by assessments.notes
+    notes = models.JSONField(_("notes"), default=list, blank=True, encoder=DjangoJSONEncoder)
 
     class Meta:
         ordering = ["subject", "scan_date"]

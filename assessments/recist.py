@@ -177,6 +177,36 @@ class Measurement:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Why a result is what it is: a stable ``code`` and its parameters, no wording.
+
+    The pages word each code in the reader's language (``assessments.notes``); the API
+    answers the code and the parameters. Parameters are numbers (Decimal mm or per cent,
+    int days) or ISO dates. Codes:
+
+    * timepoint: ``pr_from_baseline`` (percent, baseline_mm, limit_pct), ``pd_from_nadir``
+      (percent, increase_mm, nadir_mm, limit_pct, limit_mm), ``pd_from_zero_nadir``
+      (increase_mm, limit_mm), ``sd_between_limits`` (percent, pr_pct, pd_pct, pd_mm),
+      ``cr_nodes_normal`` (sum_mm, node_mm), ``target_not_assessed``,
+      ``pd_assessed_targets_alone`` (assessed_sum_mm, nadir_mm, limit_pct, limit_mm),
+      ``equivocal_new_lesion``, ``new_lesion_pd``;
+    * best overall response: ``pd_dated_back`` (date), ``after_first_pd_not_used``,
+      ``first_cr_read_as_pr``, ``response_not_confirmed`` (days), ``sd_too_early`` (day),
+      ``unconfirmed_cr_then_worse``."""
+
+    code: str
+    params: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def values(self) -> dict[str, object]:
+        return dict(self.params)
+
+
+def _note(code: str, **params: object) -> Note:
+    return Note(code, tuple(params.items()))
+
+
+@dataclass(frozen=True)
 class TimepointResult:
     """Response at one timepoint. ``sum_mm`` is ``None`` when a target was not assessed
     (``assessed_sum_mm`` then holds the sum of those that were); the changes are ``None`` when
@@ -195,7 +225,7 @@ class TimepointResult:
     non_target_response: Response | None
     new_lesion: NewLesion
     overall: Response
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -235,7 +265,7 @@ class BestOverallResponse:
     response_date: date | None
     confirmed_on: date | None
     first_pd_date: date | None
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
 class RecistError(ValueError):
@@ -283,11 +313,15 @@ def _min_measurable(lesion: Lesion, field: str) -> Decimal:
     if lesion.method in (Method.CT, Method.MRI):
         if lesion.slice_thickness_mm is None:
             raise RecistError(
-                f"{field}.slice_thickness_mm", "Enter the slice thickness of the CT/MRI."
+                f"{field}.slice_thickness_mm",
+                "Enter the slice thickness of the CT/MRI.",
+                "slice_required",
             )
         slice_mm = _mm(lesion.slice_thickness_mm, f"{field}.slice_thickness_mm")
         if slice_mm == 0:
-            raise RecistError(f"{field}.slice_thickness_mm", "A slice thickness cannot be 0 mm.")
+            raise RecistError(
+                f"{field}.slice_thickness_mm", "A slice thickness cannot be 0 mm.", "slice_zero"
+            )
         if slice_mm <= MAX_STANDARD_SLICE_MM:
             return MIN_MEASURABLE_CT_MM
         return max(MIN_MEASURABLE_CT_MM, SLICE_MULTIPLIER * slice_mm)
@@ -316,11 +350,15 @@ def check_confirms_equivocal(
         return
     if new_lesion != NewLesion.YES:
         raise RecistError(
-            "confirms_equivocal", "Only an unequivocal new lesion confirms an equivocal one."
+            "confirms_equivocal",
+            "Only an unequivocal new lesion confirms an equivocal one.",
+            "confirms_not_unequivocal",
         )
     if previous != NewLesion.EQUIVOCAL:
         raise RecistError(
-            "confirms_equivocal", "The assessment before has no equivocal new lesion."
+            "confirms_equivocal",
+            "The assessment before has no equivocal new lesion.",
+            "no_equivocal_before",
         )
 
 
@@ -477,10 +515,14 @@ def _target_values(
         field = f"measurements[{i}]"
         if m.lesion_id not in known:
             raise RecistError(
-                f"{field}.lesion_id", f"{m.lesion_id} is not a baseline target lesion."
+                f"{field}.lesion_id",
+                f"{m.lesion_id} is not a baseline target lesion.",
+                "unknown_lesion",
             )
         if m.lesion_id in by_id:
-            raise RecistError(f"{field}.lesion_id", f"{m.lesion_id} is measured twice.")
+            raise RecistError(
+                f"{field}.lesion_id", f"{m.lesion_id} is measured twice.", "measured_twice"
+            )
         by_id[m.lesion_id] = m
     values: list[tuple[Lesion, Decimal | None]] = []
     for lesion in baseline_targets:
@@ -489,23 +531,30 @@ def _target_values(
         field = f"measurements[{i}].diameter_mm"
         if m is None or m.kind == MeasurementKind.NOT_ASSESSED:
             if m is not None and m.diameter_mm is not None:
-                raise RecistError(field, "A lesion not assessed has no diameter.")
+                raise RecistError(
+                    field, "A lesion not assessed has no diameter.", "not_assessed_with_diameter"
+                )
             values.append((lesion, None))
         elif m.kind in (MeasurementKind.MEASURED, MeasurementKind.SPLIT):
             if m.kind == MeasurementKind.SPLIT and lesion.is_node:
                 raise RecistError(
                     f"measurements[{i}].kind",
                     "Only non-nodal lesions are recorded as split (RECIST 4.3.2).",
+                    "split_node",
                 )
             if m.diameter_mm is None:
                 what = "sum of the fragments" if m.kind == MeasurementKind.SPLIT else "diameter"
-                raise RecistError(field, f"Enter the {what} of {lesion.lesion_id}.")
+                raise RecistError(
+                    field, f"Enter the {what} of {lesion.lesion_id}.", "diameter_required"
+                )
             values.append((lesion, _mm(m.diameter_mm, field)))
         elif m.kind == MeasurementKind.MERGED:
             into = by_id.get(m.merged_into or "")
             if m.diameter_mm not in (None, 0):
                 raise RecistError(
-                    field, "A merged lesion counts 0 mm: the coalesced diameter goes on the other."
+                    field,
+                    "A merged lesion counts 0 mm: the coalesced diameter goes on the other.",
+                    "merged_with_diameter",
                 )
             if (
                 into is None
@@ -516,16 +565,23 @@ def _target_values(
                     f"measurements[{i}].merged_into",
                     f"Name the measured target lesion {lesion.lesion_id} coalesced with; the "
                     "coalesced lesion's longest diameter is recorded there (RECIST 4.3.2).",
+                    "merged_into_required",
                 )
             values.append((lesion, Decimal(0)))
         elif m.kind == MeasurementKind.TOO_SMALL:
             if m.diameter_mm is not None:
-                raise RecistError(field, "'Too small to measure' takes no diameter (5 mm).")
+                raise RecistError(
+                    field,
+                    "'Too small to measure' takes no diameter (5 mm).",
+                    "too_small_with_diameter",
+                )
             values.append((lesion, TOO_SMALL_DEFAULT_MM))
         elif lesion.is_node:  # DISAPPEARED node: its actual short axis is recorded
             if m.diameter_mm is None:
                 raise RecistError(
-                    field, f"Record the short axis of node {lesion.lesion_id} (RECIST 4.3.2)."
+                    field,
+                    f"Record the short axis of node {lesion.lesion_id} (RECIST 4.3.2).",
+                    "node_short_axis_required",
                 )
             size = _mm(m.diameter_mm, field)
             if size >= NODE_PATHOLOGICAL_MIN_MM:
@@ -533,13 +589,32 @@ def _target_values(
                     field,
                     f"A node of {size} mm (>= {NODE_PATHOLOGICAL_MIN_MM} mm) has not returned "
                     "to normal: record it as measured.",
+                    "node_not_normal",
                 )
             values.append((lesion, size))
         else:
             if m.diameter_mm not in (None, 0):
-                raise RecistError(field, "A disappeared lesion counts 0 mm: leave it empty.")
+                raise RecistError(
+                    field,
+                    "A disappeared lesion counts 0 mm: leave it empty.",
+                    "disappeared_with_diameter",
+                )
             values.append((lesion, Decimal(0)))
     return values
+
+
+def _pd_note(total: Decimal, nadir: Decimal) -> Note:
+    """Why the sum is PD: its rise over the nadir in per cent and in mm (RECIST 4.3.1)."""
+    if nadir == 0:
+        return _note("pd_from_zero_nadir", increase_mm=total, limit_mm=PD_MIN_ABSOLUTE_MM)
+    return _note(
+        "pd_from_nadir",
+        percent=_pct(total - nadir, nadir),
+        increase_mm=total - nadir,
+        nadir_mm=nadir,
+        limit_pct=PD_INCREASE_PCT,
+        limit_mm=PD_MIN_ABSOLUTE_MM,
+    )
 
 
 def _table1(target: Response, non_target: Response | None, new: bool) -> Response:
@@ -581,16 +656,17 @@ def evaluate_timepoint(
     not the baseline. ``non_target`` is ``None`` when there were no non-target lesions at
     baseline. The baseline targets are re-validated."""
     if not baseline_targets and non_target is None:
-        raise RecistError("non_target", "Without target lesions the non-target status is needed.")
+        raise RecistError(
+            "non_target",
+            "Without target lesions the non-target status is needed.",
+            "non_target_required",
+        )
     if baseline_targets:
         validate_baseline(baseline_targets, ())
-    notes: list[str] = []
+    notes: list[Note] = []
     new = new_lesion == NewLesion.YES
     if new_lesion == NewLesion.EQUIVOCAL:
-        notes.append(
-            "Equivocal new lesion: not PD yet; if a later scan confirms it, PD is dated to "
-            "this scan (RECIST 4.3.4)."
-        )
+        notes.append(_note("equivocal_new_lesion"))
     non_target_response = None if non_target is None else _NON_TARGET_MAP[non_target]
 
     if not baseline_targets:
@@ -623,28 +699,51 @@ def evaluate_timepoint(
         if _pd_by_sum(assessed_sum, nadir):
             target_response = Response.PD
             notes.append(
-                f"Target not assessed, but the assessed targets alone ({assessed_sum} mm) are "
-                f">= 20 % and >= 5 mm above the nadir ({nadir} mm): PD (RECIST 4.4.2)."
+                _note(
+                    "pd_assessed_targets_alone",
+                    assessed_sum_mm=assessed_sum,
+                    nadir_mm=nadir,
+                    limit_pct=PD_INCREASE_PCT,
+                    limit_mm=PD_MIN_ABSOLUTE_MM,
+                )
             )
         else:
             target_response = Response.NE
-            notes.append("A target lesion was not assessed: NE (RECIST 4.4.2).")
+            notes.append(_note("target_not_assessed"))
     elif all(v == 0 for lesion, v in values if not lesion.is_node) and all(
         v < NODE_PATHOLOGICAL_MIN_MM for lesion, v in values if lesion.is_node
     ):
         target_response = Response.CR
         if total > 0:
-            notes.append(f"CR with a sum of {total} mm: every target node is < 10 mm.")
+            notes.append(_note("cr_nodes_normal", sum_mm=total, node_mm=NODE_PATHOLOGICAL_MIN_MM))
     elif _pd_by_sum(total, nadir):
         target_response = Response.PD
+        notes.append(_pd_note(total, nadir))
     elif (baseline_sum - total) * _HUNDRED >= baseline_sum * PR_DECREASE_PCT:
         target_response = Response.PR
+        notes.append(
+            _note(
+                "pr_from_baseline",
+                percent=_pct(total - baseline_sum, baseline_sum),
+                baseline_mm=baseline_sum,
+                limit_pct=PR_DECREASE_PCT,
+            )
+        )
     else:
         target_response = Response.SD
+        notes.append(
+            _note(
+                "sd_between_limits",
+                percent=_pct(total - baseline_sum, baseline_sum),
+                pr_pct=PR_DECREASE_PCT,
+                pd_pct=PD_INCREASE_PCT,
+                pd_mm=PD_MIN_ABSOLUTE_MM,
+            )
+        )
 
     overall = _table1(target_response, non_target_response, new)
     if new and target_response != Response.PD:
-        notes.append("Unequivocal new lesion: PD whatever the target lesions do (RECIST 4.3.4).")
+        notes.append(_note("new_lesion_pd"))
     return TimepointResult(
         sum_mm=total,
         assessed_sum_mm=assessed_sum,
@@ -676,13 +775,17 @@ def best_overall_response(c1d1: date, timepoints: Sequence[ScanResponse]) -> Bes
     for i, tp in enumerate(timepoints):
         if tp.scan_date <= c1d1:
             raise RecistError(
-                f"timepoints[{i}].scan_date", "An on-study assessment is dated after C1D1."
+                f"timepoints[{i}].scan_date",
+                "An on-study assessment is dated after C1D1.",
+                "scan_not_after_c1d1",
             )
         if i and tp.scan_date <= timepoints[i - 1].scan_date:
             raise RecistError(
-                f"timepoints[{i}].scan_date", "Timepoints must be in strictly increasing order."
+                f"timepoints[{i}].scan_date",
+                "Timepoints must be in strictly increasing order.",
+                "timepoints_out_of_order",
             )
-    notes: list[str] = []
+    notes: list[Note] = []
     responses = [tp.overall for tp in timepoints]
 
     # First PD, dated back over a confirmed equivocal new lesion (RECIST 4.3.4).
@@ -694,6 +797,7 @@ def best_overall_response(c1d1: date, timepoints: Sequence[ScanResponse]) -> Bes
                 raise RecistError(
                     f"timepoints[{first_pd}].confirms_equivocal",
                     "Only an unequivocal new lesion confirms an earlier equivocal one.",
+                    "confirms_not_unequivocal",
                 )
             start = first_pd
             while start > 0 and timepoints[start - 1].new_lesion == NewLesion.EQUIVOCAL:
@@ -702,14 +806,12 @@ def best_overall_response(c1d1: date, timepoints: Sequence[ScanResponse]) -> Bes
                 raise RecistError(
                     f"timepoints[{first_pd}].confirms_equivocal",
                     "The scan before has no equivocal new lesion to confirm.",
+                    "no_equivocal_before",
                 )
-            notes.append(
-                f"PD dated back to {timepoints[start].scan_date.isoformat()}, the first scan "
-                "of the equivocal new lesion confirmed later (RECIST 4.3.4)."
-            )
+            notes.append(_note("pd_dated_back", date=timepoints[start].scan_date.isoformat()))
             first_pd = start
         if first_pd < len(timepoints) - 1:
-            notes.append("Timepoints after the first PD are not used.")
+            notes.append(_note("after_first_pd_not_used"))
         responses = responses[:first_pd] + [Response.PD]
     first_pd_date = None if first_pd is None else timepoints[first_pd].scan_date
 
@@ -737,7 +839,7 @@ def best_overall_response(c1d1: date, timepoints: Sequence[ScanResponse]) -> Bes
         level, i, j = best
         response = Response.CR if level == 2 else Response.PR
         if level == 1 and responses[i] == Response.CR:
-            notes.append("The first CR is read as a PR (RECIST table 3, footnote a).")
+            notes.append(_note("first_cr_read_as_pr"))
         return BestOverallResponse(
             response=response,
             response_date=timepoints[i].scan_date,
@@ -746,9 +848,7 @@ def best_overall_response(c1d1: date, timepoints: Sequence[ScanResponse]) -> Bes
             notes=tuple(notes),
         )
     if any(r in _LEVEL for r in responses):
-        notes.append(
-            f"CR/PR not confirmed >= {P.RESPONSE_CONFIRMATION_MIN_DAYS} days later (RECIST 4.6)."
-        )
+        notes.append(_note("response_not_confirmed", days=P.RESPONSE_CONFIRMATION_MIN_DAYS))
 
     stable = [
         k
@@ -761,16 +861,11 @@ def best_overall_response(c1d1: date, timepoints: Sequence[ScanResponse]) -> Bes
     elif first_pd_date is not None:
         response = Response.PD
         if any(r in _SD_OR_BETTER for r in responses):
-            notes.append(
-                f"Stable disease before day {SD_MIN_DAYS_AFTER_C1D1} after C1D1 does not count."
-            )
+            notes.append(_note("sd_too_early", day=SD_MIN_DAYS_AFTER_C1D1))
     else:
         response = Response.NE
         if Response.CR in responses:
-            notes.append(
-                "An unconfirmed CR followed by a worse response before the SD minimum: RECIST "
-                "table 3 reads PD, but no PD timepoint dates it, so NE (review)."
-            )
+            notes.append(_note("unconfirmed_cr_then_worse"))
     return BestOverallResponse(
         response=response,
         response_date=None,

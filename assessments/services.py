@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,7 +19,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
 from alter_s006 import protocol as P
-from assessments import recist
+from assessments import notes, recist
 from assessments.models import Lesion, LesionMeasurement, Timepoint
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
@@ -63,6 +63,11 @@ def _mm(value, field: str) -> Decimal | None:
         message = _("%(mm)s mm is above the 500 mm limit: check the entry.") % {"mm": mm}
         raise ValidationError({field: ValidationError(message, "diameter_implausible")})
     return mm
+
+
+def _refuse(field: str, message: str, code: str) -> NoReturn:
+    """Raise the one error of ``field`` with its stable ``code``."""
+    raise ValidationError({field: ValidationError(message, code=code)})
 
 
 def _c1d1(subject: Subject) -> dt.date:
@@ -206,7 +211,7 @@ class _Evaluated(NamedTuple):
 def _lesions(subject: Subject) -> dict[str, Lesion]:
     lesions = {lesion.lesion_id: lesion for lesion in subject.lesions.all()}
     if not lesions:
-        raise ValidationError(_("Record the baseline lesions first."))
+        raise ValidationError(_("Record the baseline lesions first."), code="no_baseline")
     return lesions
 
 
@@ -217,19 +222,17 @@ def _check_scan_date(
     c1d1 = _c1d1(subject)
     baseline = min(lesion.baseline_date for lesion in lesions.values())
     if not isinstance(scan_date, dt.date):
-        raise ValidationError({"scan_date": _("Enter the scan date.")})
+        _refuse("scan_date", _("Enter the scan date."), "required")
     if scan_date < baseline:
-        raise ValidationError(
-            {"scan_date": _("The scan is dated before the baseline (%(d)s).") % {"d": baseline}}
-        )
+        message = _("The scan is dated before the baseline (%(d)s).") % {"d": baseline.isoformat()}
+        _refuse("scan_date", message, "before_baseline")
     if scan_date <= c1d1:
-        raise ValidationError({"scan_date": _("An on-study scan is dated after C1D1.")})
+        _refuse("scan_date", _("An on-study scan is dated after C1D1."), "not_after_c1d1")
     if scan_date > subject.site.today():
-        raise ValidationError({"scan_date": _("The scan date cannot be in the future.")})
+        _refuse("scan_date", _("The scan date cannot be in the future."), "date_in_future")
     if any(tp.scan_date == scan_date for tp in others):
-        raise ValidationError(
-            {"scan_date": _("An assessment dated %(d)s is already recorded.") % {"d": scan_date}}
-        )
+        message = _("An assessment dated %(d)s is already recorded.") % {"d": scan_date.isoformat()}
+        _refuse("scan_date", message, "scan_date_taken")
 
 
 def _measurement_error(exc: recist.RecistError, pure: list[recist.Measurement]):
@@ -240,7 +243,9 @@ def _measurement_error(exc: recist.RecistError, pure: list[recist.Measurement]):
         return _recist_error(exc)
     lesion_id = pure[int(match.group(1))].lesion_id
     suffix = "-into" if match.group(2) == "merged_into" else ""
-    return ValidationError({f"measurements-{lesion_id}{suffix}": exc.message})
+    return ValidationError(
+        {f"measurements-{lesion_id}{suffix}": ValidationError(exc.message, code=exc.code)}
+    )
 
 
 def _evaluate(
@@ -261,15 +266,14 @@ def _evaluate(
         field = f"measurements-{lesion_id}"
         lesion = lesions.get(lesion_id)
         if lesion is None:
-            raise ValidationError({field: _("No lesion %(id)s at baseline.") % {"id": lesion_id}})
+            _refuse(field, _("No lesion %(id)s at baseline.") % {"id": lesion_id}, "unknown_lesion")
         if lesion.role != Lesion.Role.TARGET:
-            raise ValidationError(
-                {field: _("Only target lesions are measured (non-target: overall status).")}
-            )
+            message = _("Only target lesions are measured (non-target: overall status).")
+            _refuse(field, message, "not_a_target")
         try:
             kind = recist.MeasurementKind(kind)
         except ValueError:
-            raise ValidationError({field: _("Choose the result.")}) from None
+            _refuse(field, _("Choose the result."), "invalid_choice")
         mm = _mm(diameter, field)
         if kind != recist.MeasurementKind.MERGED:
             into_id = None
@@ -284,16 +288,15 @@ def _evaluate(
         try:
             non_target = recist.NonTargetStatus(non_target_status)
         except ValueError:
-            raise ValidationError(
-                {"non_target_status": _("Give the status of the non-target lesions.")}
-            ) from None
+            message = _("Give the status of the non-target lesions.")
+            _refuse("non_target_status", message, "required")
     else:
         non_target = None
         non_target_status = ""
     try:
         new = recist.NewLesion(new_lesion)
     except ValueError:
-        raise ValidationError({"new_lesion": _("Answer: new lesion?")}) from None
+        _refuse("new_lesion", _("Answer: new lesion?"), "required")
     try:
         result = recist.evaluate_timepoint(
             [x.to_pure() for x in targets], previous_sums, pure_measurements, non_target, new
@@ -309,19 +312,13 @@ def _check_investigator(result: recist.TimepointResult, response: str, reason: s
         try:
             recist.Response(response)
         except ValueError:
-            raise ValidationError(
-                {"investigator_response": _("Choose a RECIST response.")}
-            ) from None
+            _refuse("investigator_response", _("Choose a RECIST response."), "invalid_choice")
     disagrees = bool(response) and response != result.overall
     if disagrees and not reason.strip():
-        raise ValidationError(
-            {
-                "disagreement_reason": _(
-                    "The investigator's response differs from the computed %(r)s: give the reason."
-                )
-                % {"r": result.overall.value}
-            }
-        )
+        message = _(
+            "The investigator's response differs from the computed %(r)s: give the reason."
+        ) % {"r": result.overall.value}
+        _refuse("disagreement_reason", message, "reason_required")
     return reason.strip() if disagrees else ""
 
 
@@ -344,7 +341,7 @@ def derived(result: recist.TimepointResult) -> dict:
         "target_response": result.target_response or "",
         "non_target_response": result.non_target_response or "",
         "overall_response": result.overall.value,
-        "notes": "\n".join(result.notes),
+        "notes": [notes.as_json(note) for note in result.notes],
     }
 
 
@@ -428,15 +425,11 @@ def record_timepoint(
         previous = _previous(locked)
         _check_scan_date(locked, lesions, scan_date, previous)
         if previous and scan_date < previous[-1].scan_date:
-            raise ValidationError(
-                {
-                    "scan_date": _(
-                        "Assessments are entered in date order: the last is %(d)s. Correct "
-                        "the stored assessments instead."
-                    )
-                    % {"d": previous[-1].scan_date}
-                }
-            )
+            message = _(
+                "Assessments are entered in date order: the last is %(d)s. Correct the stored "
+                "assessments instead."
+            ) % {"d": previous[-1].scan_date.isoformat()}
+            _refuse("scan_date", message, "out_of_order")
         evaluated = _evaluate(
             lesions, [tp.sum_mm for tp in previous], measurements, non_target_status, new_lesion
         )
@@ -546,13 +539,8 @@ def correct_timepoint(
         low = all_timepoints[index - 1].scan_date if index else None
         high = all_timepoints[index + 1].scan_date if index + 1 < len(all_timepoints) else None
         if (low and scan_date <= low) or (high and scan_date >= high):
-            raise ValidationError(
-                {
-                    "scan_date": _(
-                        "The corrected date must stay between the assessments before and after."
-                    )
-                }
-            )
+            message = _("The corrected date must stay between the assessments before and after.")
+            _refuse("scan_date", message, "out_of_order")
         before = all_timepoints[:index]
         evaluated = _evaluate(
             lesions, [tp.sum_mm for tp in before], measurements, non_target_status, new_lesion
@@ -617,7 +605,8 @@ def correct_lesion(*, lesion: Lesion, by, expected_version: int, reason: str, ch
     unknown = set(changes) - set(LESION_FIELDS)
     if unknown:
         raise ValidationError(
-            _("These fields cannot be corrected: %s") % ", ".join(sorted(unknown))
+            _("These fields cannot be corrected: %s") % ", ".join(sorted(unknown)),
+            code="not_correctable",
         )
     with transaction.atomic():
         lock_audit_chain()
@@ -637,7 +626,7 @@ def correct_lesion(*, lesion: Lesion, by, expected_version: int, reason: str, ch
         try:
             recist.Method(candidate.method)
         except ValueError:
-            raise ValidationError({"method": _("Choose the method.")}) from None
+            _refuse("method", _("Choose the method."), "required")
         lesions = [candidate if x.pk == candidate.pk else x for x in locked.lesions.all()]
         targets = [x.to_pure() for x in lesions if x.role == Lesion.Role.TARGET]
         non_targets = [x.to_pure() for x in lesions if x.role == Lesion.Role.NON_TARGET]
@@ -647,7 +636,7 @@ def correct_lesion(*, lesion: Lesion, by, expected_version: int, reason: str, ch
             # the field of the pure error names a position; here it is this lesion's field
             name = exc.field.rsplit(".", 1)[-1] if "." in exc.field else "__all__"
             name = {"diameter_mm": "baseline_diameter_mm"}.get(name, name)
-            raise ValidationError({name: exc.message}) from exc
+            raise ValidationError({name: ValidationError(exc.message, code=exc.code)}) from exc
         _check_baseline_date(locked, candidate.baseline_date, "baseline_date")
         candidate.full_clean()
         with audit_context(user=by, reason=reason):

@@ -99,6 +99,7 @@ def overview(request, pk):
             "non_targets": [x for x in lesions if x.role == Lesion.Role.NON_TARGET],
             "baseline_sum": sum((t.baseline_diameter_mm for t in targets), Decimal(0)),
             "timepoints": timepoints,
+            "note_colspan": len(targets) + 11,  # the row's cells after the scan date
             "bor": services.best_response(subject) if timepoints else None,
             "spider": spider(subject, timepoints) if subject.c1d1_date else None,
             "can_edit": can_edit,
@@ -351,7 +352,7 @@ def edit_lesion(request, pk, lesion_pk):
         }
         try:
             if not changes:
-                raise ValidationError(_("Nothing was changed."))
+                raise ValidationError(_("Nothing was changed."), code="no_change")
             services.correct_lesion(
                 lesion=lesion,
                 by=request.user,

@@ -9,6 +9,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from assessments.models import Lesion, Timepoint
+from tests.api_errors import error_codes
 from tests.assessments.test_services import stored
 from tests.subjects.test_api import API, Api
 
@@ -77,24 +78,25 @@ def test_baseline_round_trip(api, baseline):
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "field", "code"),
     [
         (  # six targets: RECIST 4.2 allows five
             {"targets": [lesion(f"T{i}", f"organ {i}", 20) for i in range(1, 7)]},
             "targets-5",
+            "too_many_targets",
         ),
         (  # a 12 mm node as a target (needs >= 15 mm short axis)
             {"targets": [lesion("T1", "lymph node", 12, node=True)]},
             "targets-0-diameter_mm",
+            "node_not_measurable",
         ),
     ],
     ids=["six-targets", "12mm-node"],
 )
-def test_invalid_baseline_422_nothing_stored(api, treated, body, field):
+def test_invalid_baseline_422_nothing_stored(api, treated, body, field, code):
     before = stored()
     response = api.post(f"/subjects/{treated.pk}/lesions", body)
-    assert response.status_code == 422
-    assert field in response.json()["detail"]
+    assert error_codes(response) == {field: [code]}
     assert stored() == before
 
 
@@ -118,9 +120,9 @@ def test_unknown_lesion_and_absurd_diameter_refused(api, baseline):
     body = timepoint("2026-02-16", 28, 21, 21)
     body["measurements"]["T9"] = {"diameter_mm": 10}
     response = api.post(f"/subjects/{baseline.pk}/timepoints", body)
-    assert response.status_code == 422 and "measurements-T9" in response.json()["detail"]
+    assert error_codes(response) == {"measurements-T9": ["unknown_lesion"]}
     response = api.post(f"/subjects/{baseline.pk}/timepoints", timepoint("2026-02-16", 501, 2, 2))
-    assert response.status_code == 422 and "measurements-T1" in response.json()["detail"]
+    assert error_codes(response) == {"measurements-T1": ["diameter_implausible"]}
     assert stored() == before
 
 
@@ -199,7 +201,14 @@ def test_preview_answers_the_derived_values_and_stores_nothing(api, baseline):
         "target_response": "PR",
         "non_target_response": "non-CR/non-PD",
         "overall_response": "PR",
-        "notes": "",
+        "notes": [
+            {
+                "code": "pr_from_baseline",
+                "params": {"percent": "-30", "baseline_mm": "100", "limit_pct": "30"},
+                "text": "Sum \u221230.00\u00a0% from the baseline sum (100 mm): a decrease of at "
+                "least 30 % is PR (RECIST 4.3.1).",
+            }
+        ],
     }
     assert stored() == before
 
@@ -240,8 +249,8 @@ def test_preview_refuses_bad_input_by_the_field(api, baseline):
     absurd = api.post(preview_url(baseline), timepoint("2026-02-16", 501, 2, 2))
     text = api.post(preview_url(baseline), timepoint("2026-02-16", "2e", 2, 2))
 
-    assert unknown.status_code == 422 and "measurements-T9" in unknown.json()["detail"]
-    assert absurd.status_code == 422 and "measurements-T1" in absurd.json()["detail"]
+    assert error_codes(unknown) == {"measurements-T9": ["unknown_lesion"]}
+    assert error_codes(absurd) == {"measurements-T1": ["diameter_implausible"]}
     assert text.status_code == 422
     assert stored() == before
 

@@ -28,6 +28,7 @@ from assessments.recist import (
     Method,
     NewLesion,
     NonTargetStatus,
+    Note,
     RecistError,
     Response,
     ScanResponse,
@@ -274,7 +275,7 @@ def test_nodal_cr_with_non_zero_sum():
     assert r.change_from_baseline_pct == D("-84.00")
     assert r.target_response == R.CR
     assert r.overall == R.CR
-    assert any("CR with a sum of 8 mm" in n for n in r.notes)
+    assert Note("cr_nodes_normal", (("sum_mm", D(8)), ("node_mm", D(10)))) in r.notes
 
 
 def test_disappeared_node_keeps_its_short_axis():
@@ -397,7 +398,7 @@ def test_new_lesion_overrides_a_shrinking_sum():
 def test_equivocal_new_lesion_is_not_pd_yet():
     r = tp(meas(42, 28), NT.NON_CR_NON_PD, NewLesion.EQUIVOCAL)
     assert r.overall == R.PR
-    assert any("Equivocal" in n for n in r.notes)
+    assert "equivocal_new_lesion" in [n.code for n in r.notes]
 
 
 # --- Timepoint input errors -----------------------------------------------------------------------
@@ -609,7 +610,7 @@ def test_cr_then_sd_before_sd_minimum_is_ne_with_note():
     # Table 3 reads PD; no PD timepoint to date it: NE plus a note (documented deviation).
     result = best_overall_response(C1D1, scans((DAY28, R.CR), (DAY34, R.SD)))
     assert result.response == R.NE
-    assert any("table 3 reads PD" in n for n in result.notes)
+    assert [n.code for n in result.notes] == ["response_not_confirmed", "unconfirmed_cr_then_worse"]
 
 
 def test_pr_confirmed_at_28_days():
@@ -788,3 +789,98 @@ def test_confirming_an_equivocal_lesion():
         check_confirms_equivocal(True, N.YES, N.NO)
     with pytest.raises(RecistError, match="no equivocal"):
         check_confirms_equivocal(True, N.YES, None)
+
+
+# --- Notes: codes and parameters, no wording (issue 11 C13) -------------------------------------
+
+
+def _notes(result):
+    return [(n.code, n.values) for n in result.notes]
+
+
+def test_pr_note_gives_the_change_and_the_baseline():
+    # 42 + 28 = 70 of 100: (70 - 100) / 100 = -30.00 %
+    assert _notes(tp(meas(42, 28))) == [
+        ("pr_from_baseline", {"percent": D("-30.00"), "baseline_mm": D(100), "limit_pct": D(30)})
+    ]
+
+
+def test_pd_note_gives_the_rise_over_the_nadir():
+    # history 80 -> nadir 80; 60 + 40 = 100: +20 mm, 20 / 80 = +25.00 %
+    result = tp(meas(60, 40), history=[D(80)])
+    assert result.target_response == R.PD
+    assert _notes(result) == [
+        (
+            "pd_from_nadir",
+            {
+                "percent": D("25.00"),
+                "increase_mm": D(20),
+                "nadir_mm": D(80),
+                "limit_pct": D(20),
+                "limit_mm": D(5),
+            },
+        )
+    ]
+
+
+def test_pd_over_a_zero_nadir_is_in_mm_only():
+    # a CR (sum 0) before: 6 + 0 = 6 mm over 0 is PD; no percentage of 0
+    result = tp(meas(6, MK.DISAPPEARED), history=[D(0)])
+    assert result.target_response == R.PD
+    assert _notes(result) == [("pd_from_zero_nadir", {"increase_mm": D(6), "limit_mm": D(5)})]
+
+
+def test_sd_note_gives_the_change_and_both_limits():
+    # 50 + 30 = 80 of 100: -20.00 %
+    assert _notes(tp(meas(50, 30))) == [
+        (
+            "sd_between_limits",
+            {"percent": D("-20.00"), "pr_pct": D(30), "pd_pct": D(20), "pd_mm": D(5)},
+        )
+    ]
+
+
+def test_not_assessed_and_new_lesion_notes():
+    assert _notes(tp(meas(50, MK.NOT_ASSESSED))) == [("target_not_assessed", {})]
+    # A alone 130 mm over the nadir 100: evident PD without B
+    assert _notes(tp(meas(130, MK.NOT_ASSESSED))) == [
+        (
+            "pd_assessed_targets_alone",
+            {"assessed_sum_mm": D(130), "nadir_mm": D(100), "limit_pct": D(20), "limit_mm": D(5)},
+        )
+    ]
+    codes = [n.code for n in tp(meas(50, 30), new=NewLesion.YES).notes]
+    assert codes == ["sd_between_limits", "new_lesion_pd"]
+
+
+def test_bor_notes_are_codes():
+    not_confirmed = best_overall_response(C1D1, scans((DAY42, R.PR), (DAY42_PLUS21, R.PR)))
+    assert [(n.code, n.values) for n in not_confirmed.notes] == [
+        ("response_not_confirmed", {"days": 28})
+    ]
+    early = best_overall_response(C1D1, scans((DAY28, R.SD), (DAY42, R.PD)))
+    assert [(n.code, n.values) for n in early.notes] == [("sd_too_early", {"day": 35})]
+
+
+def _two(a: Measurement, b: Measurement | None = None) -> tuple[Measurement, ...]:
+    return (a, b or Measurement("B", MK.MEASURED, 4))
+
+
+@pytest.mark.parametrize(
+    ("measurements", "code"),
+    [
+        (
+            _two(Measurement("A", MK.MEASURED, 40), Measurement("A", MK.MEASURED, 40)),
+            "measured_twice",
+        ),
+        ((Measurement("Z", MK.MEASURED, 40),), "unknown_lesion"),
+        (_two(Measurement("A", MK.MEASURED)), "diameter_required"),
+        (_two(Measurement("A", MK.TOO_SMALL, 5)), "too_small_with_diameter"),
+        (_two(Measurement("A", MK.DISAPPEARED, 3)), "disappeared_with_diameter"),
+        (_two(Measurement("A", MK.MERGED)), "merged_into_required"),
+    ],
+)
+def test_refused_measurements_carry_a_code(measurements, code):
+    with pytest.raises(RecistError) as refused:
+        tp(measurements)
+    assert refused.value.code == code

@@ -90,39 +90,39 @@ def test_baseline_page_records_three_targets(client, treated, coordinator_a):
     assert sorted(lesions) == ["NT1", "T1", "T2", "T3"]
     assert lesions["T3"].is_node and lesions["T3"].baseline_diameter_mm == 30
     page = client.get(response.url).content.decode()
-    assert 'id="baseline-row"' in page and ">100.0<" in page  # baseline sum 100 mm
+    assert 'id="baseline-row"' in page and ">100<" in page  # baseline sum 100 mm, no trailing zero
 
 
 @pytest.mark.parametrize(
-    ("rows", "field", "message"),
+    ("rows", "field", "code"),
     [
         (  # 9 mm on CT with 5 mm slices: RECIST 3.1.1 needs >= 10 mm
             [row("targets-0", "T1", "liver", 9)],
             "targets-0-diameter_mm",
-            "10",
+            "not_measurable",
         ),
         (  # a third target in the liver (RECIST 4.2: 2 per organ)
             [row(f"targets-{i}", f"T{i + 1}", "liver", 20) for i in range(3)],
             "targets-2-organ",
-            "organ",
+            "too_many_targets_in_organ",
         ),
         (  # a 12 mm node as target: needs a short axis >= 15 mm
             [row("targets-0", "T1", "lymph node", 12, node=True)],
             "targets-0-diameter_mm",
-            "15",
+            "node_not_measurable",
         ),
     ],
     ids=["9mm-ct", "third-in-liver", "12mm-node"],
 )
 def test_invalid_baseline_shows_the_error_by_the_field(
-    client, treated, coordinator_a, rows, field, message
+    client, treated, coordinator_a, rows, field, code
 ):
     client.force_login(coordinator_a)
     before = stored()
     response = client.post(reverse("assessments:baseline", args=[treated.pk]), baseline_post(*rows))
     assert response.status_code == 422
-    errors = response.context["form"].errors
-    assert field in errors and message in " ".join(errors[field])
+    errors = response.context["form"].errors.as_data()
+    assert [e.code for e in errors[field]] == [code]
     assert stored() == before
 
 
@@ -145,7 +145,7 @@ def test_new_assessment_page_records_and_overview_shows_response(client, baselin
     tp = Timepoint.objects.get(subject=baseline)
     assert tp.overall_response == "PR" and tp.sum_mm == Decimal("70")
     page = client.get(response.url).content.decode()
-    assert "-30.00 %" in page
+    assert "\u221230.00\u00a0%" in page
     assert 'id="bor"' in page  # one unconfirmed PR at day 42: BOR SD
     assert 'id="spider"' in page
 
@@ -160,7 +160,7 @@ def test_preview_computes_live_and_stores_nothing(client, baseline, coordinator_
     page = response.content.decode()
     assert response.status_code == 200
     assert 'id="d-sum">70' in page
-    assert "-30.00 %" in page
+    assert "\u221230.00\u00a0%" in page
     assert 'id="d-overall">PR<' in page
     assert 'id="d-disagree"' in page  # SD entered against the computed PR
     assert stored() == before
@@ -183,26 +183,27 @@ def test_disagreement_without_reason_refused_by_the_field(client, baseline, coor
         timepoint_post("2026-02-16", 28, 21, 21, investigator_response="SD"),
     )
     assert response.status_code == 422
-    assert "disagreement_reason" in response.context["form"].errors
+    errors = response.context["form"].errors.as_data()
+    assert [e.code for e in errors["disagreement_reason"]] == ["reason_required"]
     assert stored() == before
 
 
 @pytest.mark.parametrize(
-    ("change", "field"),
+    ("change", "field", "code"),
     [
-        ({"measurements-T1-mm": "-1"}, "measurements-T1"),
-        ({"measurements-T1-mm": "501"}, "measurements-T1"),
-        ({"scan_date": "2026-01-01"}, "scan_date"),  # before the baseline of 01-02
+        ({"measurements-T1-mm": "-1"}, "measurements-T1", "diameter_negative"),
+        ({"measurements-T1-mm": "501"}, "measurements-T1", "diameter_implausible"),
+        ({"scan_date": "2026-01-01"}, "scan_date", "before_baseline"),  # baseline of 01-02
     ],
     ids=["negative", "over-500", "before-baseline"],
 )
-def test_bad_assessment_entries_refused(client, baseline, coordinator_a, change, field):
+def test_bad_assessment_entries_refused(client, baseline, coordinator_a, change, field, code):
     client.force_login(coordinator_a)
     before = stored()
     data = timepoint_post("2026-02-16", 28, 21, 21) | change
     response = client.post(reverse("assessments:new", args=[baseline.pk]), data)
     assert response.status_code == 422
-    assert field in response.context["form"].errors
+    assert [e.code for e in response.context["form"].errors.as_data()[field]] == [code]
     assert stored() == before
 
 
@@ -303,3 +304,62 @@ def test_two_bad_baseline_rows_are_both_shown_in_one_answer(client, treated, coo
     html = response.content.decode()
     assert "9 mm is not measurable" in html and "12 mm" in html
     assert stored() == before
+
+
+def test_rows_filled_with_a_gap_are_refused_with_a_code(client, treated, coordinator_a):
+    client.force_login(coordinator_a)
+    response = client.post(
+        reverse("assessments:baseline", args=[treated.pk]),
+        baseline_post(row("targets-1", "T2", "lung", 30)),
+    )
+    errors = response.context["form"].errors.as_data()
+    assert [e.code for e in errors["targets-1-organ"]] == ["row_gap"]
+
+
+# --- Notes in the reader's language (issue 11 C13) ---------------------------------------------
+
+
+def test_notes_are_worded_in_chinese_on_the_chinese_pages(client, baseline, coordinator_a):
+    """The RECIST notes were English text in the Chinese UI; now codes worded by gettext."""
+    client.force_login(coordinator_a)
+    client.post(
+        reverse("assessments:new", args=[baseline.pk]), timepoint_post("2026-02-16", 28, 21, 21)
+    )
+    tp = Timepoint.objects.get(subject=baseline)
+    assert tp.notes == [
+        {
+            "code": "pr_from_baseline",
+            "params": {"percent": "-30", "baseline_mm": "100", "limit_pct": "30"},
+        }
+    ]
+
+    english = client.get(reverse("assessments:overview", args=[baseline.pk])).content.decode()
+    chinese = client.get(
+        reverse("assessments:overview", args=[baseline.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).content.decode()
+    preview = client.post(
+        reverse("assessments:preview", args=[baseline.pk]),
+        timepoint_post("2026-03-30", 28, 21, 21),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    ).content.decode()
+
+    assert "Sum \u221230.00\u00a0% from the baseline sum (100 mm)" in english
+    assert "\u76f8\u5bf9\u57fa\u7ebf" in chinese  # 相对基线
+    assert "from the baseline sum" not in chinese
+    assert "\u221230.00\u00a0%" in chinese and "100 mm" in chinese
+    # the same values again 03-30: still -30 % from the baseline, PR
+    assert "\u57fa\u7ebf" in preview and "from the baseline" not in preview
+
+
+def test_notes_stored_as_english_text_before_codes_show_as_they_were(
+    client, baseline, coordinator_a
+):
+    client.force_login(coordinator_a)
+    client.post(
+        reverse("assessments:new", args=[baseline.pk]), timepoint_post("2026-02-16", 28, 21, 21)
+    )
+    Timepoint.objects.filter(subject=baseline).update(
+        notes=[{"code": "text", "params": {"text": "A note of the old kind."}}]
+    )
+    page = client.get(reverse("assessments:overview", args=[baseline.pk])).content.decode()
+    assert "A note of the old kind." in page

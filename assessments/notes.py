@@ -1,0 +1,105 @@
+"""The RECIST notes in words: ``assessments.recist`` gives a code and its parameters, this
+module words them in the reader's language (issue 11 C13).
+
+A stored note is ``{"code": ..., "params": {...}}`` (:func:`as_json`); numbers are written
+with ``alter_s006.templatetags.edc_format`` (per cent signed with two places, mm without
+trailing zeros). A code this module does not know (a note stored before codes) shows its
+``text`` parameter as it was stored.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+
+from alter_s006.templatetags.edc_format import format_number, format_signed_pct
+from assessments import recist
+
+NOTE_TEXTS = {
+    # timepoint (RECIST 4.3.1, 4.3.4, 4.4.2)
+    "pr_from_baseline": _(
+        "Sum %(percent)s from the baseline sum (%(baseline_mm)s mm): a decrease of at least "
+        "%(limit_pct)s %% is PR (RECIST 4.3.1)."
+    ),
+    "pd_from_nadir": _(
+        "Sum %(percent)s (%(increase_mm)s mm) above the nadir (%(nadir_mm)s mm): at least "
+        "%(limit_pct)s %% and %(limit_mm)s mm is PD (RECIST 4.3.1)."
+    ),
+    "pd_from_zero_nadir": _(
+        "Sum %(increase_mm)s mm above a nadir of 0 mm: at least %(limit_mm)s mm is PD "
+        "(RECIST 4.3.1)."
+    ),
+    "sd_between_limits": _(
+        "Sum %(percent)s from the baseline: neither a decrease of %(pr_pct)s %% (PR) nor an "
+        "increase of %(pd_pct)s %% and %(pd_mm)s mm over the nadir (PD), so SD (RECIST 4.3.1)."
+    ),
+    "cr_nodes_normal": _(
+        "CR with a sum of %(sum_mm)s mm: every target node is below %(node_mm)s mm (RECIST 4.3.1)."
+    ),
+    "target_not_assessed": _("A target lesion was not assessed: NE (RECIST 4.4.2)."),
+    "pd_assessed_targets_alone": _(
+        "A target was not assessed, but the assessed targets alone (%(assessed_sum_mm)s mm) are "
+        "at least %(limit_pct)s %% and %(limit_mm)s mm above the nadir (%(nadir_mm)s mm): PD "
+        "(RECIST 4.4.2)."
+    ),
+    "equivocal_new_lesion": _(
+        "Equivocal new lesion: not PD yet; if a later scan confirms it, PD is dated to this "
+        "scan (RECIST 4.3.4)."
+    ),
+    "new_lesion_pd": _("Unequivocal new lesion: PD whatever the target lesions do (RECIST 4.3.4)."),
+    # best overall response (RECIST 4.3.4, 4.4.3 table 3, 4.6)
+    "pd_dated_back": _(
+        "PD dated back to %(date)s, the first scan of the equivocal new lesion confirmed later "
+        "(RECIST 4.3.4)."
+    ),
+    "after_first_pd_not_used": _("Assessments after the first PD are not used."),
+    "first_cr_read_as_pr": _("The first CR is read as a PR (RECIST table 3, footnote a)."),
+    "response_not_confirmed": _("CR/PR not confirmed at least %(days)s days later (RECIST 4.6)."),
+    "sd_too_early": _("Stable disease before day %(day)s after C1D1 does not count."),
+    "unconfirmed_cr_then_worse": _(
+        "An unconfirmed CR followed by a worse response before the SD minimum: RECIST table 3 "
+        "reads PD, but no PD assessment dates it, so NE (review)."
+    ),
+}
+
+
+def _json_value(value: object) -> object:
+    """A parameter as JSON stores it: Decimals as text without trailing zeros ("35", "-4.5")."""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    return value
+
+
+def as_json(note: recist.Note) -> dict:
+    """``{"code": ..., "params": {...}}``: how a timepoint stores a note and the API gives it."""
+    return {"code": note.code, "params": {k: _json_value(v) for k, v in note.params}}
+
+
+def _shown(name: str, value: object) -> str:
+    if name == "percent":
+        return format_signed_pct(value)
+    if isinstance(value, (int, Decimal)) or (
+        isinstance(value, str) and name.endswith(("_mm", "_pct", "days", "day"))
+    ):
+        return format_number(value)
+    return str(value)
+
+
+def note_text(note: recist.Note | dict) -> str:
+    """The note in the active language, its numbers written the pages' way."""
+    if isinstance(note, recist.Note):
+        code, params = note.code, note.values
+    else:
+        code, params = note.get("code", ""), note.get("params") or {}
+    template = NOTE_TEXTS.get(code)
+    if template is None:
+        return str(params.get("text", code))
+    return str(template) % {name: _shown(name, value) for name, value in params.items()}
+
+
+def english_text(note: recist.Note | dict) -> str:
+    """The note in English (the API's ``text`` next to the code and parameters)."""
+    with translation.override("en"):
+        return note_text(note)
