@@ -1,5 +1,7 @@
 """Notifications written in the transaction of the change that causes them (DESIGN.md, data
-flow step 3); the reminders issue sends them after commit and stamps ``sent_at``."""
+flow step 3); ``outbox.services.send_pending`` sends them after commit and stamps ``sent_at``,
+or ``failed_at`` with the reason (a user without an e-mail address). A notice to a user keeps
+``email`` empty: the address is read from the user's record when it is sent."""
 
 from django.conf import settings
 from django.db import models
@@ -14,6 +16,10 @@ from subjects.models import Subject
 class NotificationQuerySet(models.QuerySet):
     def unsent(self):
         return self.filter(sent_at__isnull=True)
+
+    def pending(self):
+        """Neither sent nor given up on."""
+        return self.filter(sent_at__isnull=True, failed_at__isnull=True)
 
 
 @audited
@@ -45,6 +51,13 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(db_default=Now(), editable=False)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+    failure_reason = models.CharField(
+        _("why it was not sent"),
+        max_length=300,
+        blank=True,
+        help_text=_("Recorded when the message could not be sent (e.g. no e-mail address)."),
+    )
 
     objects = NotificationQuerySet.as_manager()
 

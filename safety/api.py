@@ -39,8 +39,10 @@ from safety.schemas import (
     FollowUpIn,
     GradeOut,
     GradingIn,
+    LabPanelCorrectionIn,
     LabPanelIn,
     LabPanelOut,
+    SaeDraftIn,
     SaeReportOut,
     SaeSubmitIn,
     TermOut,
@@ -95,7 +97,23 @@ def _report_out(report: SaeReport) -> dict:
         "submitted_at": report.submitted_at,
         "submitted_by": report.submitted_by.get_username() if report.submitted_by else None,
         "narrative": report.narrative,
+        "data_hash": None if report.submitted_at else services.report_hash(report),
+        "signature": _signature_out(report),
         "version": report.version,
+    }
+
+
+def _signature_out(report: SaeReport) -> dict | None:
+    if report.signed_by_id is None:
+        return None
+    tz = report.ae.subject.site.tz
+    return {
+        "signed_by": report.signed_by.get_username(),
+        "printed_name": report.signed_printed_name,
+        "meaning": SaeReport.SUBMISSION_MEANING,
+        "signed_at": report.signed_at,
+        "signed_at_site": timezone.localtime(report.signed_at, tz).strftime("%Y-%m-%d %H:%M %Z"),
+        "content_hash": report.signed_hash,
     }
 
 
@@ -203,7 +221,9 @@ def _term(term_id: int) -> CtcaeTerm:
     try:
         return CtcaeTerm.objects.get(pk=term_id)
     except CtcaeTerm.DoesNotExist:
-        raise ValidationError({"term": "Choose a CTCAE v4.03 term."}) from None
+        raise ValidationError(
+            {"term": ValidationError("Choose a CTCAE v4.03 term.", code="not_found")}
+        ) from None
 
 
 def _dose_event(subject: Subject, event_id: int | None) -> DoseEvent | None:
@@ -214,8 +234,27 @@ def _dose_event(subject: Subject, event_id: int | None) -> DoseEvent | None:
         return DoseEvent.objects.get(pk=event_id, subject=subject)
     except DoseEvent.DoesNotExist:
         raise ValidationError(
-            {"dose_event": "No such dose modification for this subject."}
+            {
+                "dose_event": ValidationError(
+                    "No such dose modification for this subject.", code="not_found"
+                )
+            }
         ) from None
+
+
+def _visit(subject: Subject, visit_id: int | None) -> Visit | None:
+    if visit_id is None:
+        return None
+    visit = Visit.objects.filter(pk=visit_id, subject=subject).first()
+    if visit is None:
+        raise ValidationError(
+            {
+                "visit": ValidationError(
+                    "Choose a cycle visit of this subject.", code="not_a_cycle_visit"
+                )
+            }
+        )
+    return visit
 
 
 def _lab_result(subject: Subject, result_id: int | None) -> LabResult | None:
@@ -224,7 +263,9 @@ def _lab_result(subject: Subject, result_id: int | None) -> LabResult | None:
     try:
         return LabResult.objects.select_related("panel").get(pk=result_id, panel__subject=subject)
     except LabResult.DoesNotExist:
-        raise ValidationError({"lab_result": "No such lab value for this subject."}) from None
+        raise ValidationError(
+            {"lab_result": ValidationError("No such lab value for this subject.", code="not_found")}
+        ) from None
 
 
 # --- the dictionary and the grading calculator ----------------------------------------------
@@ -270,7 +311,10 @@ def grade_value(request, payload: GradingIn):
                 if candidates
                 else "Give the analyte, or a CTCAE term graded from a lab value, BP or QTc."
             )
-            raise ValidationError({"analyte" if not candidates else "term": message})
+            code = "term_has_several_analytes" if candidates else "analyte_required"
+            raise ValidationError(
+                {"analyte" if not candidates else "term": ValidationError(message, code=code)}
+            )
         payload.analyte = candidates[0]
     try:
         if payload.analyte == "blood_pressure":
@@ -289,7 +333,7 @@ def grade_value(request, payload: GradingIn):
             )
             offered = list(grading.ANALYTES[payload.analyte].units)
     except grading.GradingError as exc:
-        raise ValidationError({exc.field: exc.message}) from exc
+        raise ValidationError({exc.field: ValidationError(exc.message, code=exc.code)}) from exc
     return {
         "analyte": result.analyte,
         "term": result.term,
@@ -367,7 +411,9 @@ def update_adverse_event(request, ae_id: PathId, payload: AePatch):
         changes["dose_event"] = _dose_event(ae.subject, changes.pop("dose_event_id"))
     nulls = [k for k, v in changes.items() if v is None and k not in ("end_date", "dose_event")]
     if nulls:
-        raise ValidationError(dict.fromkeys(nulls, "This field cannot be empty."))
+        raise ValidationError(
+            {k: ValidationError("This field cannot be empty.", code="null") for k in nulls}
+        )
     updated = services.update_ae(
         ae=ae,
         by=request.auth,
@@ -422,21 +468,59 @@ def list_sae_reports(
     return [_report_out(r) for r in reports]
 
 
-@router.post(
-    "/sae-reports/{report_id}/submit",
-    response=SaeReportOut,
-    summary="Submit an SAE report with its narrative",
-)
-def submit_sae_report(request, report_id: PathId, payload: SaeSubmitIn):
-    report = get_scoped_or_404(
+def _sae_report(request, report_id: int) -> SaeReport:
+    return get_scoped_or_404(
         SaeReport.objects.select_related("ae__subject__site", "ae__term"),
         request.auth,
         site_path="ae__subject__site",
         pk=report_id,
     )
+
+
+@router.put(
+    "/sae-reports/{report_id}/draft",
+    response=SaeReportOut,
+    summary="Prepare an SAE report: store its narrative (coordinator or investigator)",
+    description=(
+        "Not a submission: an investigator submits the report with an e-signature "
+        "(`POST .../submit`). 409 if the report changed since `version`; 422 "
+        "`already_submitted` once submitted."
+    ),
+)
+def draft_sae_report(request, report_id: PathId, payload: SaeDraftIn):
+    report = _sae_report(request, report_id)
     require(request.auth, Action.ENTER_DATA, report.ae.subject.site_id)
+    saved = services.save_sae_draft(
+        report=report,
+        by=request.auth,
+        narrative=payload.narrative,
+        expected_version=payload.version,
+    )
+    return _report_out(saved)
+
+
+@router.post(
+    "/sae-reports/{report_id}/submit",
+    response=SaeReportOut,
+    summary="Submit an SAE report: the investigator's e-signature (investigators only)",
+    description=(
+        f"Meaning of the signature: “{SaeReport.SUBMISSION_MEANING}”. Any other role is "
+        "403 (a coordinator prepares the report with `PUT .../draft`). The password is checked "
+        "as at login (failed attempts count towards the lockout; 422 `wrong_password` / "
+        "`account_locked`); `data_hash` is the report's `data_hash` as read, and a report or "
+        "adverse event changed since is 422 `changed_since_shown`, nothing signed."
+    ),
+)
+def submit_sae_report(request, report_id: PathId, payload: SaeSubmitIn):
+    report = _sae_report(request, report_id)
+    require(request.auth, Action.SIGN, report.ae.subject.site_id)
     submitted = services.submit_sae_report(
-        report=report, by=request.auth, narrative=payload.narrative
+        report=report,
+        by=request.auth,
+        narrative=payload.narrative,
+        password=payload.password,
+        expected_hash=payload.data_hash,
+        request=request,
     )
     return _report_out(submitted)
 
@@ -481,11 +565,7 @@ def list_lab_panels(request, subject_id: PathId):
 def record_lab_panel(request, subject_id: PathId, payload: LabPanelIn):
     subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
-    visit = None
-    if payload.visit_id is not None:
-        visit = Visit.objects.filter(pk=payload.visit_id, subject=subject).first()
-        if visit is None:
-            raise ValidationError({"visit": "Choose a cycle visit of this subject."})
+    visit = _visit(subject, payload.visit_id)
     bp = payload.blood_pressure
     panel = services.record_lab_panel(
         subject=subject,
@@ -499,3 +579,39 @@ def record_lab_panel(request, subject_id: PathId, payload: LabPanelIn):
     )
     panel = selectors.lab_panels(subject).get(pk=panel.pk)
     return Status(201, _panel_out(panel))
+
+
+@router.put(
+    "/lab-panels/{panel_id}",
+    response=LabPanelOut,
+    summary="Correct a lab panel: the whole panel as it should read (version and reason)",
+    description=(
+        "Validated and graded as when recorded (an analyte left out is removed); every value "
+        "is graded again, the offered AEs and the 'grade >= "
+        f"{P.LAB_AE_OFFER_MIN_GRADE} without an AE' queries follow the corrected grades. "
+        "409 if the panel changed since `version`; the reason goes on the audit trail."
+    ),
+)
+def correct_lab_panel(request, panel_id: PathId, payload: LabPanelCorrectionIn):
+    panel = get_scoped_or_404(
+        LabPanel.objects.select_related("subject__site"),
+        request.auth,
+        site_path="subject__site",
+        pk=panel_id,
+    )
+    subject = panel.subject
+    require(request.auth, Action.ENTER_DATA, subject.site_id)
+    bp = payload.blood_pressure
+    services.correct_lab_panel(
+        panel=panel,
+        by=request.auth,
+        expected_version=payload.version,
+        reason=payload.reason,
+        sample_date=payload.sample_date,
+        visit=_visit(subject, payload.visit_id),
+        values={k: (v.value, v.unit) for k, v in payload.values.items()},
+        systolic=bp.systolic if bp else None,
+        diastolic=bp.diastolic if bp else None,
+        qtc_confirmed=payload.qtc_confirmed,
+    )
+    return _panel_out(selectors.lab_panels(subject).get(pk=panel.pk))

@@ -20,3 +20,16 @@ class SafetyConfig(AppConfig):
         status_changed.connect(
             resync_window, sender=Subject, weak=False, dispatch_uid="safety.reporting_window"
         )
+
+        # A dose modification for toxicity no AE links to gets a query when it is stored;
+        # dosing sends the signal inside its transaction and never imports safety.
+        from dosing.models import DoseEvent
+        from dosing.services import dose_event_recorded
+        from safety.services.dose_link import sync_dose_event_check
+
+        def check_dose_event(sender, event, **kwargs):
+            sync_dose_event_check(event)
+
+        dose_event_recorded.connect(
+            check_dose_event, sender=DoseEvent, weak=False, dispatch_uid="safety.dose_event_link"
+        )

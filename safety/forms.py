@@ -11,6 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from alter_s006 import forms as edc
 from alter_s006 import protocol as P
+from alter_s006.templatetags.edc_format import format_unit
 from safety import grading
 from safety.models import LAB_LABELS, SAE_CRITERIA, AdverseEvent, CtcaeTerm
 
@@ -153,7 +154,10 @@ class CausalityForm(edc.Form):
     )
 
 
-class SubmitReportForm(edc.Form):
+class DraftReportForm(edc.Form):
+    """Prepare an SAE report (coordinator or investigator): the narrative, not submitted."""
+
+    version = edc.VersionField()
     narrative = forms.CharField(
         label=_("Narrative"),
         widget=forms.Textarea(attrs={"rows": 4}),
@@ -161,8 +165,25 @@ class SubmitReportForm(edc.Form):
     )
 
 
+class SubmitReportForm(edc.Form):
+    """Submit an SAE report: the investigator's e-signature (password re-entered), bound to
+    the content shown by ``data_hash``."""
+
+    data_hash = forms.CharField(widget=forms.HiddenInput, required=False)
+    narrative = forms.CharField(
+        label=_("Narrative"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=10000,
+    )
+    password = forms.CharField(
+        label=_("Your password (e-signature)"),
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 def _unit_choices(analyte) -> list[tuple[str, str]]:
-    return [(u, u) for u in grading.ANALYTES[analyte].units]
+    """Stored as the services read them ("10^9/L"), shown as written ("10⁹/L")."""
+    return [(u, format_unit(u)) for u in grading.ANALYTES[analyte].units]
 
 
 PANEL_GROUPS = [
@@ -185,7 +206,7 @@ PANEL_GROUPS = [
     (_("ECG"), ("qtc",)),
 ]
 INPUT = {"class": "form-control form-control-sm"}
-SEL = {"class": "form-select form-select-sm"}
+SEL = {"class": "form-select form-select-sm lab-unit"}
 DIPSTICK = [("", "—")] + [(r, r) for r in ("negative", "trace", "1+", "2+", "3+", "4+")]
 
 
@@ -245,3 +266,37 @@ class LabPanelForm(edc.Form):
                     unit = self.cleaned_data.get(f"{analyte}-unit")
                     out[analyte] = (raw, unit or grading.ANALYTES[analyte].units[0])
         return out
+
+
+class LabCorrectionForm(LabPanelForm):
+    """The recorded panel as it should read, with the reason for the correction."""
+
+    version = edc.VersionField()
+    reason = forms.CharField(
+        label=_("Reason for change"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"class": "form-control"}),
+    )
+
+    @staticmethod
+    def initial_for(panel) -> dict:
+        initial = {
+            "version": panel.version,
+            "sample_date": panel.sample_date,
+            "visit": panel.visit_id,
+        }
+        for r in panel.results.all():
+            if r.analyte == "blood_pressure":
+                initial["systolic"] = r.value
+                initial["diastolic"] = r.diastolic
+                continue
+            initial[f"{r.analyte}-value"] = r.reading or _plain_number(r.value)
+            initial[f"{r.analyte}-unit"] = r.unit
+        return initial
+
+
+def _plain_number(value) -> str:
+    if value is None:
+        return ""
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

@@ -311,8 +311,9 @@ class GradingError(ValueError):
     "analyte" for an analyte key this module does not know (a programming error).
     """
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, code: str = "invalid") -> None:
         super().__init__(message)
+        self.code = code
         self.field = field
         self.message = message
 
@@ -497,28 +498,31 @@ def _number(field: str, raw: object, *, required: bool) -> Decimal | None:
     label = name[0].upper() + name[1:]  # "The ULN", not str.capitalize()'s "The uln"
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         if required:
-            raise GradingError(field, f"Enter {name}.")
+            raise GradingError(field, f"Enter {name}.", "required")
         return None
     if isinstance(raw, bool) or not isinstance(raw, Decimal | int | str):
         raise GradingError(
             field,
             f"{label} must be a decimal number, not a {type(raw).__name__}.",
+            "not_a_number",
         )
     if isinstance(raw, str) and not _PLAIN_NUMBER.fullmatch(raw.strip()):
         # Decimal() also reads "1e999", "Infinity" and Arabic-Indic digits: none is a reading
         if any(ch.isdigit() and not ch.isascii() for ch in raw):
-            raise GradingError(field, f"{label} must be written with the digits 0-9.")
-        raise GradingError(field, f"{label} must be a number.")
+            raise GradingError(
+                field, f"{label} must be written with the digits 0-9.", "not_ascii_digits"
+            )
+        raise GradingError(field, f"{label} must be a number.", "not_a_number")
     try:
         number = Decimal(raw.strip()) if isinstance(raw, str) else Decimal(raw)
     except InvalidOperation:
-        raise GradingError(field, f"{label} must be a number.") from None
+        raise GradingError(field, f"{label} must be a number.", "not_a_number") from None
     if not number.is_finite():
-        raise GradingError(field, f"{label} must be a number.")
+        raise GradingError(field, f"{label} must be a number.", "not_a_number")
     if number < 0:
-        raise GradingError(field, f"{label} cannot be negative.")
+        raise GradingError(field, f"{label} cannot be negative.", "negative")
     if number >= _TOO_LARGE:
-        raise GradingError(field, f"{label} is too large to be a reading.")
+        raise GradingError(field, f"{label} is too large to be a reading.", "too_large")
     return number
 
 
@@ -543,7 +547,9 @@ class _Input:
         value = self.lln if name == "lln" else self.uln
         if value is None:
             raise GradingError(
-                name, f"The laboratory's {name.upper()} is needed to grade {self.analyte.label}."
+                name,
+                f"The laboratory's {name.upper()} is needed to grade {self.analyte.label}.",
+                "limit_needed",
             )
         self.used.add(name)
         return value
@@ -666,7 +672,7 @@ def _grade_creatinine(inp: _Input) -> GradeResult:
     if inp.baseline is None:
         return _result("creatinine", _CREATININE, by_uln, f"{ratios}.")
     if inp.baseline == 0:
-        raise GradingError("baseline", "The baseline must be greater than zero.")
+        raise GradingError("baseline", "The baseline must be greater than zero.", "not_positive")
     ends = tuple(m * inp.baseline for m in _CREATININE_X_BASELINE)
     by_baseline = _grade_above(inp.value, lambda: inp.baseline, ends)
     ratios += f"; {_ratio(inp.value, inp.baseline)} x baseline ({inp.baseline} {inp.unit})."
@@ -770,7 +776,11 @@ _GRADERS: Mapping[str, Callable[[_Input], GradeResult]] = {
 def _grade_dipstick(reading: object) -> GradeResult:
     key = reading.strip().lower() if isinstance(reading, str) else None
     if key not in _DIPSTICK:
-        raise GradingError("value", "Enter a dipstick reading: negative, trace, 1+, 2+, 3+ or 4+.")
+        raise GradingError(
+            "value",
+            "Enter a dipstick reading: negative, trace, 1+, 2+, 3+ or 4+.",
+            "bad_reading",
+        )
     grade = _DIPSTICK[key]
     if key == "trace":
         note = "Trace is not a CTCAE v4.03 proteinuria reading (grade 1 is 1+)."
@@ -803,14 +813,18 @@ def grade(
     ``GradeResult.limits_used`` names the limits it did depend on."""
     spec = ANALYTES.get(analyte)
     if spec is None:
-        raise GradingError("analyte", f"{analyte!r} is not a gradable analyte.")
+        raise GradingError("analyte", f"{analyte!r} is not a gradable analyte.", "unknown_analyte")
     if term and term not in spec.terms:
         raise GradingError(
-            "term", f"{term} is not graded from {spec.label}; use {_units_hint(spec.terms)}."
+            "term",
+            f"{term} is not graded from {spec.label}; use {_units_hint(spec.terms)}.",
+            "term_not_graded_from_analyte",
         )
     if unit not in spec.units:
         raise GradingError(
-            "unit", f"{unit} is not a unit for {spec.label}; use {_units_hint(spec.units)}."
+            "unit",
+            f"{unit} is not a unit for {spec.label}; use {_units_hint(spec.units)}.",
+            "unit_not_allowed",
         )
     number = (
         None if spec.key == "urine_protein_dipstick" else _number("value", value, required=True)
@@ -819,9 +833,9 @@ def grade(
     high = _number("uln", uln, required=False)
     base = _number("baseline", baseline, required=False)
     if high is not None and high == 0:
-        raise GradingError("uln", "The ULN must be greater than zero.")
+        raise GradingError("uln", "The ULN must be greater than zero.", "not_positive")
     if low is not None and high is not None and low >= high:
-        raise GradingError("uln", "The ULN must be greater than the LLN.")
+        raise GradingError("uln", "The ULN must be greater than the LLN.", "uln_not_above_lln")
     if number is None:
         return _grade_dipstick(value)
     inp = _Input(spec, number, unit, low, high, base, confirmed, (term,) if term else spec.terms)
@@ -834,7 +848,11 @@ def grade_blood_pressure(systolic: object, diastolic: object) -> GradeResult:
     sbp = _number("systolic", systolic, required=True)
     dbp = _number("diastolic", diastolic, required=True)
     if sbp <= dbp:
-        raise GradingError("diastolic", "The diastolic pressure must be lower than the systolic.")
+        raise GradingError(
+            "diastolic",
+            "The diastolic pressure must be lower than the systolic.",
+            "diastolic_not_below_systolic",
+        )
     grade = max(_grade_from(sbp, _SYSTOLIC_STARTS), _grade_from(dbp, _DIASTOLIC_STARTS))
     if not grade:
         return _result("blood_pressure", _HYPERTENSION, 0)

@@ -295,6 +295,23 @@ class SaeReport(VersionedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     narrative = models.TextField(_("narrative"), blank=True)
+    # The investigator's e-signature that submits the report (accounts.signatures): nobody
+    # else marks a report submitted. ``signed_hash`` binds it to the content signed.
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    signed_printed_name = models.CharField(max_length=200, blank=True, editable=False)
+    signed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    signed_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    SUBMISSION_MEANING = (
+        "I have reviewed this serious adverse event report and approve its submission"
+    )
 
     objects = SaeReportQuerySet.as_manager()
 

@@ -144,6 +144,15 @@ class CausalityOut(Schema):
     meaning: str
 
 
+class SignatureOut(Schema):
+    signed_by: str
+    printed_name: str
+    meaning: str
+    signed_at: dt.datetime
+    signed_at_site: str = Field(..., description="The site's local time, with its zone")
+    content_hash: str
+
+
 class SaeReportOut(Schema):
     id: int
     ae_id: int
@@ -161,6 +170,12 @@ class SaeReportOut(Schema):
     submitted_at: dt.datetime | None
     submitted_by: str | None
     narrative: str
+    data_hash: str | None = Field(
+        ..., description="What an investigator signs to submit it (null once submitted)"
+    )
+    signature: SignatureOut | None = Field(
+        ..., description="The investigator's e-signature that submitted it"
+    )
     version: int
 
 
@@ -200,8 +215,17 @@ class AeOut(Schema):
     version: int
 
 
+class SaeDraftIn(In):
+    version: Int = Field(..., description="The version of the report you read")
+    narrative: Text
+
+
 class SaeSubmitIn(In):
     narrative: Text
+    data_hash: Text = Field(
+        ..., description="`data_hash` of the report as you read it: what you sign"
+    )
+    password: Text = Field(..., description="Your own password, re-entered to sign")
 
 
 class FollowUpIn(In):
@@ -231,6 +255,11 @@ class LabPanelIn(In):
     qtc_confirmed: Bool = Field(
         False, description="A second separate ECG also showed QTc >= 501 ms"
     )
+
+
+class LabPanelCorrectionIn(LabPanelIn):
+    version: Int = Field(..., description="The version of the panel you read")
+    reason: Text = Field(..., description="Reason for change (audit trail)")
 
 
 class LabResultOut(Schema):

@@ -17,12 +17,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.access import Action, get_access, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006 import query_params
-from alter_s006.web import attach_errors, conflict_response, subject_for
+from alter_s006.web import attach_errors, call_service, conflict_response, subject_for
 from audit.versioning import EditConflict
 from queries.services import open_queries
 from safety import ctcae, selectors, services
-from safety.forms import AdverseEventForm, CausalityForm, LabPanelForm, SubmitReportForm
-from safety.models import SAE_CRITERIA, AdverseEvent, CtcaeTerm, LabResult, SaeReport
+from safety.forms import (
+    AdverseEventForm,
+    CausalityForm,
+    DraftReportForm,
+    LabCorrectionForm,
+    LabPanelForm,
+    SubmitReportForm,
+)
+from safety.models import SAE_CRITERIA, AdverseEvent, CtcaeTerm, LabPanel, LabResult, SaeReport
 
 
 def _ae(request, subject, ae_pk):
@@ -254,7 +261,34 @@ def _differs(ae, name, value) -> bool:
     return current != value
 
 
-def _detail_context(request, subject, ae, form, access, causality=None):
+def _reports(ae, bound=None) -> list[SaeReport]:
+    """The AE's SAE reports, each unsubmitted one with its draft form (coordinator or
+    investigator) and its signing form (investigator), bound to the content shown; ``bound``
+    is (report pk, form) of a refused post shown again."""
+    reports = list(
+        ae.sae_reports.select_related("submitted_by", "signed_by", "ae__term").order_by("sequence")
+    )
+    for r in reports:
+        r.ae = ae
+        if r.submitted_at is not None:
+            continue
+        r.draft_form = DraftReportForm(
+            initial={"version": r.version, "narrative": r.narrative}, prefix=f"draft-{r.pk}"
+        )
+        r.sign_form = SubmitReportForm(
+            initial={"data_hash": services.report_hash(r), "narrative": r.narrative},
+            prefix=f"sign-{r.pk}",
+        )
+        if bound is not None and bound[0] == r.pk:
+            form = bound[1]
+            if isinstance(form, DraftReportForm):
+                r.draft_form = form
+            else:
+                r.sign_form = form
+    return reports
+
+
+def _detail_context(request, subject, ae, form, access, causality=None, bound_report=None):
     history = list(ae.grade_changes.select_related("recorded_by"))
     extra = _form_context(subject, form) if form is not None else {}
     return extra | {
@@ -263,14 +297,14 @@ def _detail_context(request, subject, ae, form, access, causality=None):
         "form": form,
         "history": history,
         "summary": services.grade_summary(ae),
-        "reports": list(ae.sae_reports.select_related("submitted_by").order_by("sequence")),
+        "reports": _reports(ae, bound_report),
+        "sae_meaning": SaeReport.SUBMISSION_MEANING,
         "queries": open_queries([ae]).get(ae.pk, []),
         "criteria": [ae._meta.get_field(n).verbose_name for n in SAE_CRITERIA if getattr(ae, n)],
         "can_sign": access.can(Action.SIGN, subject.site_id),
         "can_edit": access.can(Action.ENTER_DATA, subject.site_id),
         "causality_form": causality
         or CausalityForm(initial={"version": ae.version, "relationship": ae.relationship}),
-        "submit_form": SubmitReportForm(),
         "meaning": AdverseEvent.CAUSALITY_MEANING,
         "lab_results": list(ae.lab_results.select_related("panel")),
         "after_last_dose": P.AE_REPORTING_DAYS_AFTER_LAST_DOSE,
@@ -367,25 +401,79 @@ def _report(request, report_pk) -> SaeReport:
     )
 
 
+def _report_page(request, report, form):
+    """The AE page again with the refused report form (422)."""
+    ae = _ae(request, report.ae.subject, report.ae_id)
+    access = get_access(request.user)
+    edit = None
+    if access.can(Action.ENTER_DATA, ae.subject.site_id):
+        edit = AdverseEventForm(subject=ae.subject, correcting=True, initial=_ae_initial(ae))
+    with timezone.override(ae.subject.site.tz):
+        return render(
+            request,
+            "safety/ae_detail.html",
+            _detail_context(request, ae.subject, ae, edit, access, bound_report=(report.pk, form)),
+            status=422,
+        )
+
+
 @login_required
 @require_POST
-def sae_submit(request, report_pk):
+def sae_draft(request, report_pk):
+    """Prepare an SAE report: the narrative (coordinator or investigator), not submitted."""
     report = _report(request, report_pk)
     ae = report.ae
     require(request.user, Action.ENTER_DATA, ae.subject.site_id)
-    form = SubmitReportForm(request.POST)
-    try:
-        if not form.is_valid():
-            raise ValidationError(form.errors)
-        services.submit_sae_report(
-            report=report, by=request.user, narrative=form.cleaned_data["narrative"]
+    form = DraftReportForm(request.POST, prefix=f"draft-{report.pk}")
+    back = redirect("safety:ae", pk=ae.subject_id, ae_pk=ae.pk)
+    if form.is_valid():
+        done = call_service(
+            request,
+            form,
+            lambda: services.save_sae_draft(
+                report=report,
+                by=request.user,
+                narrative=form.cleaned_data["narrative"],
+                expected_version=form.cleaned_data["version"],
+            ),
+            success=lambda _r: back,
+            message=_("%(r)s saved; an investigator signs it to submit it.") % {"r": report.label},
+            back_url=back.url,
         )
-    except ValidationError as exc:
-        for message in exc.messages:
-            messages.error(request, message)
-    else:
-        messages.success(request, _("%(r)s submitted.") % {"r": report.label})
-    return redirect("safety:ae", pk=ae.subject_id, ae_pk=ae.pk)
+        if done is not None:
+            return done
+    return _report_page(request, report, form)
+
+
+@login_required
+@require_POST
+def sae_submit(request, report_pk):
+    """Submit an SAE report: the investigator's e-signature (403 for any other role)."""
+    report = _report(request, report_pk)
+    ae = report.ae
+    require(request.user, Action.SIGN, ae.subject.site_id)
+    form = SubmitReportForm(request.POST, prefix=f"sign-{report.pk}")
+    back = redirect("safety:ae", pk=ae.subject_id, ae_pk=ae.pk)
+    if form.is_valid():
+        done = call_service(
+            request,
+            form,
+            lambda: services.submit_sae_report(
+                report=report,
+                by=request.user,
+                narrative=form.cleaned_data["narrative"],
+                password=form.cleaned_data["password"],
+                expected_hash=form.cleaned_data.get("data_hash", ""),
+                request=request,
+            ),
+            success=lambda _r: back,
+            message=_("%(r)s signed and submitted.") % {"r": report.label},
+            back_url=back.url,
+            aliases={"data_hash": "__all__"},
+        )
+        if done is not None:
+            return done
+    return _report_page(request, report, form)
 
 
 @login_required
@@ -459,4 +547,45 @@ def labs(request, pk):
             "offer_min_grade": P.LAB_AE_OFFER_MIN_GRADE,
         },
         status=422 if form is not None and form.errors else 200,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def lab_correct(request, pk, panel_pk):
+    """Correct a recorded lab panel (reason for change; graded again, queries re-synced)."""
+    subject = subject_for(request.user, pk)
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    panel = get_object_or_404(
+        LabPanel.objects.filter(subject=subject).prefetch_related("results"), pk=panel_pk
+    )
+    form = LabCorrectionForm(
+        request.POST or None, subject=subject, initial=LabCorrectionForm.initial_for(panel)
+    )
+    if request.method == "POST" and form.is_valid():
+        done = call_service(
+            request,
+            form,
+            lambda: services.correct_lab_panel(
+                panel=panel,
+                by=request.user,
+                expected_version=form.cleaned_data["version"],
+                reason=form.cleaned_data["reason"],
+                sample_date=form.cleaned_data["sample_date"],
+                visit=form.cleaned_data.get("visit"),
+                values=form.values(),
+                systolic=form.cleaned_data.get("systolic"),
+                diastolic=form.cleaned_data.get("diastolic"),
+                qtc_confirmed=form.cleaned_data.get("qtc_confirmed", False),
+            ),
+            success=lambda p: redirect("safety:labs", pk=subject.pk),
+            message=_("Lab panel of %(d)s corrected.") % {"d": panel.sample_date.isoformat()},
+        )
+        if done is not None:
+            return done
+    return render(
+        request,
+        "safety/lab_correct.html",
+        {"subject": subject, "panel": panel, "form": form},
+        status=422 if form.errors else 200,
     )

@@ -3,8 +3,12 @@
 * ``dictionary`` — load the CTCAE v4.03 dictionary;
 * ``aes`` — adverse events: checks, record/update with the grade history, reporting window;
 * ``causality`` — the investigator's e-signed causality;
-* ``sae`` — the SAE workflow (initial report, notices, follow-ups);
-* ``labs`` — lab panels graded by CTCAE v4.03 and their "grade >= 2 without an AE" query.
+* ``sae`` — the SAE workflow (initial report, notices, the coordinator's draft, the
+  investigator's e-signed submission, follow-ups);
+* ``labs`` — lab panels graded by CTCAE v4.03 (implausible values refused by the screening
+  form's table, ``eligibility.plausibility``), their correction, and their "grade >= 2
+  without an AE" query;
+* ``dose_link`` — the AE <-> dose modification edit checks.
 
 Every write runs in one transaction and stores nothing when a check fails: the refusal is a
 ``ValidationError`` keyed by the form field at fault (AE fields by their model name, plus
@@ -45,10 +49,12 @@ from safety.services.aes import (
 )
 from safety.services.causality import sign_causality
 from safety.services.dictionary import load_ctcae
-from safety.services.labs import record_lab_panel
+from safety.services.labs import correct_lab_panel, record_lab_panel
 from safety.services.sae import (
     SAE_CRITERIA_LABELS,
     add_follow_up,
+    report_hash,
+    save_sae_draft,
     start_sae_workflow,
     submit_sae_report,
 )
@@ -60,6 +66,7 @@ __all__ = [
     "OfferedAe",
     "add_follow_up",
     "check_ae",
+    "correct_lab_panel",
     "first_dose_date",
     "grade_summary",
     "in_window",
@@ -69,9 +76,11 @@ __all__ = [
     "offers_by_panel",
     "record_ae",
     "record_lab_panel",
+    "report_hash",
     "report_missing_grade_history",
     "reporting_window",
     "sae_listing",
+    "save_sae_draft",
     "search_terms",
     "sign_causality",
     "start_sae_workflow",

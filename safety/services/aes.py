@@ -29,6 +29,7 @@ from safety.models import (
     LabResult,
 )
 from safety.selectors import in_window, reporting_window
+from safety.services.dose_link import sync_links
 from safety.services.labs import sync_lab_queries
 from safety.services.sae import aware, start_sae_workflow
 from subjects.lifecycle import SubjectStatus as S
@@ -56,113 +57,161 @@ AE_FIELDS = (
 _RECOVERED = {Outcome.RECOVERED, Outcome.SEQUELAE}
 
 
-def _check_dates(ae: AdverseEvent, subject: Subject, today: dt.date) -> dict[str, str]:
-    errors: dict[str, str] = {}
+def _e(message, code: str) -> ValidationError:
+    """One refusal with its stable code (the API returns it; tests assert it)."""
+    return ValidationError(message, code=code)
+
+
+def _check_dates(ae: AdverseEvent, subject: Subject, today: dt.date) -> dict:
+    errors: dict[str, ValidationError] = {}
     if not isinstance(ae.onset_date, dt.date):
-        return {"onset_date": _("Enter the onset date.")}
+        return {"onset_date": _e(_("Enter the onset date."), "required")}
     died = subject.status_date if subject.status == S.DIED else None
     if died is not None and ae.onset_date > died:
-        errors["onset_date"] = _("The onset cannot be after the subject's death (%(d)s).") % {
-            "d": died.isoformat()
-        }
+        errors["onset_date"] = _e(
+            _("The onset cannot be after the subject's death (%(d)s).") % {"d": died.isoformat()},
+            "after_death",
+        )
     elif ae.onset_date > today:
-        errors["onset_date"] = _("The onset cannot be in the future.")
+        errors["onset_date"] = _e(_("The onset cannot be in the future."), "future_date")
     elif ae.onset_date < subject.consent_date:
-        errors["onset_date"] = _("The onset cannot be before the informed consent (%(d)s).") % {
-            "d": subject.consent_date.isoformat()
-        }
+        errors["onset_date"] = _e(
+            _("The onset cannot be before the informed consent (%(d)s).")
+            % {"d": subject.consent_date.isoformat()},
+            "before_consent",
+        )
     if ae.fatal and ae.end_date is None:
-        errors["end_date"] = _(
-            "A fatal adverse event ends with the death: enter the date of death as its end date."
+        errors["end_date"] = _e(
+            _(
+                "A fatal adverse event ends with the death: enter the date of death as its "
+                "end date."
+            ),
+            "fatal_needs_end_date",
         )
     elif ae.ongoing and ae.end_date is not None:
-        errors["end_date"] = _("Either enter the end date or tick ongoing, not both.")
+        errors["end_date"] = _e(
+            _("Either enter the end date or tick ongoing, not both."), "end_date_and_ongoing"
+        )
     elif not ae.ongoing and ae.end_date is None:
-        errors["end_date"] = _("Enter the end date, or tick ongoing.")
+        errors["end_date"] = _e(_("Enter the end date, or tick ongoing."), "end_date_or_ongoing")
     elif ae.end_date is not None and ae.end_date < ae.onset_date:
-        errors["end_date"] = _("The end date cannot be before the onset (%(d)s).") % {
-            "d": ae.onset_date.isoformat()
-        }
+        errors["end_date"] = _e(
+            _("The end date cannot be before the onset (%(d)s).")
+            % {"d": ae.onset_date.isoformat()},
+            "end_before_onset",
+        )
     elif ae.end_date is not None and ae.end_date > today:
-        errors["end_date"] = _("The end date cannot be in the future.")
+        errors["end_date"] = _e(_("The end date cannot be in the future."), "future_date")
     elif died is not None and ae.end_date is not None and ae.end_date > died and not ae.fatal:
-        errors["end_date"] = _("The end date cannot be after the subject's death (%(d)s).") % {
-            "d": died.isoformat()
-        }
+        errors["end_date"] = _e(
+            _("The end date cannot be after the subject's death (%(d)s).")
+            % {"d": died.isoformat()},
+            "after_death",
+        )
     if ae.outcome in _RECOVERED and ae.ongoing:
-        errors.setdefault("outcome", _("A recovered event has ended: enter its end date."))
+        errors.setdefault(
+            "outcome",
+            _e(_("A recovered event has ended: enter its end date."), "recovered_but_ongoing"),
+        )
     # Compared with the onset only when the onset itself is valid: a future onset is one
     # error (by the onset), not a second one on the SAE clock the user never filled in.
     if ae.learned_on is not None and "onset_date" not in errors:
         if ae.learned_on > timezone.now():
-            errors["learned_on"] = _("The site cannot learn of the event in the future.")
+            errors["learned_on"] = _e(
+                _("The site cannot learn of the event in the future."), "future_date"
+            )
         elif timezone.localtime(ae.learned_on, subject.site.tz).date() < ae.onset_date:
-            errors["learned_on"] = _("The site cannot learn of the event before its onset.")
+            errors["learned_on"] = _e(
+                _("The site cannot learn of the event before its onset."), "learned_before_onset"
+            )
     return errors
 
 
-def _check_seriousness(ae: AdverseEvent) -> dict[str, str]:
-    errors: dict[str, str] = {}
+def _check_seriousness(ae: AdverseEvent) -> dict:
+    errors: dict[str, ValidationError] = {}
     criteria = ae.criteria
     if ae.serious and not criteria:
-        errors["serious"] = _("A serious adverse event needs at least one seriousness criterion.")
+        errors["serious"] = _e(
+            _("A serious adverse event needs at least one seriousness criterion."),
+            "serious_without_criterion",
+        )
     elif criteria and not ae.serious:
-        errors["serious"] = _(
-            "Seriousness criteria are ticked: mark the event serious, or untick them."
+        errors["serious"] = _e(
+            _("Seriousness criteria are ticked: mark the event serious, or untick them."),
+            "criterion_without_serious",
         )
     fatal_outcome = ae.outcome == Outcome.FATAL
     if ae.grade == 5 and not fatal_outcome:
-        errors["outcome"] = _(
-            "Grade 5 is death related to the adverse event: the outcome is fatal."
+        errors["outcome"] = _e(
+            _("Grade 5 is death related to the adverse event: the outcome is fatal."),
+            "grade_5_not_fatal",
         )
     elif fatal_outcome and ae.grade != 5:
-        errors["grade"] = _("A fatal adverse event is grade 5 (death) in CTCAE 4.03.")
+        errors["grade"] = _e(
+            _("A fatal adverse event is grade 5 (death) in CTCAE 4.03."), "fatal_not_grade_5"
+        )
     if ae.fatal and not ae.sae_death:
-        errors["sae_death"] = _(
-            "A fatal adverse event is serious, with the criterion “results in death”."
+        errors["sae_death"] = _e(
+            _("A fatal adverse event is serious, with the criterion “results in death”."),
+            "fatal_without_death_criterion",
         )
     elif ae.sae_death and not fatal_outcome:
-        errors.setdefault("outcome", _("The criterion “results in death” needs the outcome fatal."))
+        errors.setdefault(
+            "outcome",
+            _e(
+                _("The criterion “results in death” needs the outcome fatal."),
+                "death_criterion_not_fatal",
+            ),
+        )
     return errors
 
 
-def _check_dose_event(ae: AdverseEvent, subject: Subject) -> dict[str, str]:
+def _check_dose_event(ae: AdverseEvent, subject: Subject) -> dict:
     event = ae.dose_event
     if event is None:
         return {}
     wanted = AdverseEvent.ACTION_DOSE_EVENT.get(ae.action_taken)
     if event.subject_id != subject.pk:
-        return {"dose_event": _("This dose modification is another subject's.")}
+        return {
+            "dose_event": _e(_("This dose modification is another subject's."), "other_subject")
+        }
     if wanted is None:
-        return {"dose_event": _("With no action taken there is no dose modification to link.")}
+        return {
+            "dose_event": _e(
+                _("With no action taken there is no dose modification to link."),
+                "no_action_no_dose_event",
+            )
+        }
     if event.kind != wanted:
         return {
-            "dose_event": _(
-                "“%(action)s” links to a dose modification “%(wanted)s”; this one is “%(kind)s”."
+            "dose_event": _e(
+                _("“%(action)s” links to a dose modification “%(wanted)s”; this one is “%(kind)s”.")
+                % {
+                    "action": ae.get_action_taken_display(),
+                    "wanted": wanted.label,
+                    "kind": event.get_kind_display(),
+                },
+                "dose_event_kind_mismatch",
             )
-            % {
-                "action": ae.get_action_taken_display(),
-                "wanted": wanted.label,
-                "kind": event.get_kind_display(),
-            }
         }
     return {}
 
 
 def check_ae(ae: AdverseEvent, subject: Subject) -> None:
     """Raise a field-keyed ``ValidationError`` (every error at once) unless the AE is valid."""
-    errors: dict[str, str] = {}
+    errors: dict[str, ValidationError] = {}
     term = ae.term if ae.term_id is not None else None
     if term is None:
-        errors["term"] = _("Choose a CTCAE v4.03 term.")
+        errors["term"] = _e(_("Choose a CTCAE v4.03 term."), "required")
     if ae.grade not in ctcae.GRADES:
-        errors["grade"] = _("Choose a grade from 1 to 5.")
+        errors["grade"] = _e(_("Choose a grade from 1 to 5."), "invalid_grade")
     elif term is not None and ae.grade not in term.allowed_grades:
-        errors["grade"] = ctcae.grade_not_allowed(term.term, ae.grade)
+        errors["grade"] = _e(ctcae.grade_not_allowed(term.term, ae.grade), "grade_not_in_term")
     if term is not None and term.other_specify and not ae.verbatim.strip():
-        errors["verbatim"] = _("“%(term)s” needs the verbatim term: describe the event.") % {
-            "term": term.term
-        }
+        errors["verbatim"] = _e(
+            _("“%(term)s” needs the verbatim term: describe the event.") % {"term": term.term},
+            "verbatim_required",
+        )
     for found in (
         _check_dates(ae, subject, subject.site.today()),
         _check_seriousness(ae),
@@ -175,7 +224,7 @@ def check_ae(ae: AdverseEvent, subject: Subject) -> None:
     try:
         ae.full_clean()
     except ValidationError as exc:
-        raise ValidationError(exc.message_dict) from exc
+        raise ValidationError(exc.error_dict) from exc
 
 
 # --- adverse events: side effects ---------------------------------------------------------------
@@ -234,11 +283,14 @@ def _record_death(ae: AdverseEvent, subject: Subject, by) -> None:
         if subject.status_date != ae.end_date:
             raise ValidationError(
                 {
-                    "end_date": _(
-                        "The subject's death is recorded on %(d)s: a fatal adverse event ends "
-                        "on that date."
+                    "end_date": _e(
+                        _(
+                            "The subject's death is recorded on %(d)s: a fatal adverse event "
+                            "ends on that date."
+                        )
+                        % {"d": subject.status_date.isoformat()},
+                        "not_the_death_date",
                     )
-                    % {"d": subject.status_date.isoformat()}
                 }
             )
         return
@@ -254,7 +306,7 @@ def _record_death(ae: AdverseEvent, subject: Subject, by) -> None:
         )
     except ValidationError as exc:
         where = {"status": "outcome", "reason": "outcome", "on_date": "end_date"}
-        raise ValidationError({where.get(k, k): v for k, v in exc.message_dict.items()}) from exc
+        raise ValidationError({where.get(k, k): v for k, v in exc.error_dict.items()}) from exc
     subject.refresh_from_db()
 
 
@@ -269,8 +321,11 @@ def _grade_history_changes(
         if len(history) > 1 and candidate.onset_date >= history[1].from_date:
             raise ValidationError(
                 {
-                    "onset_date": _("The onset must stay before the next grade change (%(d)s).")
-                    % {"d": history[1].from_date.isoformat()}
+                    "onset_date": _e(
+                        _("The onset must stay before the next grade change (%(d)s).")
+                        % {"d": history[1].from_date.isoformat()},
+                        "onset_after_grade_change",
+                    )
                 }
             )
         steps[0] = (history[0], history[0].grade, candidate.onset_date)
@@ -280,24 +335,34 @@ def _grade_history_changes(
         if grade_from is None:
             raise ValidationError(
                 {
-                    "grade_from": _("Enter the date from which the grade is %(g)d.")
-                    % {"g": candidate.grade}
+                    "grade_from": _e(
+                        _("Enter the date from which the grade is %(g)d.") % {"g": candidate.grade},
+                        "required",
+                    )
                 }
             )
         end = candidate.end_date or today
         if grade_from < last_from:
             raise ValidationError(
                 {
-                    "grade_from": _(
-                        "The grade history has grade %(g)d from %(d)s: a change starts on or "
-                        "after that date."
+                    "grade_from": _e(
+                        _(
+                            "The grade history has grade %(g)d from %(d)s: a change starts on "
+                            "or after that date."
+                        )
+                        % {"g": current.grade, "d": last_from.isoformat()},
+                        "before_last_grade_change",
                     )
-                    % {"g": current.grade, "d": last_from.isoformat()}
                 }
             )
         if grade_from > end:
             raise ValidationError(
-                {"grade_from": _("The grade change cannot be after %(d)s.") % {"d": end}}
+                {
+                    "grade_from": _e(
+                        _("The grade change cannot be after %(d)s.") % {"d": end},
+                        "grade_change_after_end",
+                    )
+                }
             )
         if grade_from == last_from:  # a correction of the last grade, not a new one
             ops = [op for op in ops if op[0] is not last_row]
@@ -310,8 +375,11 @@ def _grade_history_changes(
     if candidate.end_date is not None and candidate.end_date < last_from:
         raise ValidationError(
             {
-                "end_date": _("The end date cannot be before the last grade change (%(d)s).")
-                % {"d": last_from.isoformat()}
+                "end_date": _e(
+                    _("The end date cannot be before the last grade change (%(d)s).")
+                    % {"d": last_from.isoformat()},
+                    "end_before_grade_change",
+                )
             }
         )
     return ops
@@ -377,7 +445,9 @@ def record_ae(
         )
         check_ae(ae, locked)
         if lab_result is not None and lab_result.panel.subject_id != locked.pk:
-            raise ValidationError({"lab_result": _("This lab value is another subject's.")})
+            raise ValidationError(
+                {"lab_result": _e(_("This lab value is another subject's."), "other_subject")}
+            )
         ae.out_of_window = not in_window(locked, onset_date)
         with audit_context(user=by, reason=f"Adverse event recorded: {term.term} grade {grade}"):
             ae.save()
@@ -390,6 +460,7 @@ def record_ae(
             if ae.serious:
                 start_sae_workflow(ae, by=by, aware_at=ae.learned_on)
             _sync_ae_queries(ae)
+            sync_links(ae)
             sync_lab_queries(locked)
     return ae
 
@@ -418,15 +489,27 @@ def update_ae(
         changes = {**changes, "learned_on": aware(changes["learned_on"], ae.subject)}
     if sae_aware_at is not None and sae_aware_at > timezone.now():
         raise ValidationError(
-            {"sae_aware_at": _("The site cannot learn of the event in the future.")}
+            {
+                "sae_aware_at": _e(
+                    _("The site cannot learn of the event in the future."), "future_date"
+                )
+            }
         )
     unknown = set(changes) - set(AE_FIELDS)
     if unknown:
         if "relationship" in unknown:
             raise ValidationError(
-                {"relationship": _("Causality is assessed and e-signed by an investigator.")}
+                {
+                    "relationship": _e(
+                        _("Causality is assessed and e-signed by an investigator."),
+                        "signed_by_investigator",
+                    )
+                }
             )
-        raise ValidationError(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
+        raise ValidationError(
+            _("These fields cannot be changed: %s") % ", ".join(sorted(unknown)),
+            code="read_only_fields",
+        )
     with transaction.atomic():
         lock_audit_chain()
         locked = Subject.objects.select_for_update().select_related("site").get(pk=ae.subject_id)
@@ -442,9 +525,12 @@ def update_ae(
         if current.fatal and not candidate.fatal and locked.status == S.DIED:
             raise ValidationError(
                 {
-                    "outcome": _(
-                        "The subject's death is recorded: correct the subject's status before "
-                        "this event can stop being fatal."
+                    "outcome": _e(
+                        _(
+                            "The subject's death is recorded: correct the subject's status "
+                            "before this event can stop being fatal."
+                        ),
+                        "death_recorded",
                     )
                 }
             )
@@ -478,6 +564,7 @@ def update_ae(
             if updated.serious and not current.serious:
                 start_sae_workflow(updated, by=by, aware_at=sae_aware_at or timezone.now())
             _sync_ae_queries(updated)
+            sync_links(updated, old_dose_event_id=current.dose_event_id)
             sync_lab_queries(locked)
     return updated
 

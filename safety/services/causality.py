@@ -31,7 +31,13 @@ def sign_causality(
     only). The password is re-entered; ``expected_version`` binds it to the AE as read."""
     require(by, Action.SIGN, ae.subject.site_id)
     if relationship not in AdverseEvent.Relationship.values:
-        raise ValidationError({"relationship": _("Choose the relationship to anlotinib.")})
+        raise ValidationError(
+            {
+                "relationship": ValidationError(
+                    _("Choose the relationship to anlotinib."), code="required"
+                )
+            }
+        )
     reauthenticate(by, password, request)  # outside the transaction: failures count
     with (
         transaction.atomic(),

@@ -9,17 +9,21 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
 from accounts.access import Action, require
 from alter_s006 import protocol as P
+from alter_s006.templatetags.edc_format import format_unit
 from audit.context import audit_context, lock_audit_chain
+from audit.versioning import EditConflict, require_reason
 from eligibility import rules as eligibility_rules
 from eligibility import units
 from eligibility.models import ReferenceRange
 from eligibility.services import ref_range
 from queries.services import sync_check
-from safety import grading
+from safety import grading, plausibility
 from safety.models import (
     BP_UNIT,
     LabPanel,
@@ -53,6 +57,7 @@ def _range_for(subject, candidates, analyte, unit, sample_date, spec) -> tuple:
                     "it before this value can be graded."
                 )
                 % {"a": spec.label, "d": sample_date.isoformat()},
+                "no_reference_range",
             )
         return None, None, None
     try:
@@ -66,28 +71,38 @@ def _range_for(subject, candidates, analyte, unit, sample_date, spec) -> tuple:
                 "unit",
                 _("The site's reference range for %(a)s is in %(u)s: enter the value in %(u)s.")
                 % {"a": spec.label, "u": chosen.unit},
+                "range_in_other_unit",
             ) from None
         return None, None, None
     return lln, uln, candidates[chosen]
 
 
 class _LabError(Exception):
-    def __init__(self, suffix: str, message: str):
+    def __init__(self, suffix: str, message: str, code: str = "invalid"):
         super().__init__(message)
         self.suffix = suffix
         self.message = message
+        self.code = code
+
+    def error(self) -> ValidationError:
+        return ValidationError(self.message, code=self.code)
 
 
 def _grade_value(subject, candidates, analyte, raw, unit, sample_date, confirmed) -> LabResult:
     spec = grading.ANALYTES.get(analyte)
     if spec is None:
-        raise _LabError("value", _("%(a)s is not an analyte of the lab panel.") % {"a": analyte})
+        raise _LabError(
+            "value",
+            _("%(a)s is not an analyte of the lab panel.") % {"a": analyte},
+            "unknown_analyte",
+        )
     unit = units.normalise_unit(unit or "")
     if unit not in spec.units:
         raise _LabError(
             "unit",
             _("%(u)s is not a unit for %(a)s; use %(units)s.")
             % {"u": unit or "—", "a": spec.label, "units": " or ".join(spec.units)},
+            "unit_not_allowed",
         )
     lln, uln, row = _range_for(subject, candidates, analyte, unit, sample_date, spec)
     try:
@@ -95,8 +110,10 @@ def _grade_value(subject, candidates, analyte, raw, unit, sample_date, confirmed
             analyte, raw, unit, lln=lln, uln=uln, confirmed=confirmed and analyte == "qtc"
         )
     except grading.GradingError as exc:
-        raise _LabError("unit" if exc.field == "unit" else "value", exc.message) from exc
+        raise _LabError("unit" if exc.field == "unit" else "value", exc.message, exc.code) from exc
     dipstick = analyte == "urine_protein_dipstick"
+    if not dipstick:
+        _check_plausible(analyte, Decimal(str(raw).strip()), unit)
     return LabResult(
         analyte=analyte,
         value=None if dipstick else Decimal(str(raw).strip()),
@@ -106,6 +123,26 @@ def _grade_value(subject, candidates, analyte, raw, unit, sample_date, confirmed
         uln=uln,
         reference_range=row,
         **_graded(result),
+    )
+
+
+def _check_plausible(analyte: str, value: Decimal, unit: str) -> None:
+    """The screening form's limits (one table, ``eligibility.plausibility``): a value no
+    patient can have is a typing error, refused by the field."""
+    found = plausibility.implausible(analyte, value, unit)
+    if found is None:
+        return
+    raise _LabError(
+        "value",
+        _("%(v)s %(u)s is not a possible value (expected %(lo)s–%(hi)s %(cu)s); check the report.")
+        % {
+            "v": value,
+            "u": format_unit(unit),
+            "lo": found.low,
+            "hi": found.high,
+            "cu": format_unit(found.unit),
+        },
+        "implausible",
     )
 
 
@@ -121,11 +158,13 @@ def _graded(result: grading.GradeResult) -> dict:
 def _blood_pressure(systolic, diastolic) -> LabResult:
     if systolic in (None, "") or diastolic in (None, ""):
         missing = "diastolic" if systolic not in (None, "") else "systolic"
-        raise _LabError(missing, _("Enter both the systolic and the diastolic pressure."))
+        raise _LabError(
+            missing, _("Enter both the systolic and the diastolic pressure."), "required"
+        )
     try:
         result = grading.grade_blood_pressure(systolic, diastolic)
     except grading.GradingError as exc:
-        raise _LabError(exc.field, exc.message) from exc
+        raise _LabError(exc.field, exc.message, exc.code) from exc
     row = LabResult(
         analyte="blood_pressure",
         value=Decimal(str(systolic).strip()),
@@ -137,23 +176,70 @@ def _blood_pressure(systolic, diastolic) -> LabResult:
         row.clean_fields(exclude=["panel", "reference_range", "ae"])
     except ValidationError as exc:
         name = "diastolic" if "diastolic" in exc.message_dict else "systolic"
-        raise _LabError(name, " ".join(exc.messages)) from exc
+        code = exc.error_dict[name][0].code if name in exc.error_dict else "invalid"
+        raise _LabError(name, " ".join(exc.messages), code or "invalid") from exc
     return row
 
 
-def _check_panel(subject: Subject, sample_date, visit) -> dict[str, str]:
-    errors: dict[str, str] = {}
+def _check_panel(subject: Subject, sample_date, visit) -> dict[str, ValidationError]:
+    errors: dict[str, ValidationError] = {}
     if not isinstance(sample_date, dt.date):
-        errors["sample_date"] = _("Enter the sample date.")
+        errors["sample_date"] = ValidationError(_("Enter the sample date."), code="required")
     elif sample_date > subject.site.today():
-        errors["sample_date"] = _("The sample date cannot be in the future.")
+        errors["sample_date"] = ValidationError(
+            _("The sample date cannot be in the future."), code="future_date"
+        )
     elif sample_date < subject.consent_date:
-        errors["sample_date"] = _(
-            "The sample cannot be dated before the informed consent (%(d)s)."
-        ) % {"d": subject.consent_date.isoformat()}
+        errors["sample_date"] = ValidationError(
+            _("The sample cannot be dated before the informed consent (%(d)s).")
+            % {"d": subject.consent_date.isoformat()},
+            code="before_consent",
+        )
     if visit is not None and (visit.subject_id != subject.pk or visit.kind != VisitKind.CYCLE):
-        errors["visit"] = _("Choose a cycle visit of this subject.")
+        errors["visit"] = ValidationError(
+            _("Choose a cycle visit of this subject."), code="not_a_cycle_visit"
+        )
     return errors
+
+
+def _validated_results(
+    subject, sample_date, visit, values, systolic, diastolic, qtc_confirmed
+) -> list[LabResult]:
+    """Every value graded (unsaved rows), or one ValidationError with every refusal."""
+    errors = _check_panel(subject, sample_date, visit)
+    bp_given = systolic not in (None, "") or diastolic not in (None, "")
+    if not values and not bp_given:
+        errors.setdefault(
+            "__all__", ValidationError(_("Enter at least one value."), code="no_values")
+        )
+    if errors:
+        raise ValidationError(errors)
+    candidates = _ranges(subject)
+    results: list[LabResult] = []
+    for analyte, entry in values.items():
+        raw, unit = entry
+        try:
+            result = _grade_value(
+                subject, candidates, analyte, raw, unit, sample_date, qtc_confirmed
+            )
+            result.clean_fields(exclude=["panel", "reference_range", "ae"])
+        except _LabError as exc:
+            errors[f"{analyte}-{exc.suffix}"] = exc.error()
+            continue
+        except ValidationError as exc:
+            for name, found in exc.error_dict.items():
+                suffix = "unit" if name == "unit" else "value"
+                errors.setdefault(f"{analyte}-{suffix}", found)
+            continue
+        results.append(result)
+    if bp_given:
+        try:
+            results.append(_blood_pressure(systolic, diastolic))
+        except _LabError as exc:
+            errors[exc.suffix] = exc.error()
+    if errors:
+        raise ValidationError(errors)
+    return results
 
 
 def record_lab_panel(
@@ -178,37 +264,9 @@ def record_lab_panel(
     Creatinine is graded against the ULN only: no baseline is passed, because CTCAE 4.03 read
     literally makes any rise above baseline grade 1, even within the normal range."""
     require(by, Action.ENTER_DATA, subject.site_id)
-    errors = _check_panel(subject, sample_date, visit)
-    bp_given = systolic not in (None, "") or diastolic not in (None, "")
-    if not values and not bp_given:
-        errors.setdefault("__all__", _("Enter at least one value."))
-    if errors:
-        raise ValidationError(errors)
-    candidates = _ranges(subject)
-    results: list[LabResult] = []
-    for analyte, entry in values.items():
-        raw, unit = entry
-        try:
-            result = _grade_value(
-                subject, candidates, analyte, raw, unit, sample_date, qtc_confirmed
-            )
-            result.clean_fields(exclude=["panel", "reference_range", "ae"])
-        except _LabError as exc:
-            errors[f"{analyte}-{exc.suffix}"] = exc.message
-            continue
-        except ValidationError as exc:
-            for name, messages in exc.message_dict.items():
-                suffix = "unit" if name == "unit" else "value"
-                errors.setdefault(f"{analyte}-{suffix}", " ".join(messages))
-            continue
-        results.append(result)
-    if bp_given:
-        try:
-            results.append(_blood_pressure(systolic, diastolic))
-        except _LabError as exc:
-            errors[exc.suffix] = exc.message
-    if errors:
-        raise ValidationError(errors)
+    results = _validated_results(
+        subject, sample_date, visit, values, systolic, diastolic, qtc_confirmed
+    )
     with transaction.atomic():
         lock_audit_chain()
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
@@ -223,15 +281,111 @@ def record_lab_panel(
     return panel
 
 
-def sync_lab_queries(subject: Subject) -> None:
-    """A lab value of grade >= 2 without a matching AE keeps a query open until one exists."""
+_RESULT_FIELDS = (
+    "value",
+    "diastolic",
+    "reading",
+    "unit",
+    "lln",
+    "uln",
+    "reference_range",
+    "grade",
+    "term",
+    "definition",
+    "note",
+)
+
+
+def correct_lab_panel(
+    *,
+    panel: LabPanel,
+    by,
+    expected_version: int,
+    reason: str,
+    sample_date: dt.date,
+    values: dict[str, tuple[object, str]],
+    visit: Visit | None = None,
+    systolic=None,
+    diastolic=None,
+    qtc_confirmed: bool = False,
+) -> LabPanel:
+    """Correct a recorded panel: the whole panel as it should read (an analyte left out is
+    removed), validated and graded as ``record_lab_panel`` does; reason for change required,
+    ``EditConflict`` if the panel changed since ``expected_version``. Every value is graded
+    again (the range in force on the possibly new sample date), and the "grade >= 2 without
+    an AE" queries of the subject are re-synced: a value no longer of that grade closes its
+    query, a new one opens one. The AE offers are derived from the stored grades (selectors),
+    so they follow. Audited with the reason."""
+    subject = panel.subject
+    require(by, Action.ENTER_DATA, subject.site_id)
+    reason = require_reason(reason)
+    results = _validated_results(
+        subject, sample_date, visit, values, systolic, diastolic, qtc_confirmed
+    )
+    with transaction.atomic():
+        lock_audit_chain()
+        locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
+        current = LabPanel.objects.select_for_update().get(pk=panel.pk)
+        if current.version != expected_version:
+            raise EditConflict(
+                current=current,
+                submitted={"sample_date": sample_date, **{k: v[0] for k, v in values.items()}},
+                expected_version=expected_version,
+            )
+        existing = {r.analyte: r for r in current.results.select_for_update()}
+        wanted = {r.analyte: r for r in results}
+        with audit_context(user=by, reason=reason):
+            LabPanel.objects.filter(pk=current.pk).update(
+                sample_date=sample_date, visit=visit, version=F("version") + 1, updated_at=Now()
+            )
+            touched: list[LabResult] = []
+            for analyte, new in wanted.items():
+                old = existing.get(analyte)
+                if old is None:
+                    new.panel = current
+                    new.save()
+                    continue
+                fields = {
+                    name: getattr(new, name)
+                    for name in _RESULT_FIELDS
+                    if getattr(old, name) != getattr(new, name)
+                }
+                if fields:
+                    LabResult.objects.filter(pk=old.pk).update(
+                        **fields, version=F("version") + 1, updated_at=Now()
+                    )
+                    touched.append(old)
+            for analyte, old in existing.items():
+                if analyte not in wanted:
+                    _close_lab_query(old, locked)
+                    old.delete()
+            sync_lab_queries(locked, also=touched)
+    return LabPanel.objects.get(pk=panel.pk)
+
+
+_LAB_CHECK = "safety.lab_grade_without_ae"
+
+
+def _close_lab_query(result: LabResult, subject: Subject) -> None:
+    sync_check(
+        record=result, subject=subject, check=_LAB_CHECK, field="value", failing=False, text=""
+    )
+
+
+def sync_lab_queries(subject: Subject, also=()) -> None:
+    """A lab value of grade >= 2 without a matching AE keeps a query open until one exists;
+    ``also``: values just corrected, whose query closes when they are no longer offerable."""
     results = offerable(LabResult.objects.filter(panel__subject=subject).select_related("panel"))
+    offered = {r.pk for r in results}
+    for r in also:
+        if r.pk not in offered:
+            _close_lab_query(r, subject)
     matched = matching_terms(subject.pk, results)
     for r in results:
         sync_check(
             record=r,
             subject=subject,
-            check="safety.lab_grade_without_ae",
+            check=_LAB_CHECK,
             field="value",
             failing=not matched[r.pk],
             text=(

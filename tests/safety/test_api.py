@@ -16,6 +16,7 @@ from audit.models import AuditEvent
 from dosing import services as dosing
 from outbox.models import Notification
 from safety.models import AdverseEvent, GradeChange, LabPanel, SaeReport
+from tests.api_errors import error_codes
 from tests.factories import PASSWORD
 from tests.safety.conftest import term
 from tests.subjects.test_api import API, Api
@@ -111,9 +112,9 @@ def test_grading_endpoint_returns_grade_and_the_definition_that_matched(api, sub
     assert tsh["grade"] is None and "clinical judgement" in tsh["note"]
     wrong = api.post("/grading", {"analyte": "anc", "value": "0.8", "unit": "g/L", "lln": "1.8"})
     assert wrong.status_code == 422
-    assert wrong.json() == {"detail": {"unit": ["g/L is not a unit for ANC; use 10^9/L or /mm3."]}}
+    assert error_codes(wrong) == {"unit": ["unit_not_allowed"]}
     no_lln = api.post("/grading", {"analyte": "anc", "value": "1.6", "unit": "10^9/L"})
-    assert no_lln.json() == {"detail": {"lln": ["The laboratory's LLN is needed to grade ANC."]}}
+    assert error_codes(no_lln) == {"lln": ["limit_needed"]}
 
 
 def test_grading_by_ctcae_term_instead_of_analyte(api, subject):
@@ -125,9 +126,9 @@ def test_grading_by_ctcae_term_instead_of_analyte(api, subject):
     assert (bp["analyte"], bp["grade"]) == ("blood_pressure", 2)
     # Proteinuria is graded from the dipstick or the 24-h collection: which one is asked
     both = api.post("/grading", {"term": "Proteinuria", "value": "1.0", "unit": "g/24 h"})
-    assert both.status_code == 422 and "term" in both.json()["detail"]
+    assert error_codes(both) == {"term": ["term_has_several_analytes"]}
     unknown = api.post("/grading", {"term": "Fatigue", "value": "1"})
-    assert unknown.status_code == 422 and "analyte" in unknown.json()["detail"]
+    assert error_codes(unknown) == {"analyte": ["analyte_required"]}
 
 
 # --- adverse events -------------------------------------------------------------------------
@@ -175,18 +176,12 @@ def test_record_an_adverse_event_linked_to_a_dose_reduction(api, subject, coordi
         ),
         (
             {"grade": 2, "onset_date": "2025-12-19"},
-            {"onset_date": ["The onset cannot be before the informed consent (2025-12-20)."]},
+            {"onset_date": ["before_consent"]},
         ),
-        (
-            {"serious": True},
-            {"serious": ["A serious adverse event needs at least one seriousness criterion."]},
-        ),
-        ({"term_id": 999999}, {"term": ["Choose a CTCAE v4.03 term."]}),
-        (
-            {"dose_event_id": 999999},
-            {"dose_event": ["No such dose modification for this subject."]},
-        ),
-        ({"colour": "red"}, {"colour": ["Extra inputs are not permitted"]}),
+        ({"serious": True}, {"serious": ["serious_without_criterion"]}),
+        ({"term_id": 999999}, {"term": ["not_found"]}),
+        ({"dose_event_id": 999999}, {"dose_event": ["not_found"]}),
+        ({"colour": "red"}, {"colour": ["extra_forbidden"]}),
     ],
 )
 def test_an_invalid_adverse_event_is_422_and_stores_nothing(api, subject, overrides, detail):
@@ -194,7 +189,7 @@ def test_an_invalid_adverse_event_is_422_and_stores_nothing(api, subject, overri
     response = api.post(f"/subjects/{subject.pk}/adverse-events", hypertension(**overrides))
     assert response.status_code == 422
     if detail is not None:
-        assert response.json() == {"detail": detail}
+        assert error_codes(response) == detail
     assert stored() == before
 
 
@@ -210,11 +205,7 @@ def test_a_grade_the_term_does_not_have_is_422(api, subject):
     )
     before = stored()
     response = api.post(f"/subjects/{subject.pk}/adverse-events", body)
-    assert response.json() == {
-        "detail": {
-            "grade": ["Grade 5 does not exist for Neutrophil count decreased in CTCAE 4.03."]
-        }
-    }
+    assert error_codes(response) == {"grade": ["grade_not_in_term"]}
     assert stored() == before
 
 
@@ -236,13 +227,11 @@ def test_patch_changes_the_grade_into_the_history_with_reason_and_version(api, a
     assert stale.status_code == 409
     assert stale.json()["current_version"] == 2
     no_date = api.patch(f"/adverse-events/{ae['id']}", {"version": 2, "reason": "x", "grade": 2})
-    assert no_date.json() == {
-        "detail": {"grade_from": ["Enter the date from which the grade is 2."]}
-    }
+    assert error_codes(no_date) == {"grade_from": ["required"]}
     no_reason = api.patch(f"/adverse-events/{ae['id']}", {"version": 2, "verbatim": "BP"})
-    assert no_reason.status_code == 422 and "reason" in no_reason.json()["detail"]
+    assert "reason" in error_codes(no_reason)
     emptied = api.patch(f"/adverse-events/{ae['id']}", {"version": 2, "reason": "x", "grade": None})
-    assert emptied.json() == {"detail": {"grade": ["This field cannot be empty."]}}
+    assert error_codes(emptied) == {"grade": ["null"]}
 
 
 def test_only_the_investigator_signs_causality(client, api, ae, investigator_a):
@@ -252,9 +241,7 @@ def test_only_the_investigator_signs_causality(client, api, ae, investigator_a):
     assert denied.status_code == 403
     investigator = Api(client, investigator_a)
     wrong = investigator.post(path, {**body, "password": "nope"})
-    assert wrong.json() == {
-        "detail": {"password": ["The password is not correct. Nothing was signed."]}
-    }
+    assert error_codes(wrong) == {"password": ["wrong_password"]}
     signed = investigator.post(path, body)
     assert signed.status_code == 200
     causality = signed.json()["causality"]
@@ -271,7 +258,9 @@ def test_only_the_investigator_signs_causality(client, api, ae, investigator_a):
 # --- SAE reports ----------------------------------------------------------------------------
 
 
-def test_a_serious_event_lists_its_report_which_is_submitted_then_followed_up(api, sae):
+def test_a_serious_event_lists_its_report_which_is_submitted_then_followed_up(
+    client, api, sae, investigator_a
+):
     [report] = sae["sae_reports"]
     assert (report["kind"], report["due_at"], report["overdue"]) == (
         "initial",
@@ -284,21 +273,82 @@ def test_a_serious_event_lists_its_report_which_is_submitted_then_followed_up(ap
     assert api.get("/sae-reports?overdue=true").json() == []
 
     early = api.post(f"/adverse-events/{sae['id']}/sae-reports", {})
-    assert early.json() == {"detail": {"__all__": ["Submit the initial report first."]}}
-    submitted = api.post(f"/sae-reports/{report['id']}/submit", {"narrative": "Admitted."})
-    assert submitted.status_code == 200
-    assert (submitted.json()["submitted_by"], submitted.json()["narrative"]) == (
-        "coord_a",
-        "Admitted.",
+    assert error_codes(early) == {None: ["earlier_report_pending"]}
+    # the coordinator prepares the report but cannot submit it: 403, nothing submitted
+    drafted = api.send(
+        "PUT",
+        f"/sae-reports/{report['id']}/draft",
+        {"version": report["version"], "narrative": "Admitted."},
     )
+    assert drafted.status_code == 200
+    assert (drafted.json()["narrative"], drafted.json()["submitted_at"]) == ("Admitted.", None)
+    data_hash = drafted.json()["data_hash"]
+    refused = api.post(
+        f"/sae-reports/{report['id']}/submit",
+        {"narrative": "Admitted.", "data_hash": data_hash, "password": PASSWORD},
+    )
+    assert refused.status_code == 403
+    assert SaeReport.objects.get(pk=report["id"]).submitted_at is None
+    investigator = Api(client, investigator_a)
+    submitted = investigator.post(
+        f"/sae-reports/{report['id']}/submit",
+        {"narrative": "Admitted.", "data_hash": data_hash, "password": PASSWORD},
+    )
+    assert submitted.status_code == 200
+    body = submitted.json()
+    assert (body["submitted_by"], body["narrative"], body["data_hash"]) == (
+        "inv_a",
+        "Admitted.",
+        None,
+    )
+    signature = body["signature"]
+    assert (signature["signed_by"], signature["printed_name"], signature["meaning"]) == (
+        "inv_a",
+        "Test Inv_A",
+        SaeReport.SUBMISSION_MEANING,
+    )
+    # 10:00 in Guangzhou is 02:00 UTC: both shown
+    assert signature["signed_at"].startswith("2026-03-02T02:00")
+    assert signature["signed_at_site"].startswith("2026-03-02 10:00")
+    assert len(signature["content_hash"]) == 64
     follow_up = api.post(f"/adverse-events/{sae['id']}/sae-reports", {})
     assert follow_up.status_code == 201
     assert (follow_up.json()["label"], follow_up.json()["due_at"]) == (
         "Follow-up 1",
         "2026-03-03T02:00:00Z",
     )
-    blank = api.post(f"/sae-reports/{follow_up.json()['id']}/submit", {"narrative": " "})
-    assert blank.json() == {"detail": {"narrative": ["Write the narrative of the report."]}}
+    blank = investigator.post(
+        f"/sae-reports/{follow_up.json()['id']}/submit",
+        {"narrative": " ", "data_hash": follow_up.json()["data_hash"], "password": PASSWORD},
+    )
+    assert error_codes(blank) == {"narrative": ["required"]}
+
+
+def test_sae_submission_is_bound_to_what_was_shown_and_to_the_password(
+    client, api, sae, investigator_a
+):
+    [report] = sae["sae_reports"]
+    investigator = Api(client, investigator_a)
+    path = f"/sae-reports/{report['id']}/submit"
+    shown = report["data_hash"]
+    before = stored()
+    wrong = investigator.post(path, {"narrative": "N.", "data_hash": shown, "password": "nope"})
+    assert error_codes(wrong) == {"password": ["wrong_password"]}
+    # the AE changed after the investigator read the report: nothing is signed
+    patched = api.patch(
+        f"/adverse-events/{sae['id']}", {"version": sae["version"], "reason": "x", "verbatim": "BP"}
+    )
+    assert patched.status_code == 200
+    stale = investigator.post(path, {"narrative": "N.", "data_hash": shown, "password": PASSWORD})
+    assert error_codes(stale) == {"data_hash": ["changed_since_shown"]}
+    assert SaeReport.objects.get(pk=report["id"]).submitted_at is None
+    fresh = api.get(f"/adverse-events/{sae['id']}").json()["sae_reports"][0]["data_hash"]
+    assert fresh != shown
+    ok = investigator.post(path, {"narrative": "N.", "data_hash": fresh, "password": PASSWORD})
+    assert ok.status_code == 200
+    again = investigator.post(path, {"narrative": "N.", "data_hash": fresh, "password": PASSWORD})
+    assert error_codes(again) == {None: ["already_submitted"]}
+    assert before != stored()
 
 
 def test_a_time_without_zone_is_the_sites_local_time(api, subject):
@@ -359,21 +409,19 @@ def test_a_lab_panel_with_a_unit_not_offered_is_422_and_stores_nothing(api, subj
         "blood_pressure": {"systolic": 150, "diastolic": 90},
     }
     response = api.post(f"/subjects/{subject.pk}/lab-panels", body)
-    assert response.json() == {
-        "detail": {"anc-unit": ["mg/dL is not a unit for ANC; use 10^9/L or /mm3."]}
-    }
+    assert error_codes(response) == {"anc-unit": ["unit_not_allowed"]}
     assert stored() == before
     wrong_visit = api.post(
         f"/subjects/{subject.pk}/lab-panels",
         {**body, "values": {}, "visit_id": subject.visits.get(code="SCR").pk},
     )
-    assert wrong_visit.json() == {"detail": {"visit": ["Choose a cycle visit of this subject."]}}
+    assert error_codes(wrong_visit) == {"visit": ["not_a_cycle_visit"]}
 
 
 # --- access ---------------------------------------------------------------------------------
 
 
-def endpoints(subject, ae, report, panel_body):
+def endpoints(subject, ae, report, panel_body, panel_id=0):
     s, a, r = subject.pk, ae["id"], report["id"]
     return [
         ("GET", f"/subjects/{s}/adverse-events", None),
@@ -386,9 +434,11 @@ def endpoints(subject, ae, report, panel_body):
             {"version": 1, "relationship": "possible", "password": PASSWORD},
         ),
         ("POST", f"/adverse-events/{a}/sae-reports", {}),
-        ("POST", f"/sae-reports/{r}/submit", {"narrative": "x"}),
+        ("PUT", f"/sae-reports/{r}/draft", {"version": 1, "narrative": "x"}),
+        ("POST", f"/sae-reports/{r}/submit", {"narrative": "x", "data_hash": "x", "password": "x"}),
         ("GET", f"/subjects/{s}/lab-panels", None),
         ("POST", f"/subjects/{s}/lab-panels", panel_body),
+        ("PUT", f"/lab-panels/{panel_id}", {**panel_body, "version": 1, "reason": "x"}),
     ]
 
 
@@ -401,25 +451,29 @@ def call(api, method, path, body):
     return api.send(method, path, body)
 
 
-def test_another_sites_user_gets_404_for_every_record_endpoint(client, subject, sae, coordinator_b):
+def test_another_sites_user_gets_404_for_every_record_endpoint(
+    client, subject, sae, lab_panel, coordinator_b
+):
     other = Api(client, coordinator_b)
     before = stored()
     statuses = [
         call(other, m, p, b).status_code
-        for m, p, b in endpoints(subject, sae, sae["sae_reports"][0], PANEL)
+        for m, p, b in endpoints(subject, sae, sae["sae_reports"][0], PANEL, lab_panel["id"])
     ]
-    assert statuses == [404] * 9
+    assert statuses == [404] * 11
     assert other.get("/sae-reports").json() == []
     assert stored() == before
 
 
 @pytest.mark.parametrize("who", ["monitor_a", "data_manager"])
-def test_monitors_and_data_managers_read_but_cannot_write(client, cast, subject, sae, who):
+def test_monitors_and_data_managers_read_but_cannot_write(
+    client, cast, subject, sae, lab_panel, who
+):
     reader = Api(client, cast[who])
     before = stored()
     answers = {
         (m, p): call(reader, m, p, b).status_code
-        for m, p, b in endpoints(subject, sae, sae["sae_reports"][0], PANEL)
+        for m, p, b in endpoints(subject, sae, sae["sae_reports"][0], PANEL, lab_panel["id"])
     }
     assert {k: v for k, v in answers.items() if k[0] == "GET"} == {
         ("GET", f"/subjects/{subject.pk}/adverse-events"): 200,
@@ -431,9 +485,9 @@ def test_monitors_and_data_managers_read_but_cannot_write(client, cast, subject,
     assert stored() == before
 
 
-def test_every_safety_endpoint_needs_a_token(client, subject, sae):
+def test_every_safety_endpoint_needs_a_token(client, subject, sae, lab_panel):
     anonymous = Api(client)
-    calls = endpoints(subject, sae, sae["sae_reports"][0], PANEL) + [
+    calls = endpoints(subject, sae, sae["sae_reports"][0], PANEL, lab_panel["id"]) + [
         ("GET", "/ctcae/terms?q=anemia", None),
         ("GET", "/sae-reports", None),
         ("POST", "/grading", {"analyte": "qtc", "value": 500, "unit": "ms"}),
@@ -486,10 +540,10 @@ def test_grading_a_term_asks_only_for_the_limits_its_wording_uses(api, subject):
     hyper = api.post("/grading", body).json()
     assert (hyper["term"], hyper["grade"], hyper["limits_used"]) == ("Hyperglycemia", 1, ["uln"])
     no_uln = api.post("/grading", {"term": "Hyperglycemia", "value": "150", "unit": "mg/dL"})
-    assert no_uln.status_code == 422 and list(no_uln.json()["detail"]) == ["uln"]
+    assert list(error_codes(no_uln)) == ["uln"]
     # 24-h protein "1.0 - 3.4 g/24 hrs" is grade 2 whatever the ULN
     body = {"analyte": "urine_protein_24h", "value": "1.0", "unit": "g/24 h"}
     protein = api.post("/grading", body).json()
     assert (protein["grade"], protein["limits_used"]) == (2, [])
     wrong = api.post("/grading", {"term": "Anemia", "analyte": "alt", "value": "5", "unit": "U/L"})
-    assert wrong.status_code == 422 and "term" in wrong.json()["detail"]
+    assert "term" in error_codes(wrong)
