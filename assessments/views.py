@@ -15,11 +15,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import Action, get_access, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006 import query_params
-from alter_s006.web import attach_errors, conflict_response, subject_for
+from alter_s006.web import call_service, subject_for
 from assessments import recist, services
 from assessments.forms import BaselineForm, LesionForm, TimepointForm
 from assessments.models import Lesion, Timepoint
-from audit.versioning import EditConflict
 from queries.services import open_queries
 
 
@@ -122,18 +121,21 @@ def baseline(request, pk):
     require(request.user, Action.ENTER_DATA, subject.site_id)
     form = BaselineForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.record_baseline(
+        done = call_service(
+            request,
+            form,
+            lambda: services.record_baseline(
                 subject=subject,
                 by=request.user,
                 targets=form.lesions("targets"),
                 non_targets=form.lesions("non_targets"),
-            )
-        except ValidationError as exc:
-            _attach_rows(form, exc)
-        else:
-            messages.success(request, _("Baseline lesions recorded."))
-            return redirect("assessments:overview", pk=subject.pk)
+            ),
+            success=lambda _rows: redirect("assessments:overview", pk=subject.pk),
+            message=_("Baseline lesions recorded."),
+            aliases=_row_aliases(form),
+        )
+        if done:
+            return done
     return render(
         request,
         "assessments/baseline.html",
@@ -150,19 +152,10 @@ def baseline(request, pk):
     )
 
 
-def _attach_rows(form, exc: ValidationError) -> None:
-    """Service keys are ``targets-2-organ`` (the form's names), ``targets-5`` for a row that
-    is one too many, ``targets-0-diameter_mm`` for the size: put each beside its field."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for key, errors in exc.error_dict.items():  # the errors themselves: their codes kept
-        if key in form.fields:
-            form.add_error(key, errors)
-        elif f"{key}-organ" in form.fields:
-            form.add_error(f"{key}-organ", errors)
-        else:
-            form.add_error(None, errors)
+def _row_aliases(form) -> dict[str, str]:
+    """Service keys are the form's names (``targets-2-organ``) except ``targets-5`` for a row
+    that is one too many: that one goes beside the row's organ."""
+    return {name.removesuffix("-organ"): name for name in form.fields if name.endswith("-organ")}
 
 
 def _timepoint_form(request, subject, *, data=None, initial=None, correcting=False):
@@ -198,25 +191,31 @@ def new_timepoint(request, pk):
         return redirect("assessments:overview", pk=subject.pk)
     require(request.user, Action.ENTER_DATA, subject.site_id)
     form = _timepoint_form(request, subject, data=request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            recorded = services.record_timepoint(subject=subject, by=request.user, **form.entries())
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            tp = recorded.timepoint
-            messages.success(
+
+    def recorded(result):
+        tp = result.timepoint
+        messages.success(
+            request,
+            _("Assessment of %(d)s recorded: %(r)s.")
+            % {"d": tp.scan_date.isoformat(), "r": tp.overall_response},
+        )
+        if result.out_of_window:
+            messages.warning(
                 request,
-                _("Assessment of %(d)s recorded: %(r)s.")
-                % {"d": tp.scan_date.isoformat(), "r": tp.overall_response},
+                _("The scan date is outside every tumour-assessment window (±%(d)s days).")
+                % {"d": P.TUMOUR_ASSESSMENT_WINDOW_DAYS},
             )
-            if recorded.out_of_window:
-                messages.warning(
-                    request,
-                    _("The scan date is outside every tumour-assessment window (±%(d)s days).")
-                    % {"d": P.TUMOUR_ASSESSMENT_WINDOW_DAYS},
-                )
-            return redirect("assessments:overview", pk=subject.pk)
+        return redirect("assessments:overview", pk=subject.pk)
+
+    if request.method == "POST" and form.is_valid():
+        done = call_service(
+            request,
+            form,
+            lambda: services.record_timepoint(subject=subject, by=request.user, **form.entries()),
+            success=recorded,
+        )
+        if done:
+            return done
     context = _timepoint_context(subject, form)
     context["result"] = _preview(subject, form) if request.method == "POST" else None
     return render(
@@ -251,21 +250,22 @@ def edit_timepoint(request, pk, tp_pk):
         request, subject, data=request.POST or None, initial=initial, correcting=True
     )
     if request.method == "POST" and form.is_valid():
-        try:
-            services.correct_timepoint(
+        done = call_service(
+            request,
+            form,
+            lambda: services.correct_timepoint(
                 timepoint=timepoint,
                 by=request.user,
                 expected_version=form.cleaned_data.get("version") or 0,
                 reason=form.cleaned_data.get("reason", ""),
                 **form.entries(),
-            )
-        except EditConflict as exc:
-            return conflict_response(request, exc, request.path)
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            messages.success(request, _("Assessment corrected; later assessments derived again."))
-            return redirect("assessments:overview", pk=subject.pk)
+            ),
+            success=lambda _tp: redirect("assessments:overview", pk=subject.pk),
+            message=_("Assessment corrected; later assessments derived again."),
+            back_url=request.path,
+        )
+        if done:
+            return done
     context = _timepoint_context(subject, form, timepoint)
     context["result"] = _preview(subject, form, timepoint)
     return render(
@@ -350,23 +350,28 @@ def edit_lesion(request, pk, lesion_pk):
             for name in services.LESION_FIELDS
             if form.cleaned_data.get(name) != getattr(lesion, name)
         }
-        try:
+
+        def correct():
             if not changes:
                 raise ValidationError(_("Nothing was changed."), code="no_change")
-            services.correct_lesion(
+            return services.correct_lesion(
                 lesion=lesion,
                 by=request.user,
                 expected_version=form.cleaned_data["version"],
                 reason=form.cleaned_data["reason"],
                 changes=changes,
             )
-        except EditConflict as exc:
-            return conflict_response(request, exc, request.path)
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            messages.success(request, _("Lesion corrected; assessments derived again."))
-            return redirect("assessments:overview", pk=subject.pk)
+
+        done = call_service(
+            request,
+            form,
+            correct,
+            success=lambda _lesion: redirect("assessments:overview", pk=subject.pk),
+            message=_("Lesion corrected; assessments derived again."),
+            back_url=request.path,
+        )
+        if done:
+            return done
     return render(
         request,
         "assessments/lesion_form.html",
