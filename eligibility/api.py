@@ -1,11 +1,11 @@
 """Screening CRF, eligibility verdict, e-signature and screening log over the API.
 
-The same access helper, form validation and services as the pages (``eligibility.views``):
+The same access helper and services as the pages (``eligibility.views``):
 
-* ``PUT .../screening`` validates with :class:`eligibility.forms.ScreeningForm`, so the API
-  gives the page's messages (plausibility, units, dates in the future, reason for change).
-  The body is laid over the stored screening, as the page form is pre-filled with it: a
-  field left out keeps its stored value, ``null`` clears it.
+* ``PUT .../screening`` passes the body's typed values to ``services.save_screening``, the
+  page's one validation (plausibility, units, dates in the future, reason for change), with
+  its error codes. The body is laid over the stored screening, as the page form is
+  pre-filled with it: a field left out keeps its stored value, ``null`` clears it.
 * ``GET .../screening`` before the first save answers 200 with every field empty and
   ``version: null`` (not 404: a 404 means the subject is unknown or not yours).
 * The verdict is derived from the stored data each time (``eligibility.rules``); the
@@ -18,19 +18,18 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Any
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import translation
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict, WithJsonSchema, create_model
 
 from accounts.access import Action, require, visible_sites
-from alter_s006.api_types import DECIMAL_PATTERN, Bool, Date, Int, NumberOrText, PathId, Query, Text
+from alter_s006.api_types import DECIMAL_PATTERN, Bool, Date, Int, Number, PathId, Query, Text
 from alter_s006.web import subject_for
 from eligibility import services
-from eligibility.forms import LAB_FIELDS, ScreeningForm, SignatureForm
 from eligibility.models import EligibilitySignature, Screening
 from eligibility.units import UNITS
+from eligibility.validation import LAB_FIELDS
 from subjects.models import Subject
 
 router = Router(tags=["eligibility"])
@@ -61,7 +60,7 @@ def _choices(field: models.Field) -> list:
 
 
 def _input_json_schema(field: models.Field) -> dict:
-    """What the API documents for a field; the form does the checking."""
+    """What the API documents for a field; the service does the checking."""
     if isinstance(field, models.BooleanField):
         shape = {"type": "boolean"}
     elif isinstance(field, models.DecimalField):
@@ -82,7 +81,7 @@ def _input_type(field: models.Field) -> Any:
     if isinstance(field, models.BooleanField):
         return Bool
     if isinstance(field, models.DecimalField):
-        return NumberOrText  # the form checks the text, with its messages
+        return Number  # typed here; the service checks the value
     if isinstance(field, models.DateField):
         return Date
     if isinstance(field, models.IntegerField):
@@ -135,18 +134,28 @@ ScreeningOut = create_model(
 )
 
 
+class ReasonOut(Schema):
+    code: str = Field(..., description="Stable code of the reason, e.g. anc_below_min")
+    params: dict[str, Any] = Field(
+        ..., description="Its parameters (values, limits, units; a nested reason as {code, params})"
+    )
+
+
 class CriterionOut(Schema):
     code: str
     kind: str = Field(..., description="inclusion or exclusion")
-    title: str
+    title: str = Field(..., description="English title")
     status: str = Field(
         ...,
         description=(
-            "met, attested (investigator judgement in the subject's favour), not_met "
-            "(for an exclusion: the exclusion applies) or not_evaluable (data missing)"
+            "met; not_met (for an exclusion: the exclusion applies); not_evaluable (data "
+            "missing); for a judgement criterion (I04, E11, E16) answered in the subject's "
+            "favour: pending_attestation until the investigator attests it when signing, "
+            "then attested"
         ),
     )
-    reason: str
+    reason: str = Field(..., description="English reason, parts separated by ' | '")
+    reasons: list[ReasonOut] = Field(..., description="The reason as codes and parameters")
 
 
 class SignatureOut(Schema):
@@ -158,10 +167,25 @@ class SignatureOut(Schema):
     valid: bool = Field(..., description="Covers exactly the data stored now and is not void")
     voided_at: dt.datetime | None = Field(None, description="UTC")
     void_reason: str = Field(..., description="Why the signature no longer counts, if it does not")
+    attested_criteria: list[str] = Field(
+        ..., description="The judgement criteria the signer attested one by one when signing"
+    )
+    signature_hash: str = Field(
+        ...,
+        description=(
+            "SHA-256 of what the signature binds: data hash, meaning, attested criteria, signer"
+        ),
+    )
 
 
 class EligibilityOut(Schema):
-    eligible: bool = Field(..., description="Every criterion met or attested")
+    eligible: bool = Field(
+        ...,
+        description=(
+            "Every criterion met, attested or pending_attestation (then eligible once the "
+            "investigator attests them when signing)"
+        ),
+    )
     as_of: dt.date = Field(..., description="The site's today, the date the verdict is taken on")
     screening_version: int | None
     criteria: list[CriterionOut] = Field(
@@ -195,6 +219,14 @@ class SignatureIn(_Strict):
             "is signed; if it changed meanwhile nothing is signed."
         ),
     )
+    attested_criteria: list[Text] = Field(
+        default_factory=list,
+        description=(
+            "Every criterion of the verdict with status `pending_attestation` (investigator "
+            "judgement: I04, E11, E16), which you attest yourself; without all of them nothing "
+            "is signed (422 `attestation_required`)."
+        ),
+    )
 
 
 class LogRowOut(Schema):
@@ -226,23 +258,6 @@ class ScreeningLogOut(Schema):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _encode(value) -> Any:
-    """A JSON or stored value as the browser would post it to the page form."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)  # "True" / "False", the yes/no radio values
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    return value
-
-
-def _form_errors(form) -> ValidationError:
-    return ValidationError({f: [str(e) for e in errs] for f, errs in form.errors.items()})
-
-
 def _screening_out(screening: Screening) -> dict:
     saved = screening.pk is not None
     body = {name: getattr(screening, name) for name in services.DATA_FIELDS}
@@ -270,6 +285,8 @@ def _signature_out(signature: EligibilitySignature, valid: bool) -> dict:
         "valid": valid,
         "voided_at": _utc(signature.voided_at),
         "void_reason": void_reason,
+        "attested_criteria": list(signature.attested_criteria or ()),
+        "signature_hash": signature.signature_hash,
     }
 
 
@@ -283,13 +300,14 @@ def _eligibility_out(subject: Subject, screening: Screening) -> dict:
         "screening_version": screening.version if screening.pk else None,
         "criteria": [
             {
-                "code": r.code,
-                "kind": r.kind.value,
-                "title": r.title,
-                "status": r.status.value,
-                "reason": r.reason,
+                "code": row["code"],
+                "kind": row["kind"],
+                "title": row["title_en"],
+                "status": row["status"],
+                "reason": row["reason_en"],
+                "reasons": row["reasons"],
             }
-            for r in verdict.checklist()
+            for row in services.criteria_rows(verdict, valid)
         ],
         "signature": (
             _signature_out(signature, valid is not None and valid.pk == signature.pk)
@@ -328,34 +346,16 @@ def get_screening(request, subject_id: PathId):
 def put_screening(request, subject_id: PathId, payload: ScreeningIn):
     subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
-    current = services.get_screening(subject)
-    saved = current.pk is not None
-    sent = payload.model_dump(exclude_unset=True)
-    version, reason = sent.pop("version", None), sent.pop("reason", None)
-    data = {name: _encode(getattr(current, name)) for name in services.DATA_FIELDS}
-    data.update({name: _encode(value) for name, value in sent.items()})
-    data.update(version=_encode(version), reason=reason or "")
-    form = ScreeningForm(
-        data,
-        # a copy: the form writes onto its instance, and save_screening compares with the
-        # stored screening to name the changed fields when it voids a signature
-        instance=Screening.objects.get(pk=current.pk) if saved else None,
-        site_today=subject.site.today(),
-        saved=saved,
-    )
-    errors = {} if form.is_valid() else _form_errors(form).message_dict
-    if saved and version is None:
-        errors.setdefault("version", []).append(
-            "The screening was saved before: send the version you read."
-        )
-    if errors:
-        raise ValidationError(errors)
+    saved = services.get_screening(subject).pk is not None
+    # The schema typed the JSON (dates, Decimals, bools); the service checks it, as the page's.
+    changes = payload.model_dump(exclude_unset=True)
+    version, reason = changes.pop("version", None), changes.pop("reason", None)
     screening = services.save_screening(
         subject=subject,
-        changes={name: form.cleaned_data[name] for name in services.DATA_FIELDS},
+        changes=changes,
         expected_version=version,
         by=request.auth,
-        reason=form.cleaned_data.get("reason") or "",
+        reason=reason or "",
     )
     screening = Screening.objects.get(pk=screening.pk)  # as stored: decimals to 3 places
     subject.refresh_from_db()
@@ -385,22 +385,22 @@ def get_eligibility(request, subject_id: PathId):
         "verdict you read (`GET .../eligibility`): if the data changed since, nothing is "
         "signed (422). The password is checked as at login; failed attempts count towards "
         "the lockout. A wrong password signs nothing (422 on `password`); a verdict that is "
-        "not eligible cannot be signed (422); neither can a subject no longer in screening "
-        "(422). 201: signed. 200: this very data was signed already (a replayed request, or "
-        "another investigator): the existing signature is returned and nothing is created."
+        "not eligible cannot be signed (422); neither can one whose judgement criteria are "
+        "not all in `attested_criteria` (422 `attestation_required`), nor a subject no longer "
+        "in screening (422). 201: signed. 200: this very data was signed already (a replayed "
+        "request, or another investigator): the existing signature is returned and nothing "
+        "is created."
     ),
 )
 def sign_eligibility(request, subject_id: PathId, payload: SignatureIn):
     subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.SIGN, subject.site_id)
-    form = SignatureForm({"password": payload.password})
-    if not form.is_valid():
-        raise _form_errors(form)
     signature = services.sign_eligibility(
         subject=subject,
         by=request.auth,
         password=payload.password,
         expected_hash=payload.data_hash,
+        attested=payload.attested_criteria,
         request=request,
     )
     created = signature.created

@@ -5,41 +5,13 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from alter_s006 import forms as edc
-from eligibility import plausibility, units
+from eligibility import units
 from eligibility.models import Screening
+from eligibility.validation import DATES, LAB_FIELDS, PAST_DATES, unit_label
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
-# (value field, unit field or None, analyte key of eligibility.units)
-LAB_FIELDS = [
-    ("hb_value", "hb_unit", "hb"),
-    ("anc_value", None, "anc"),
-    ("plt_value", None, "plt"),
-    ("creatinine_value", "creatinine_unit", "creatinine"),
-    ("creatinine_clearance_value", None, "creatinine_clearance"),
-    ("bun_value", "bun_unit", "bun"),
-    ("bilirubin_value", "bilirubin_unit", "bilirubin"),
-    ("ast_value", None, "ast"),
-    ("alt_value", None, "alt"),
-    ("albumin_value", "albumin_unit", "albumin"),
-    ("fasting_glucose_value", "fasting_glucose_unit", "glucose"),
-]
-PAST_DATES = [
-    "first_procedure_date",
-    "brain_metastases_controlled_since",
-    "last_systemic_therapy_date",
-    "radiotherapy_date",
-    "surgery_date",
-    "other_trial_date",
-    "lab_date",
-    "echo_date",
-    "pregnancy_test_date",
-]
-
-
-def unit_label(unit: str) -> str:
-    """A unit as people write it: "umol/L" -> "µmol/L", "10^9/L" -> "10⁹/L"."""
-    return unit.replace("umol", "µmol").replace("10^9", "10⁹")
+__all__ = ["LAB_FIELDS", "PAST_DATES", "ScreeningForm", "SignatureForm", "unit_label"]
 
 
 def _row(*names):
@@ -63,11 +35,10 @@ class ScreeningForm(edc.ModelForm):
             for f in Screening._meta.fields
             if f.editable and f.name not in {"id", "subject", "version"}
         ]
-        widgets = dict.fromkeys(PAST_DATES + ["planned_c1d1"], DATE)
+        widgets = dict.fromkeys(DATES, DATE)
 
-    def __init__(self, *args, site_today, saved: bool, **kwargs):
+    def __init__(self, *args, saved: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.site_today = site_today
         self.saved = saved
         for name, field in self.fields.items():
             if isinstance(field, forms.TypedChoiceField | forms.NullBooleanField) and (
@@ -91,49 +62,10 @@ class ScreeningForm(edc.ModelForm):
         self.helper.form_tag = False
         self.helper.layout = _layout(saved)
 
-    def clean(self):
-        cleaned = super().clean()
-        for name in PAST_DATES:
-            value = cleaned.get(name)
-            if value and value > self.site_today:
-                self.add_error(
-                    name, _("This date cannot be after today (%(d)s).") % {"d": self.site_today}
-                )
-        for value_field, unit_field, analyte in LAB_FIELDS:
-            self._check_lab(cleaned, value_field, unit_field, analyte)
-        if self.saved and not (cleaned.get("reason") or "").strip():
-            self.add_error("reason", _("A reason for change is required."))
-        return cleaned
-
-    def _check_lab(self, cleaned, value_field, unit_field, analyte):
-        value = cleaned.get(value_field)
-        if value is None or (unit_field and unit_field in self.errors):
-            return  # nothing typed, or the unit already has its own message
-        unit = cleaned.get(unit_field) if unit_field else units.CANONICAL[analyte]
-        if not unit:
-            self.add_error(unit_field, _("Choose the unit of this value."))
-            return
-        try:
-            canonical = units.convert(value, unit, units.CANONICAL[analyte], analyte=analyte)
-        except units.UnitError as exc:
-            self.add_error(unit_field or value_field, str(exc))
-            return
-        limits = plausibility.implausible(analyte, canonical)
-        if limits:
-            self.add_error(
-                value_field,
-                _(
-                    "%(v)s %(u)s is not a possible value (expected %(lo)s–%(hi)s %(cu)s); "
-                    "check the report."
-                )
-                % {
-                    "v": value,
-                    "u": unit_label(unit),
-                    "lo": limits[0],
-                    "hi": limits[1],
-                    "cu": unit_label(units.CANONICAL[analyte]),
-                },
-            )
+    def _post_clean(self):
+        """Typing only: the browser's strings become dates, Decimals, bools and choices here;
+        every check of the values (model limits, units, plausibility, dates, reason for
+        change) is ``services.save_screening``'s, the API's path too (issue 11 A1)."""
 
 
 def _yes_no_fields() -> set[str]:
@@ -237,9 +169,25 @@ def _layout(saved: bool) -> Layout:
 
 
 class SignatureForm(forms.Form):
+    """The password, and one tick per judgement criterion awaiting the investigator's own
+    attestation (``pending``: the rows of ``services.criteria_rows``). The service refuses the
+    signature until every one is ticked (``attestation_required``)."""
+
+    attested_criteria = forms.MultipleChoiceField(
+        label=_("I attest, on my own judgement as investigator"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
     password = forms.CharField(
         strip=False,
         label=_("Your password"),
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text=_("Re-enter your password to sign. Failed attempts count towards the lockout."),
     )
+
+    def __init__(self, *args, pending=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["attested_criteria"]
+        field.choices = [(row["code"], f"{row['code']} {row['title']}") for row in pending]
+        if not pending:
+            del self.fields["attested_criteria"]

@@ -396,7 +396,9 @@ class EligibilitySignature(models.Model):
     """An investigator's electronic signature of the eligibility verdict (21 CFR 11.50/11.70).
 
     Bound to ``data_hash``, the SHA-256 of the screening data and reference ranges it
-    covered: when the data changes the signature is voided, visibly, with the reason.
+    covered: when the data changes the signature is voided, visibly, with the reason. The
+    judgement criteria the investigator attested when signing are ``attested_criteria``;
+    ``signature_hash`` binds them with the data hash, the meaning and the signer.
     """
 
     MEANING = "I confirm this subject meets all eligibility criteria"
@@ -410,6 +412,22 @@ class EligibilitySignature(models.Model):
     signed_at = models.DateTimeField(db_default=Now(), editable=False)
     data_hash = models.CharField(max_length=64)
     verdict = models.JSONField()
+    attested_criteria = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_(
+            "The judgement criteria (eligibility.rules.JUDGEMENT_CRITERIA) the signer attested "
+            "one by one when signing; empty for signatures made before attestations existed."
+        ),
+    )
+    signature_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "SHA-256 of what the signature binds: the data hash, the meaning, the attested "
+            "criteria and the signer."
+        ),
+    )
     voided_at = models.DateTimeField(null=True, blank=True)
     void_reason = models.CharField(max_length=500, blank=True)
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -17,8 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.access import Action, get_access, get_scoped_or_404, require, sites_for
-from alter_s006.web import attach_errors, conflict_response
-from audit.versioning import EditConflict
+from alter_s006.web import call_service
 from eligibility import ranges
 from eligibility.models import ReferenceRange
 from eligibility.range_forms import (
@@ -83,19 +81,22 @@ def range_new(request):
     form = RangeCreateForm(request.POST or None, sites=sites_for(request.user, Action.MANAGE))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            created = ranges.create_range(
+        # The form types the strings; eligibility.ranges checks and saves (one path).
+        response = call_service(
+            request,
+            form,
+            lambda: ranges.create_range(
                 **{k: data[k] for k in ("site", "analyte", "unit", "lln", "uln", "sex")},
                 valid_from=data["valid_from"],
                 valid_to=data["valid_to"],
                 by=request.user,
                 reason=data["reason"],
-            )
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            messages.success(request, _("Reference range added."))
-            return redirect("eligibility:range", pk=created.pk)
+            ),
+            success=lambda created: redirect("eligibility:range", pk=created.pk),
+            message=_("Reference range added."),
+        )
+        if response is not None:
+            return response
     return _form_page(request, form, title=_("New reference range"), reference_range=None)
 
 
@@ -111,21 +112,22 @@ def range_correct(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            ranges.correct_range(
+        response = call_service(
+            request,
+            form,
+            lambda: ranges.correct_range(
                 reference_range=reference_range,
                 expected_version=data["version"],
                 changes={name: data[name] for name in ranges.CORRECTABLE},
                 by=request.user,
                 reason=data["reason"],
-            )
-        except EditConflict as exc:
-            return conflict_response(request, exc, request.path)
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            messages.success(request, _("Reference range corrected."))
-            return redirect("eligibility:range", pk=reference_range.pk)
+            ),
+            success=lambda _saved: redirect("eligibility:range", pk=reference_range.pk),
+            message=_("Reference range corrected."),
+            back_url=request.path,
+        )
+        if response is not None:
+            return response
     title = _("Correct or end %(range)s") % {"range": _label(reference_range)}
     return _form_page(request, form, title=title, reference_range=reference_range)
 
@@ -146,21 +148,22 @@ def range_supersede(request, pk):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            new = ranges.supersede_range(
+        response = call_service(
+            request,
+            form,
+            lambda: ranges.supersede_range(
                 reference_range=reference_range,
                 expected_version=data["version"],
                 **{k: data[k] for k in ("valid_from", "unit", "lln", "uln")},
                 by=request.user,
                 reason=data["reason"],
-            )
-        except EditConflict as exc:
-            return conflict_response(request, exc, request.path)
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            messages.success(request, _("New reference range saved; the previous one ends."))
-            return redirect("eligibility:range", pk=new.pk)
+            ),
+            success=lambda new: redirect("eligibility:range", pk=new.pk),
+            message=_("New reference range saved; the previous one ends."),
+            back_url=request.path,
+        )
+        if response is not None:
+            return response
     title = _("Supersede %(range)s") % {"range": _label(reference_range)}
     return _form_page(request, form, title=title, reference_range=reference_range)
 

@@ -44,13 +44,20 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from alter_s006 import protocol as P
-from eligibility.units import CANONICAL, LABELS, UnitError, convert, normalise_unit
+from eligibility.units import (
+    CANONICAL,
+    LABELS,
+    RANGE_UNITS,
+    UnitError,
+    convert,
+    normalise_unit,
+)
 from subjects.schedule import add_months
 
 # --- Constants alter_s006/protocol.py does not name -------------------------------------------
@@ -108,87 +115,204 @@ class Kind(StrEnum):
     EXCLUSION = "exclusion"
 
 
-CRITERIA: tuple[tuple[str, Kind, str], ...] = (
-    ("I01", Kind.INCLUSION, "Signed, dated informed consent before any study procedure"),
-    ("I02", Kind.INCLUSION, f"Age {P.AGE_MIN_YEARS}-{P.AGE_MAX_YEARS} years at consent"),
-    ("I03", Kind.INCLUSION, f"ECOG performance status 0-{P.ECOG_MAX}"),
-    (
+# --- Reasons and titles: codes with parameters (issue 11 C13) --------------------------------
+
+
+def gettext_noop(message: str) -> str:
+    """Mark an English template for translation and return it unchanged.
+
+    Named as Django's, so that ``makemessages`` collects the templates of this pure module;
+    the pages translate them with ``gettext`` when they show a reason (``Reason.text``).
+    """
+    return message
+
+
+class Term(str):
+    """A word of a reason that is translated on its own (an analyte's name, a unit word)."""
+
+
+class OrList(tuple):
+    """Alternatives shown as "a or b" (the " or " translated)."""
+
+
+class CommaList(tuple):
+    """Parts shown as "a, b"."""
+
+
+_OR = gettext_noop(" or ")
+
+
+def _identity(message: str) -> str:
+    return message
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason (or title) as a stable ``code``, its English ``template`` (``%(name)s``
+    placeholders, marked with :func:`gettext_noop`) and its ``params``.
+
+    A parameter may itself be a :class:`Reason` or a :class:`Term` (translated too), a date
+    (ISO), an :class:`OrList`, or any value shown as text.
+    """
+
+    code: str
+    template: str
+    params: Mapping = field(default_factory=dict)
+
+    def text(self, translate: Callable[[str], str] = _identity) -> str:
+        """The reason in words; ``translate`` (e.g. Django's ``gettext``) for the UI language."""
+        if not self.template:
+            return ""  # gettext("") is the catalogue's header
+        values = {k: _param_text(v, translate) for k, v in self.params.items()}
+        return translate(self.template) % values if values else translate(self.template)
+
+    def as_json(self) -> dict:
+        """``{"code", "params"}`` with plain JSON values (nested reasons as their codes)."""
+        return {"code": self.code, "params": {k: _param_json(v) for k, v in self.params.items()}}
+
+
+def _param_text(value, translate) -> str:
+    if isinstance(value, Reason):
+        return value.text(translate)
+    if isinstance(value, Term):
+        return translate(str(value))
+    if isinstance(value, OrList):
+        return translate(_OR).join(_param_text(v, translate) for v in value)
+    if isinstance(value, CommaList):
+        return ", ".join(_param_text(v, translate) for v in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _param_json(value):
+    if isinstance(value, Reason):
+        return value.as_json()
+    if isinstance(value, OrList | CommaList):
+        return [_param_json(v) for v in value]
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Term):
+        return str(value)
+    if isinstance(value, bool | int | str) or value is None:
+        return value
+    return str(value)
+
+
+def _t(code: str, template: str, **params) -> Reason:
+    return Reason(code, template, params)
+
+
+TITLES: dict[str, Reason] = {
+    "I01": _t("I01", gettext_noop("Signed, dated informed consent before any study procedure")),
+    "I02": _t(
+        "I02",
+        gettext_noop("Age %(low)s-%(high)s years at consent"),
+        low=P.AGE_MIN_YEARS,
+        high=P.AGE_MAX_YEARS,
+    ),
+    "I03": _t("I03", gettext_noop("ECOG performance status 0-%(max)s"), max=P.ECOG_MAX),
+    "I04": _t(
         "I04",
-        Kind.INCLUSION,
-        f"Expected survival > {P.EXPECTED_SURVIVAL_MIN_MONTHS} months (investigator judgement)",
+        gettext_noop("Expected survival > %(months)s months (investigator judgement)"),
+        months=P.EXPECTED_SURVIVAL_MIN_MONTHS,
     ),
-    ("I05", Kind.INCLUSION, "Pathologically confirmed advanced STS of an eligible subtype"),
-    ("I06", Kind.INCLUSION, "Measurable or evaluable disease (RECIST 1.1)"),
-    (
+    "I05": _t("I05", gettext_noop("Pathologically confirmed advanced STS of an eligible subtype")),
+    "I06": _t("I06", gettext_noop("Measurable or evaluable disease (RECIST 1.1)")),
+    "I07": _t(
         "I07",
-        Kind.INCLUSION,
-        f"PR or SD after >= {P.MIN_PRIOR_ANTHRACYCLINE_CYCLES} cycles of first-line "
-        "anthracycline chemotherapy",
+        gettext_noop(
+            "PR or SD after >= %(cycles)s cycles of first-line anthracycline chemotherapy"
+        ),
+        cycles=P.MIN_PRIOR_ANTHRACYCLINE_CYCLES,
     ),
-    ("I08", Kind.INCLUSION, "Adequate organ function"),
-    (
+    "I08": _t("I08", gettext_noop("Adequate organ function")),
+    "I09": _t(
         "I09",
-        Kind.INCLUSION,
-        "Contraception agreed; women of childbearing potential not lactating, negative "
-        f"pregnancy test within {P.PREGNANCY_TEST_MAX_DAYS_BEFORE_FIRST_DOSE} days before C1D1",
+        gettext_noop(
+            "Contraception agreed; women of childbearing potential not lactating, negative "
+            "pregnancy test within %(days)s days before C1D1"
+        ),
+        days=P.PREGNANCY_TEST_MAX_DAYS_BEFORE_FIRST_DOSE,
     ),
-    ("E01", Kind.EXCLUSION, "Prior anlotinib"),
-    ("E02", Kind.EXCLUSION, f"Another malignancy within {P.PRIOR_MALIGNANCY_YEARS} years"),
-    (
+    "E01": _t("E01", gettext_noop("Prior anlotinib")),
+    "E02": _t(
+        "E02",
+        gettext_noop("Another malignancy within %(years)s years"),
+        years=P.PRIOR_MALIGNANCY_YEARS,
+    ),
+    "E03": _t(
         "E03",
-        Kind.EXCLUSION,
-        f"Systemic anti-tumour therapy within {P.SYSTEMIC_THERAPY_WASHOUT_DAYS} days or planned; "
-        f"extended-field radiotherapy within {P.RADIOTHERAPY_WASHOUT_DAYS} days",
+        gettext_noop(
+            "Systemic anti-tumour therapy within %(days)s days or planned; extended-field "
+            "radiotherapy within %(rt_days)s days"
+        ),
+        days=P.SYSTEMIC_THERAPY_WASHOUT_DAYS,
+        rt_days=P.RADIOTHERAPY_WASHOUT_DAYS,
     ),
-    ("E04", Kind.EXCLUSION, "Unresolved toxicity > CTCAE grade 1 (alopecia excepted)"),
-    ("E05", Kind.EXCLUSION, "Condition preventing oral medication"),
-    ("E06", Kind.EXCLUSION, "Pleural effusion or ascites with dyspnoea > CTCAE grade 2"),
-    (
+    "E04": _t("E04", gettext_noop("Unresolved toxicity > CTCAE grade 1 (alopecia excepted)")),
+    "E05": _t("E05", gettext_noop("Condition preventing oral medication")),
+    "E06": _t("E06", gettext_noop("Pleural effusion or ascites with dyspnoea > CTCAE grade 2")),
+    "E07": _t(
         "E07",
-        Kind.EXCLUSION,
-        "Brain metastases not controlled, or controlled for "
-        f"< {P.BRAIN_METS_CONTROLLED_MIN_MONTHS} months",
+        gettext_noop("Brain metastases not controlled, or controlled for < %(months)s months"),
+        months=P.BRAIN_METS_CONTROLLED_MIN_MONTHS,
     ),
-    ("E08", Kind.EXCLUSION, "Thyroid dysfunction despite best supportive treatment"),
-    ("E09", Kind.EXCLUSION, "Severe uncontrolled disease (a-g)"),
-    (
+    "E08": _t("E08", gettext_noop("Thyroid dysfunction despite best supportive treatment")),
+    "E09": _t("E09", gettext_noop("Severe uncontrolled disease (a-g)")),
+    "E10": _t(
         "E10",
-        Kind.EXCLUSION,
-        "Surgery, incisional biopsy or significant trauma within "
-        f"{P.SURGERY_WASHOUT_DAYS} days before enrolment",
+        gettext_noop(
+            "Surgery, incisional biopsy or significant trauma within %(days)s days before enrolment"
+        ),
+        days=P.SURGERY_WASHOUT_DAYS,
     ),
-    (
+    "E11": _t(
         "E11",
-        Kind.EXCLUSION,
-        "Tumour likely to invade major vessels or cause fatal haemorrhage, or tumour thrombus "
-        "in large veins (investigator judgement)",
+        gettext_noop(
+            "Tumour likely to invade major vessels or cause fatal haemorrhage, or tumour "
+            "thrombus in large veins (investigator judgement)"
+        ),
     ),
-    (
+    "E12": _t(
         "E12",
-        Kind.EXCLUSION,
-        "Unhealed major wound, ulcer or fracture; bleeding > CTCAE grade 3 within "
-        f"{P.BLEEDING_LOOKBACK_DAYS} days",
+        gettext_noop(
+            "Unhealed major wound, ulcer or fracture; bleeding > CTCAE grade 3 within %(days)s days"
+        ),
+        days=P.BLEEDING_LOOKBACK_DAYS,
     ),
-    (
+    "E13": _t(
         "E13",
-        Kind.EXCLUSION,
-        f"Arterial or venous thrombosis within {P.THROMBOSIS_LOOKBACK_MONTHS} months",
+        gettext_noop("Arterial or venous thrombosis within %(months)s months"),
+        months=P.THROMBOSIS_LOOKBACK_MONTHS,
     ),
-    ("E14", Kind.EXCLUSION, "Psychotropic substance abuse or mental disorder"),
-    (
+    "E14": _t("E14", gettext_noop("Psychotropic substance abuse or mental disorder")),
+    "E15": _t(
         "E15",
-        Kind.EXCLUSION,
-        f"Another anti-tumour trial within {P.OTHER_TRIAL_WASHOUT_DAYS} days before enrolment",
+        gettext_noop("Another anti-tumour trial within %(days)s days before enrolment"),
+        days=P.OTHER_TRIAL_WASHOUT_DAYS,
     ),
-    (
+    "E16": _t(
         "E16",
-        Kind.EXCLUSION,
-        "Other condition the investigator judges unsafe (investigator judgement)",
+        gettext_noop("Other condition the investigator judges unsafe (investigator judgement)"),
     ),
+}
+"""The title of every criterion (PROTOCOL.md "Eligibility"), translated where shown."""
+
+_KINDS = {code: Kind.INCLUSION if code.startswith("I") else Kind.EXCLUSION for code in TITLES}
+
+CRITERIA: tuple[tuple[str, Kind, str], ...] = tuple(
+    (code, _KINDS[code], title.text()) for code, title in TITLES.items()
 )
-"""(code, kind, title) of every criterion, in the order of PROTOCOL.md."""
+"""(code, kind, English title) of every criterion, in the order of PROTOCOL.md."""
 
 _ORDER = {code: index for index, (code, _kind, _title) in enumerate(CRITERIA)}
+
+JUDGEMENT_CRITERIA: tuple[str, ...] = ("I04", "E11", "E16")
+"""The criteria marked ``(judgement)`` in PROTOCOL.md "Eligibility" ("judgement = investigator
+attests"): the software cannot check them. Answered in the subject's favour on the screening
+form they are ``ATTESTED`` here, but shown as pending until the investigator attests each one
+when signing (``eligibility.services.sign_eligibility``), never on the coordinator's word."""
 
 
 # --- Data ---------------------------------------------------------------------------------------
@@ -313,12 +437,23 @@ class CriterionResult:
     kind: Kind
     title: str
     status: Status
-    reason: str
+    reasons: tuple[Reason, ...]
 
     @property
     def passes(self) -> bool:
         """True when the criterion does not stand in the way: MET or ATTESTED."""
         return self.status in (Status.MET, Status.ATTESTED)
+
+    @property
+    def reason(self) -> str:
+        """The reasons in English, parts separated by " | "."""
+        return self.reason_text()
+
+    def reason_text(self, translate: Callable[[str], str] = _identity) -> str:
+        return _SEP.join(r.text(translate) for r in self.reasons)
+
+    def title_text(self, translate: Callable[[str], str] = _identity) -> str:
+        return TITLES[self.code].text(translate)
 
 
 @dataclass(frozen=True)
@@ -349,35 +484,35 @@ class Verdict:
 
 # --- Small helpers ------------------------------------------------------------------------------
 
-_Part = tuple[Status, str]
+_Part = tuple[Status, tuple[Reason, ...]]
 _SEP = " | "
 
 
-def _met(reason: str) -> _Part:
-    return (Status.MET, reason)
+def _met(*reasons: Reason) -> _Part:
+    return (Status.MET, reasons)
 
 
-def _not_met(reason: str) -> _Part:
-    return (Status.NOT_MET, reason)
+def _not_met(*reasons: Reason) -> _Part:
+    return (Status.NOT_MET, reasons)
 
 
-def _missing(reason: str) -> _Part:
-    return (Status.NOT_EVALUABLE, reason)
+def _missing(*reasons: Reason) -> _Part:
+    return (Status.NOT_EVALUABLE, reasons)
 
 
 def _combine(parts: Sequence[_Part]) -> _Part:
     """NOT_MET if any part fails, else NOT_EVALUABLE if any is missing, else MET.
 
-    The reason lists the failing parts, else the missing ones, else all; parts are separated
-    by " | " (a part's own reason may contain "; ").
+    The reasons are the failing parts', else the missing ones', else all; shown separated by
+    " | " (a part's own reason may contain "; ").
     """
     if len(parts) == 1:
         return parts[0]
     for status in (Status.NOT_MET, Status.NOT_EVALUABLE):
-        reasons = [reason for s, reason in parts if s is status]
+        reasons = tuple(r for s, rs in parts if s is status for r in rs)
         if reasons:
-            return (status, _SEP.join(reasons))
-    return (Status.MET, _SEP.join(reason for _s, reason in parts))
+            return (status, reasons)
+    return (Status.MET, tuple(r for _s, rs in parts for r in rs))
 
 
 def _dec(value: Decimal | int | float | str) -> Decimal:
@@ -416,141 +551,250 @@ def _ratio(value: Decimal, against: Decimal) -> str:
     return text if "." in text else f"{text}.0"
 
 
-def _on(day: date | None) -> str:
-    return f" on {day.isoformat()}" if day is not None else ""
-
-
-def _yes_excludes(answer: bool | None, what: str) -> _Part:
+def _yes_excludes(answer: bool | None, what: Reason) -> _Part:
     """A yes/no exclusion question: yes (True) excludes, no (False) is free of it."""
     if answer is None:
-        return _missing(f"{what}: not answered")
+        return _missing(
+            _t(f"{what.code}_not_answered", gettext_noop("%(what)s: not answered"), what=what)
+        )
     if answer:
-        return _not_met(f"{what}: yes")
-    return _met(f"{what}: no")
+        return _not_met(_t(f"{what.code}_yes", gettext_noop("%(what)s: yes"), what=what))
+    return _met(_t(f"{what.code}_no", gettext_noop("%(what)s: no"), what=what))
 
 
-def _yes_required(answer: bool | None, what: str) -> _Part:
+def _yes_required(answer: bool | None, what: Reason) -> _Part:
     """A yes/no inclusion question: yes (True) is required."""
     if answer is None:
-        return _missing(f"{what}: not answered")
+        return _missing(
+            _t(f"{what.code}_not_answered", gettext_noop("%(what)s: not answered"), what=what)
+        )
     if answer:
-        return _met(f"{what}: yes")
-    return _not_met(f"{what}: no")
+        return _met(_t(f"{what.code}_yes", gettext_noop("%(what)s: yes"), what=what))
+    return _not_met(_t(f"{what.code}_no", gettext_noop("%(what)s: no"), what=what))
+
+
+def _date_missing(what: Reason) -> Reason:
+    return _t(f"{what.code}_date_missing", gettext_noop("%(what)s date missing"), what=what)
+
+
+_ENROLMENT = _t("enrolment", gettext_noop("enrolment"))
 
 
 def _days_before(
-    event: date | None, reference: date | None, *, what: str, ref_name: str, minimum: int
+    event: date | None, reference: date | None, *, what: Reason, ref_name: Reason, minimum: int
 ) -> _Part:
     """Washout: ``event`` must be at least ``minimum`` days before ``reference``."""
     if event is None:
-        return _missing(f"{what} date missing")
+        return _missing(_date_missing(what))
     if reference is None:
-        return _missing(f"{ref_name} date missing")
+        return _missing(_date_missing(ref_name))
     days = (reference - event).days
-    text = f"{what} {event.isoformat()} is {days} days before {ref_name} {reference.isoformat()}"
+    params = {
+        "what": what,
+        "event": event,
+        "ref": ref_name,
+        "reference": reference,
+        "days": days,
+        "min": minimum,
+    }
     if days < 0:
-        text = f"{what} {event.isoformat()} is after {ref_name} {reference.isoformat()}"
+        template = gettext_noop(
+            "%(what)s %(event)s is after %(ref)s %(reference)s; needs >= %(min)s days"
+        )
+    else:
+        template = gettext_noop(
+            "%(what)s %(event)s is %(days)s days before %(ref)s %(reference)s; "
+            "needs >= %(min)s days"
+        )
     if days < minimum:
-        return _not_met(f"{text}; needs >= {minimum} days")
-    return _met(f"{text}; needs >= {minimum} days")
+        return _not_met(Reason(f"{what.code}_too_recent", template, params))
+    return _met(Reason(f"{what.code}_washout_met", template, params))
 
 
 # --- Labs -----------------------------------------------------------------------------------------
 
 
+def _name(analyte: str) -> Term:
+    return Term(LABELS[analyte])
+
+
 @dataclass(frozen=True)
 class _Reading:
     value: Decimal  # in the canonical unit
-    entered: str  # "Hb 7.5 g/dL"
+    entered: Reason  # "Hb 7.5 g/dL"
     unit: str  # the unit as entered, normalised
 
 
-def _read(lab: Lab | None, analyte: str) -> _Reading | str:
-    """Convert an entered lab to the canonical unit; a string says why it cannot be used."""
-    name = LABELS[analyte]
+def _read(lab: Lab | None, analyte: str) -> _Reading | Reason:
+    """Convert an entered lab to the canonical unit; a Reason says why it cannot be used."""
+    name = _name(analyte)
     if lab is None or lab.value is None:
-        return f"{name} missing"
+        return _t(f"{analyte}_missing", gettext_noop("%(lab)s missing"), lab=name)
     value = _dec(lab.value)
     if lab.unit is None or not lab.unit.strip():
-        return f"{name} {_entered(value)}: unit missing"
+        return _t(
+            f"{analyte}_unit_missing",
+            gettext_noop("%(lab)s %(value)s: unit missing"),
+            lab=name,
+            value=_entered(value),
+        )
     if value < 0:
-        return f"{name} {_entered(value)} {lab.unit} is negative"
+        return _t(
+            f"{analyte}_negative",
+            gettext_noop("%(lab)s %(value)s %(unit)s is negative"),
+            lab=name,
+            value=_entered(value),
+            unit=lab.unit,
+        )
     try:
         canonical = convert(value, lab.unit, CANONICAL[analyte], analyte=analyte)
-    except UnitError as exc:
-        return f"{name} {_entered(value)} {lab.unit}: {exc}"
+    except UnitError:
+        return _t(
+            f"{analyte}_unit_not_allowed",
+            gettext_noop(
+                "%(lab)s %(value)s %(unit)s: %(unit)s is not a unit for %(lab)s; use %(allowed)s."
+            ),
+            lab=name,
+            value=_entered(value),
+            unit=lab.unit,
+            allowed=OrList(RANGE_UNITS[analyte]),
+        )
     unit = normalise_unit(lab.unit)
-    return _Reading(canonical, f"{name} {_entered(value)} {unit}", unit)
+    entered = _t(
+        f"{analyte}_entered",
+        gettext_noop("%(lab)s %(value)s %(unit)s"),
+        lab=name,
+        value=_entered(value),
+        unit=unit,
+    )
+    return _Reading(canonical, entered, unit)
 
 
 def _at_least(lab: Lab | None, analyte: str, minimum: Decimal) -> _Part:
     """PROTOCOL.md I08 absolute lower limits (Hb, ANC, PLT, albumin, creatinine clearance)."""
     reading = _read(lab, analyte)
-    if isinstance(reading, str):
+    if isinstance(reading, Reason):
         return _missing(reading)
     unit = CANONICAL[analyte]
-    text = reading.entered
+    params = {"lab": reading.entered, "limit": _num(minimum), "unit": unit}
     if reading.unit != unit:
-        text += f" = {_num(reading.value, minimum)} {unit}"
-    text += f"; needs >= {_num(minimum)} {unit}"
-    return _met(text) if reading.value >= minimum else _not_met(text)
+        template = gettext_noop("%(lab)s = %(value)s %(unit)s; needs >= %(limit)s %(unit)s")
+        params["value"] = _num(reading.value, minimum)
+    else:
+        template = gettext_noop("%(lab)s; needs >= %(limit)s %(unit)s")
+    if reading.value >= minimum:
+        return _met(Reason(f"{analyte}_min_met", template, params))
+    return _not_met(Reason(f"{analyte}_below_min", template, params))
 
 
-def _above(lab: Lab | None, analyte: str, maximum: Decimal, what: str) -> _Part:
+def _above(lab: Lab | None, analyte: str, maximum: Decimal, what: Reason) -> _Part:
     """PROTOCOL.md E09 (c): excluded when the value is above ``maximum`` (canonical unit).
 
     ``what`` prefixes the analyte's name, e.g. "(c) fasting" gives "(c) fasting glucose ...".
     """
     reading = _read(lab, analyte)
-    if isinstance(reading, str):
-        return _missing(f"{what} {reading}")
+    if isinstance(reading, Reason):
+        return _missing(
+            _t(f"{reading.code}", gettext_noop("%(what)s %(reading)s"), what=what, reading=reading)
+        )
     unit = CANONICAL[analyte]
-    text = f"{what} {reading.entered}"
+    params = {"what": what, "lab": reading.entered, "limit": _num(maximum), "unit": unit}
     if reading.unit != unit:
-        text += f" = {_num(reading.value, maximum)} {unit}"
-    text += f"; excluded above {_num(maximum)} {unit}"
-    return _not_met(text) if reading.value > maximum else _met(text)
+        template = gettext_noop(
+            "%(what)s %(lab)s = %(value)s %(unit)s; excluded above %(limit)s %(unit)s"
+        )
+        params["value"] = _num(reading.value, maximum)
+    else:
+        template = gettext_noop("%(what)s %(lab)s; excluded above %(limit)s %(unit)s")
+    if reading.value > maximum:
+        return _not_met(Reason(f"{analyte}_above_max", template, params))
+    return _met(Reason(f"{analyte}_max_met", template, params))
 
 
 @dataclass(frozen=True)
 class _UlnReading:
     value: Decimal  # canonical unit
     uln: Decimal  # canonical unit
-    entered: str  # "ALT 120 U/L"
-    uln_text: str  # "ULN 40 U/L" or "ULN 1.2 mg/dL (= 106.08 umol/L)"
+    entered: Reason  # "ALT 120 U/L"
+    uln_text: Reason  # "ULN 40 U/L" or "ULN 1.2 mg/dL (= 106.08 umol/L)"
 
     @property
     def ratio(self) -> Decimal:
         return self.value / self.uln
 
-    def describe(self, limit: Decimal) -> str:
-        return f"{self.entered} = {_ratio(self.ratio, limit)} × {self.uln_text}"
+    def describe(self, limit: Decimal) -> Reason:
+        return _t(
+            "x_uln",
+            gettext_noop("%(lab)s = %(ratio)s × %(uln)s"),
+            lab=self.entered,
+            ratio=_ratio(self.ratio, limit),
+            uln=self.uln_text,
+        )
 
 
 def _read_vs_uln(
     lab: Lab | None, analyte: str, ranges: Mapping[str, RefRange], on: date | None
-) -> _UlnReading | str:
+) -> _UlnReading | Reason:
     """Read a lab and the site's ULN for it, both in the canonical unit (PROTOCOL.md I08)."""
     reading = _read(lab, analyte)
-    if isinstance(reading, str):
+    if isinstance(reading, Reason):
         return reading
-    name = LABELS[analyte]
+    name = _name(analyte)
     ref = ranges.get(analyte)
     if ref is None:
-        return f"no reference range for {name} at this site{_on(on)}"
+        if on is None:
+            return _t(
+                f"{analyte}_no_range",
+                gettext_noop("no reference range for %(lab)s at this site"),
+                lab=name,
+            )
+        return _t(
+            f"{analyte}_no_range",
+            gettext_noop("no reference range for %(lab)s at this site on %(on)s"),
+            lab=name,
+            on=on,
+        )
     if ref.uln is None or _dec(ref.uln) <= 0:
-        return f"reference range for {name} (from {ref.valid_from.isoformat()}) has no usable ULN"
+        return _t(
+            f"{analyte}_range_without_uln",
+            gettext_noop("reference range for %(lab)s (from %(start)s) has no usable ULN"),
+            lab=name,
+            start=ref.valid_from,
+        )
     uln_entered = _dec(ref.uln)
     try:
         uln = convert(uln_entered, ref.unit, CANONICAL[analyte], analyte=analyte)
         uln_in_lab_unit = convert(uln_entered, ref.unit, reading.unit, analyte=analyte)
-    except UnitError as exc:
-        return f"reference range for {name}: {exc}"
+    except UnitError:
+        return _t(
+            f"{analyte}_range_unit_not_allowed",
+            gettext_noop(
+                "reference range for %(lab)s: %(unit)s is not a unit for %(lab)s; use %(allowed)s."
+            ),
+            lab=name,
+            unit=ref.unit,
+            allowed=OrList(RANGE_UNITS[analyte]),
+        )
     ref_unit = normalise_unit(ref.unit)
-    uln_text = f"ULN {_entered(uln_entered)} {ref_unit}"
     if ref_unit != reading.unit:
-        uln_text += f" (= {_num(uln_in_lab_unit)} {reading.unit})"
+        uln_text = _t(
+            "uln_converted",
+            gettext_noop("ULN %(uln)s %(unit)s (= %(converted)s %(lab_unit)s)"),
+            uln=_entered(uln_entered),
+            unit=ref_unit,
+            converted=_num(uln_in_lab_unit),
+            lab_unit=reading.unit,
+        )
+    else:
+        uln_text = _t(
+            "uln", gettext_noop("ULN %(uln)s %(unit)s"), uln=_entered(uln_entered), unit=ref_unit
+        )
     return _UlnReading(reading.value, uln, reading.entered, uln_text)
+
+
+_WITH_LIVER_METS = _t("with_liver_mets", gettext_noop(" with liver metastases"))
+_WITHOUT_LIVER_METS = _t("without_liver_mets", gettext_noop(" without liver metastases"))
+_NO_NOTE = _t("no_note", "")
 
 
 def _at_most_uln(
@@ -559,14 +803,17 @@ def _at_most_uln(
     ranges: Mapping[str, RefRange],
     on: date | None,
     times: Decimal,
-    note: str = "",
+    note: Reason = _NO_NOTE,
 ) -> _Part:
     """PROTOCOL.md I08 "<= k x ULN" rules (creatinine, BUN, bilirubin, AST, ALT)."""
     reading = _read_vs_uln(lab, analyte, ranges, on)
-    if isinstance(reading, str):
+    if isinstance(reading, Reason):
         return _missing(reading)
-    text = f"{reading.describe(times)}; limit {_num(times)} × ULN{note}"
-    return _met(text) if reading.value <= times * reading.uln else _not_met(text)
+    template = gettext_noop("%(reading)s; limit %(times)s × ULN%(note)s")
+    params = {"reading": reading.describe(times), "times": _num(times), "note": note}
+    if reading.value <= times * reading.uln:
+        return _met(Reason(f"{analyte}_uln_met", template, params))
+    return _not_met(Reason(f"{analyte}_above_uln", template, params))
 
 
 def _transaminase(
@@ -579,21 +826,41 @@ def _transaminase(
     """PROTOCOL.md I08: AST/ALT <= 2.5 x ULN, or <= 5 x ULN with liver metastases."""
     low, high = P.AST_ALT_MAX_X_ULN, P.AST_ALT_MAX_X_ULN_LIVER_METS
     if liver_metastases is True:
-        return _at_most_uln(lab, analyte, ranges, on, high, " with liver metastases")
+        return _at_most_uln(lab, analyte, ranges, on, high, _WITH_LIVER_METS)
     if liver_metastases is False:
-        return _at_most_uln(lab, analyte, ranges, on, low, " without liver metastases")
+        return _at_most_uln(lab, analyte, ranges, on, low, _WITHOUT_LIVER_METS)
     reading = _read_vs_uln(lab, analyte, ranges, on)
-    if isinstance(reading, str):
+    if isinstance(reading, Reason):
         return _missing(reading)
     if reading.value <= low * reading.uln:
-        return _met(f"{reading.describe(low)}; limit {_num(low)} × ULN")
+        return _met(
+            _t(
+                f"{analyte}_uln_met",
+                gettext_noop("%(reading)s; limit %(times)s × ULN"),
+                reading=reading.describe(low),
+                times=_num(low),
+            )
+        )
     if reading.value <= high * reading.uln:
         return _missing(
-            f"{reading.describe(low)}; passes only with liver metastases (limit {_num(high)} × "
-            f"ULN, else {_num(low)} × ULN): liver metastases not recorded"
+            _t(
+                f"{analyte}_needs_liver_mets_answer",
+                gettext_noop(
+                    "%(reading)s; passes only with liver metastases (limit %(high)s × ULN, "
+                    "else %(low)s × ULN): liver metastases not recorded"
+                ),
+                reading=reading.describe(low),
+                high=_num(high),
+                low=_num(low),
+            )
         )
     return _not_met(
-        f"{reading.describe(high)}; limit {_num(high)} × ULN even with liver metastases"
+        _t(
+            f"{analyte}_above_uln",
+            gettext_noop("%(reading)s; limit %(times)s × ULN even with liver metastases"),
+            reading=reading.describe(high),
+            times=_num(high),
+        )
     )
 
 
@@ -606,21 +873,36 @@ def _renal(data: ScreeningInput, ranges: Mapping[str, RefRange]) -> _Part:
         data.creatinine_clearance, "creatinine_clearance", P.CREATININE_CLEARANCE_MIN_ML_MIN
     )
     both = (creatinine, clearance)
-    text = f"{creatinine[1]}, or {clearance[1]}"
+    params = {"creatinine": creatinine[1][0], "clearance": clearance[1][0]}
     if any(status is Status.MET for status, _r in both):
-        return _met(text)
+        return _met(_t("renal_met", gettext_noop("%(creatinine)s, or %(clearance)s"), **params))
     if all(status is Status.NOT_MET for status, _r in both):
-        return _not_met(f"{text}: neither met")
-    return _missing(f"{text}: neither met yet")
+        return _not_met(
+            _t(
+                "renal_not_met",
+                gettext_noop("%(creatinine)s, or %(clearance)s: neither met"),
+                **params,
+            )
+        )
+    return _missing(
+        _t(
+            "renal_incomplete",
+            gettext_noop("%(creatinine)s, or %(clearance)s: neither met yet"),
+            **params,
+        )
+    )
 
 
 def _lvef(value: Decimal | None) -> _Part:
     """PROTOCOL.md I08: LVEF >= 50 % (Doppler echocardiography)."""
     if value is None:
-        return _missing("LVEF missing")
+        return _missing(_t("lvef_missing", gettext_noop("LVEF missing")))
     value = _dec(value)
-    text = f"LVEF {_entered(value)} %; needs >= {_num(P.LVEF_MIN_PERCENT)} %"
-    return _met(text) if value >= P.LVEF_MIN_PERCENT else _not_met(text)
+    template = gettext_noop("LVEF %(value)s %%; needs >= %(limit)s %%")
+    params = {"value": _entered(value), "limit": _num(P.LVEF_MIN_PERCENT)}
+    if value >= P.LVEF_MIN_PERCENT:
+        return _met(Reason("lvef_met", template, params))
+    return _not_met(Reason("lvef_below_min", template, params))
 
 
 # --- Inclusion ----------------------------------------------------------------------------------
@@ -630,12 +912,30 @@ def _i01(data: ScreeningInput) -> _Part:
     """PROTOCOL.md I01: consent signed and dated before any study procedure."""
     consent, first = data.consent_date, data.first_procedure_date
     if consent is None:
-        return _missing("consent date missing")
+        return _missing(_t("consent_date_missing", gettext_noop("consent date missing")))
     if first is None:
-        return _missing("date of the first study procedure missing")
+        return _missing(
+            _t(
+                "first_procedure_date_missing",
+                gettext_noop("date of the first study procedure missing"),
+            )
+        )
+    params = {"consent": consent, "first": first}
     if consent <= first:
-        return _met(f"consent {consent.isoformat()} on or before first procedure {first}")
-    return _not_met(f"consent {consent.isoformat()} is after the first study procedure {first}")
+        return _met(
+            _t(
+                "consent_before_procedures",
+                gettext_noop("consent %(consent)s on or before first procedure %(first)s"),
+                **params,
+            )
+        )
+    return _not_met(
+        _t(
+            "consent_after_procedures",
+            gettext_noop("consent %(consent)s is after the first study procedure %(first)s"),
+            **params,
+        )
+    )
 
 
 def _birthday(born: date, year: int) -> date:
@@ -654,113 +954,285 @@ def _i02(data: ScreeningInput) -> _Part:
     """PROTOCOL.md I02: age 18-70 years inclusive at consent."""
     consent = data.consent_date
     low, high = P.AGE_MIN_YEARS, P.AGE_MAX_YEARS
-    limits = f"needs {low}-{high}"
     if consent is None:
-        return _missing("consent date missing (age is taken at consent)")
+        return _missing(
+            _t(
+                "consent_date_missing_for_age",
+                gettext_noop("consent date missing (age is taken at consent)"),
+            )
+        )
     born, year = data.date_of_birth, data.year_of_birth
     if born is not None:
         if year is not None and year != born.year:
-            return _missing(f"date of birth {born} and year of birth {year} disagree")
+            return _missing(
+                _t(
+                    "birth_data_disagree",
+                    gettext_noop("date of birth %(born)s and year of birth %(year)s disagree"),
+                    born=born,
+                    year=year,
+                )
+            )
         if born > consent:
-            return _missing(f"date of birth {born} is after consent {consent}")
+            return _missing(
+                _t(
+                    "born_after_consent",
+                    gettext_noop("date of birth %(born)s is after consent %(consent)s"),
+                    born=born,
+                    consent=consent,
+                )
+            )
         age = age_on(born, consent)
-        text = f"age {age} at consent {consent} (born {born}); {limits}"
-        return _met(text) if low <= age <= high else _not_met(text)
+        template = gettext_noop(
+            "age %(age)s at consent %(consent)s (born %(born)s); needs %(low)s-%(high)s"
+        )
+        params = {"age": age, "consent": consent, "born": born, "low": low, "high": high}
+        if low <= age <= high:
+            return _met(Reason("age_in_range", template, params))
+        return _not_met(Reason("age_out_of_range", template, params))
     if year is None:
-        return _missing("date of birth missing")
+        return _missing(_t("date_of_birth_missing", gettext_noop("date of birth missing")))
     if year > consent.year:
-        return _missing(f"year of birth {year} is after consent {consent}")
+        return _missing(
+            _t(
+                "born_after_consent",
+                gettext_noop("year of birth %(year)s is after consent %(consent)s"),
+                year=year,
+                consent=consent,
+            )
+        )
     oldest = consent.year - year
     # On 31 December every birthday of the year has passed, so the age is certain.
     ages = {oldest} if (consent.month, consent.day) == (12, 31) else {oldest - 1, oldest}
     inside = {age for age in ages if low <= age <= high}
-    shown = " or ".join(str(age) for age in sorted(ages))
-    text = f"born in {year}: age {shown} at consent {consent}; {limits}"
+    params = {
+        "year": year,
+        "ages": OrList(sorted(ages)),
+        "consent": consent,
+        "low": low,
+        "high": high,
+    }
+    template = gettext_noop(
+        "born in %(year)s: age %(ages)s at consent %(consent)s; needs %(low)s-%(high)s"
+    )
     if inside == ages:
-        return _met(text)
+        return _met(Reason("age_in_range", template, params))
     if not inside:
-        return _not_met(text)
-    return _missing(f"{text}; full date of birth needed")
+        return _not_met(Reason("age_out_of_range", template, params))
+    return _missing(
+        _t(
+            "full_date_of_birth_needed",
+            gettext_noop("%(age)s; full date of birth needed"),
+            age=Reason("age_uncertain", template, params),
+        )
+    )
 
 
 def _i03(data: ScreeningInput) -> _Part:
     """PROTOCOL.md I03: ECOG performance status 0-2."""
     if data.ecog is None:
-        return _missing("ECOG missing")
+        return _missing(_t("ecog_missing", gettext_noop("ECOG missing")))
     if not 0 <= data.ecog <= ECOG_SCALE_MAX:
-        return _missing(f"ECOG {data.ecog} is not a score (0-{ECOG_SCALE_MAX})")
-    text = f"ECOG {data.ecog}; needs 0-{P.ECOG_MAX}"
-    return _met(text) if data.ecog <= P.ECOG_MAX else _not_met(text)
+        return _missing(
+            _t(
+                "ecog_not_a_score",
+                gettext_noop("ECOG %(ecog)s is not a score (0-%(scale)s)"),
+                ecog=data.ecog,
+                scale=ECOG_SCALE_MAX,
+            )
+        )
+    template = gettext_noop("ECOG %(ecog)s; needs 0-%(max)s")
+    params = {"ecog": data.ecog, "max": P.ECOG_MAX}
+    if data.ecog <= P.ECOG_MAX:
+        return _met(Reason("ecog_met", template, params))
+    return _not_met(Reason("ecog_above_max", template, params))
 
 
 def _i04(data: ScreeningInput) -> _Part:
     """PROTOCOL.md I04: expected survival > 3 months, investigator judgement."""
     months = P.EXPECTED_SURVIVAL_MIN_MONTHS
     if data.expected_survival_attested is None:
-        return _missing(f"investigator has not attested survival > {months} months")
+        return _missing(
+            _t(
+                "survival_not_answered",
+                gettext_noop("investigator has not attested survival > %(months)s months"),
+                months=months,
+            )
+        )
     if data.expected_survival_attested:
-        return (Status.ATTESTED, f"investigator attests expected survival > {months} months")
-    return _not_met(f"investigator does not expect survival > {months} months")
+        return (
+            Status.ATTESTED,
+            (
+                _t(
+                    "survival_expected",
+                    gettext_noop("expected survival > %(months)s months"),
+                    months=months,
+                ),
+            ),
+        )
+    return _not_met(
+        _t(
+            "survival_not_expected",
+            gettext_noop("investigator does not expect survival > %(months)s months"),
+            months=months,
+        )
+    )
+
+
+_HISTOLOGY_TERMS = {
+    "synovial_sarcoma": gettext_noop("Synovial sarcoma"),
+    "leiomyosarcoma": gettext_noop("Leiomyosarcoma"),
+    "liposarcoma": gettext_noop("Liposarcoma"),
+    "angiosarcoma": gettext_noop("Angiosarcoma"),
+    "mpnst": gettext_noop("Malignant peripheral nerve sheath tumour"),
+    "undifferentiated_sarcoma": gettext_noop("Undifferentiated sarcoma"),
+    "rhabdomyosarcoma": gettext_noop("Rhabdomyosarcoma"),
+    "chondrosarcoma": gettext_noop("Chondrosarcoma"),
+    "osteosarcoma": gettext_noop("Osteosarcoma"),
+    "dfsp": gettext_noop("Dermatofibrosarcoma protuberans"),
+    "gist": gettext_noop("Gastrointestinal stromal tumour (GIST)"),
+    "ewing_pnet": gettext_noop("Ewing sarcoma / PNET"),
+    "imt": gettext_noop("Inflammatory myofibroblastic tumour"),
+    "mesothelioma": gettext_noop("Malignant mesothelioma"),
+}
 
 
 def _histology(code: str | None, other: str) -> _Part:
     """PROTOCOL.md I05: an eligible subtype, none of those listed after "EXCEPT"."""
     if code is None or not code.strip():
-        return _missing("histology missing")
+        return _missing(_t("histology_missing", gettext_noop("histology missing")))
     if code in HISTOLOGY_EXCLUDED:
-        return _not_met(f"histology {HISTOLOGY_EXCLUDED[code]} is excluded")
+        return _not_met(
+            _t(
+                "histology_excluded",
+                gettext_noop("histology %(histology)s is excluded"),
+                histology=Term(_HISTOLOGY_TERMS[code]),
+            )
+        )
     if code not in HISTOLOGY_ALLOWED:
-        return _missing(f"unknown histology code {code!r}")
+        return _missing(
+            _t(
+                "histology_unknown",
+                gettext_noop("unknown histology code %(value)s"),
+                value=repr(code),
+            )
+        )
     if code == "other_sts":
         if not other.strip():
-            return _missing("histology 'other soft-tissue sarcoma' not specified")
-        return _met(f"histology other soft-tissue sarcoma: {other.strip()}")
-    return _met(f"histology {HISTOLOGY_ALLOWED[code]}")
+            return _missing(
+                _t(
+                    "histology_other_unspecified",
+                    gettext_noop("histology 'other soft-tissue sarcoma' not specified"),
+                )
+            )
+        return _met(
+            _t(
+                "histology_other",
+                gettext_noop("histology other soft-tissue sarcoma: %(other)s"),
+                other=other.strip(),
+            )
+        )
+    return _met(
+        _t(
+            "histology_allowed",
+            gettext_noop("histology %(histology)s"),
+            histology=Term(_HISTOLOGY_TERMS[code]),
+        )
+    )
 
 
 def _i05(data: ScreeningInput) -> _Part:
     """PROTOCOL.md I05: pathologically confirmed advanced STS of an eligible subtype."""
     return _combine(
         [
-            _yes_required(data.pathologically_confirmed, "pathologically confirmed"),
-            _yes_required(data.advanced_or_metastatic, "advanced or metastatic"),
+            _yes_required(
+                data.pathologically_confirmed,
+                _t("pathologically_confirmed", gettext_noop("pathologically confirmed")),
+            ),
+            _yes_required(
+                data.advanced_or_metastatic,
+                _t("advanced_or_metastatic", gettext_noop("advanced or metastatic")),
+            ),
             _histology(data.histology, data.histology_other or ""),
         ]
     )
+
+
+_DISEASE_TERMS = {"measurable": gettext_noop("measurable"), "evaluable": gettext_noop("evaluable")}
 
 
 def _i06(data: ScreeningInput) -> _Part:
     """PROTOCOL.md I06: evaluable, or measurable (RECIST 1.1), disease."""
     status = data.disease_status
     if status is None:
-        return _missing("disease status missing")
+        return _missing(_t("disease_status_missing", gettext_noop("disease status missing")))
     if status in DISEASE_STATUSES_ALLOWED:
-        return _met(f"{status} disease")
+        return _met(
+            _t(
+                f"disease_{status}",
+                gettext_noop("%(status)s disease"),
+                status=Term(_DISEASE_TERMS[status]),
+            )
+        )
     if status == "none":
-        return _not_met("no measurable or evaluable disease")
-    return _missing(f"unknown disease status {status!r}")
+        return _not_met(
+            _t("no_evaluable_disease", gettext_noop("no measurable or evaluable disease"))
+        )
+    return _missing(
+        _t(
+            "disease_status_unknown",
+            gettext_noop("unknown disease status %(value)s"),
+            value=repr(status),
+        )
+    )
 
 
 def _i07(data: ScreeningInput) -> _Part:
     """PROTOCOL.md I07: PR or SD after >= 4 cycles of first-line anthracycline chemotherapy."""
     minimum = P.MIN_PRIOR_ANTHRACYCLINE_CYCLES
-    parts = [_yes_required(data.anthracycline_first_line, "first-line anthracycline")]
+    parts = [
+        _yes_required(
+            data.anthracycline_first_line,
+            _t("anthracycline_first_line", gettext_noop("first-line anthracycline")),
+        )
+    ]
     cycles = data.anthracycline_cycles
     if cycles is None:
-        parts.append(_missing("number of anthracycline cycles missing"))
+        parts.append(
+            _missing(
+                _t(
+                    "anthracycline_cycles_missing",
+                    gettext_noop("number of anthracycline cycles missing"),
+                )
+            )
+        )
     else:
-        text = f"{cycles} anthracycline cycles; needs >= {minimum}"
-        parts.append(_met(text) if cycles >= minimum else _not_met(text))
+        template = gettext_noop("%(cycles)s anthracycline cycles; needs >= %(min)s")
+        params = {"cycles": cycles, "min": minimum}
+        if cycles >= minimum:
+            parts.append(_met(Reason("anthracycline_cycles_met", template, params)))
+        else:
+            parts.append(_not_met(Reason("anthracycline_cycles_too_few", template, params)))
     response = data.best_response
-    allowed = " or ".join(BEST_RESPONSES_ALLOWED)
+    allowed = OrList(BEST_RESPONSES_ALLOWED)
+    template = gettext_noop("best response %(response)s; needs %(allowed)s")
     if response is None:
-        parts.append(_missing("best response missing"))
+        parts.append(_missing(_t("best_response_missing", gettext_noop("best response missing"))))
     elif response in BEST_RESPONSES_ALLOWED:
-        parts.append(_met(f"best response {response}; needs {allowed}"))
+        parts.append(_met(_t("best_response_met", template, response=response, allowed=allowed)))
     elif response in BEST_RESPONSES:
-        parts.append(_not_met(f"best response {response}; needs {allowed}"))
+        parts.append(
+            _not_met(_t("best_response_not_allowed", template, response=response, allowed=allowed))
+        )
     else:
-        parts.append(_missing(f"unknown best response {response!r}"))
+        parts.append(
+            _missing(
+                _t(
+                    "best_response_unknown",
+                    gettext_noop("unknown best response %(value)s"),
+                    value=repr(response),
+                )
+            )
+        )
     return _combine(parts)
 
 
@@ -783,30 +1255,86 @@ def _i08(data: ScreeningInput, ranges: Mapping[str, RefRange]) -> _Part:
     )
 
 
+_TEST_TYPES = {"serum": gettext_noop("serum "), "urine": gettext_noop("urine ")}
+
+
 def _pregnancy_test(data: ScreeningInput) -> _Part:
     """PROTOCOL.md I09: negative pregnancy test within 7 days before the first dose (C1D1)."""
     window = P.PREGNANCY_TEST_MAX_DAYS_BEFORE_FIRST_DOSE
     result = data.pregnancy_test_result
     if result is None:
-        return _missing("pregnancy test result missing")
+        return _missing(
+            _t("pregnancy_test_result_missing", gettext_noop("pregnancy test result missing"))
+        )
     if result == "positive":
-        return _not_met("pregnancy test positive")
+        return _not_met(_t("pregnancy_test_positive", gettext_noop("pregnancy test positive")))
     if result != "negative":
-        return _missing(f"unknown pregnancy test result {result!r}")
+        return _missing(
+            _t(
+                "pregnancy_test_result_unknown",
+                gettext_noop("unknown pregnancy test result %(value)s"),
+                value=repr(result),
+            )
+        )
     tested, c1d1 = data.pregnancy_test_date, data.planned_c1d1
     if tested is None:
-        return _missing("pregnancy test date missing")
+        return _missing(
+            _t("pregnancy_test_date_missing", gettext_noop("pregnancy test date missing"))
+        )
     if c1d1 is None:
-        return _missing("planned C1D1 missing (the pregnancy test must be within 7 days before)")
+        return _missing(
+            _t(
+                "planned_c1d1_missing",
+                gettext_noop(
+                    "planned C1D1 missing (the pregnancy test must be within %(days)s days before)"
+                ),
+                days=window,
+            )
+        )
     days = (c1d1 - tested).days
-    kind = f"{data.pregnancy_test_type} " if data.pregnancy_test_type else ""
-    head = f"negative {kind}pregnancy test {tested}"
+    kind = data.pregnancy_test_type
+    params = {
+        "kind": Term(_TEST_TYPES[kind]) if kind in _TEST_TYPES else (f"{kind} " if kind else ""),
+        "tested": tested,
+        "c1d1": c1d1,
+        "days": days,
+        "window": window,
+    }
     if days < 0:
-        return _not_met(f"{head} is after planned C1D1 {c1d1}; must be 0-{window} days before")
-    text = f"{head} is {days} days before planned C1D1 {c1d1}"
+        return _not_met(
+            _t(
+                "pregnancy_test_after_c1d1",
+                gettext_noop(
+                    "negative %(kind)spregnancy test %(tested)s is after planned C1D1 %(c1d1)s; "
+                    "must be 0-%(window)s days before"
+                ),
+                **params,
+            )
+        )
     if days > window:
-        return _not_met(f"{text}: test is older than {window} days before C1D1")
-    return _met(f"{text}; needs 0-{window} days")
+        return _not_met(
+            _t(
+                "pregnancy_test_too_old",
+                gettext_noop(
+                    "negative %(kind)spregnancy test %(tested)s is %(days)s days before planned "
+                    "C1D1 %(c1d1)s: test is older than %(window)s days before C1D1"
+                ),
+                **params,
+            )
+        )
+    return _met(
+        _t(
+            "pregnancy_test_met",
+            gettext_noop(
+                "negative %(kind)spregnancy test %(tested)s is %(days)s days before planned "
+                "C1D1 %(c1d1)s; needs 0-%(window)s days"
+            ),
+            **params,
+        )
+    )
+
+
+_CONTRACEPTION = _t("contraception_agreed", gettext_noop("contraception agreed"))
 
 
 def _i09(data: ScreeningInput) -> _Part:
@@ -817,25 +1345,46 @@ def _i09(data: ScreeningInput) -> _Part:
     """
     parts = []
     if data.sex is None:
-        parts.append(_missing("sex missing (decides whether a pregnancy test is needed)"))
+        parts.append(
+            _missing(
+                _t(
+                    "sex_missing",
+                    gettext_noop("sex missing (decides whether a pregnancy test is needed)"),
+                )
+            )
+        )
     elif data.sex == "M":
-        parts.append(_yes_required(data.contraception_agreed, "contraception agreed"))
+        parts.append(_yes_required(data.contraception_agreed, _CONTRACEPTION))
     elif data.sex == "F":
         if data.childbearing_potential is None:
-            parts.append(_missing("childbearing potential not answered"))
+            parts.append(
+                _missing(
+                    _t(
+                        "childbearing_potential_not_answered",
+                        gettext_noop("childbearing potential not answered"),
+                    )
+                )
+            )
         elif data.childbearing_potential:
-            parts.append(_yes_required(data.contraception_agreed, "contraception agreed"))
-            parts.append(_yes_excludes(data.lactating, "lactating"))
+            parts.append(_yes_required(data.contraception_agreed, _CONTRACEPTION))
+            parts.append(_yes_excludes(data.lactating, _t("lactating", gettext_noop("lactating"))))
             parts.append(_pregnancy_test(data))
         else:
             parts.append(
                 _met(
-                    "woman without childbearing potential: no contraception or "
-                    "pregnancy test needed"
+                    _t(
+                        "no_childbearing_potential",
+                        gettext_noop(
+                            "woman without childbearing potential: no contraception or "
+                            "pregnancy test needed"
+                        ),
+                    )
                 )
             )
     else:
-        parts.append(_missing(f"unknown sex {data.sex!r}"))
+        parts.append(
+            _missing(_t("sex_unknown", gettext_noop("unknown sex %(value)s"), value=repr(data.sex)))
+        )
     return _combine(parts)
 
 
@@ -844,13 +1393,29 @@ def _i09(data: ScreeningInput) -> _Part:
 
 def _e01(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E01: prior anlotinib."""
-    return _yes_excludes(data.prior_anlotinib, "prior anlotinib")
+    return _yes_excludes(
+        data.prior_anlotinib, _t("prior_anlotinib", gettext_noop("prior anlotinib"))
+    )
 
 
 def _e02(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E02: another malignancy within the last 5 years."""
     years = P.PRIOR_MALIGNANCY_YEARS
-    return _yes_excludes(data.other_malignancy_5y, f"another malignancy within {years} years")
+    return _yes_excludes(
+        data.other_malignancy_5y,
+        _t(
+            "other_malignancy",
+            gettext_noop("another malignancy within %(years)s years"),
+            years=years,
+        ),
+    )
+
+
+_RADIOTHERAPY_TERMS = {
+    "none": gettext_noop("none"),
+    "local": gettext_noop("local"),
+    "extended_field": gettext_noop("extended_field"),
+}
 
 
 def _e03(data: ScreeningInput) -> _Part:
@@ -860,90 +1425,162 @@ def _e03(data: ScreeningInput) -> _Part:
         _days_before(
             data.last_systemic_therapy_date,
             data.enrolment_date,
-            what="last systemic therapy",
-            ref_name="enrolment",
+            what=_t("last_systemic_therapy", gettext_noop("last systemic therapy")),
+            ref_name=_ENROLMENT,
             minimum=P.SYSTEMIC_THERAPY_WASHOUT_DAYS,
         ),
-        _yes_excludes(data.systemic_therapy_planned, "systemic therapy planned during the study"),
+        _yes_excludes(
+            data.systemic_therapy_planned,
+            _t(
+                "systemic_therapy_planned",
+                gettext_noop("systemic therapy planned during the study"),
+            ),
+        ),
     ]
     kind = data.radiotherapy_type
     if kind is None:
-        parts.append(_missing("radiotherapy type missing"))
+        parts.append(
+            _missing(_t("radiotherapy_type_missing", gettext_noop("radiotherapy type missing")))
+        )
     elif kind == "extended_field":
         parts.append(
             _days_before(
                 data.radiotherapy_date,
                 data.enrolment_date,
-                what="extended-field radiotherapy",
-                ref_name="enrolment",
+                what=_t("extended_field_radiotherapy", gettext_noop("extended-field radiotherapy")),
+                ref_name=_ENROLMENT,
                 minimum=P.RADIOTHERAPY_WASHOUT_DAYS,
             )
         )
     elif kind in RADIOTHERAPY_TYPES:
-        parts.append(_met(f"radiotherapy: {kind} (no washout)"))
+        parts.append(
+            _met(
+                _t(
+                    f"radiotherapy_{kind}",
+                    gettext_noop("radiotherapy: %(kind)s (no washout)"),
+                    kind=Term(_RADIOTHERAPY_TERMS[kind]),
+                )
+            )
+        )
     else:
-        parts.append(_missing(f"unknown radiotherapy type {kind!r}"))
+        parts.append(
+            _missing(
+                _t(
+                    "radiotherapy_type_unknown",
+                    gettext_noop("unknown radiotherapy type %(value)s"),
+                    value=repr(kind),
+                )
+            )
+        )
     return _combine(parts)
 
 
 def _e04(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E04: unresolved toxicity > CTCAE grade 1 (alopecia excepted)."""
-    return _yes_excludes(data.unresolved_toxicity_gt1, "unresolved toxicity > grade 1")
+    return _yes_excludes(
+        data.unresolved_toxicity_gt1,
+        _t("unresolved_toxicity", gettext_noop("unresolved toxicity > grade 1")),
+    )
 
 
 def _e05(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E05: conditions preventing oral medication."""
-    return _yes_excludes(data.cannot_take_oral, "cannot take oral medication")
+    return _yes_excludes(
+        data.cannot_take_oral, _t("cannot_take_oral", gettext_noop("cannot take oral medication"))
+    )
 
 
 def _e06(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E06: effusion or ascites with dyspnoea > CTCAE grade 2."""
-    return _yes_excludes(data.effusion_dyspnoea_gt2, "effusion/ascites with dyspnoea > grade 2")
+    return _yes_excludes(
+        data.effusion_dyspnoea_gt2,
+        _t("effusion_dyspnoea", gettext_noop("effusion/ascites with dyspnoea > grade 2")),
+    )
 
 
 def _e07(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E07: brain metastases not controlled, or controlled for < 2 months."""
     state, months = data.brain_metastases, P.BRAIN_METS_CONTROLLED_MIN_MONTHS
     if state is None:
-        return _missing("brain metastases not answered")
+        return _missing(
+            _t("brain_metastases_not_answered", gettext_noop("brain metastases not answered"))
+        )
     if state not in BRAIN_METASTASES_STATES:
-        return _missing(f"unknown brain metastases state {state!r}")
+        return _missing(
+            _t(
+                "brain_metastases_unknown",
+                gettext_noop("unknown brain metastases state %(value)s"),
+                value=repr(state),
+            )
+        )
     if state == "none":
-        return _met("no brain metastases")
+        return _met(_t("no_brain_metastases", gettext_noop("no brain metastases")))
     if state == "uncontrolled":
-        return _not_met("brain metastases not controlled")
+        return _not_met(
+            _t("brain_metastases_uncontrolled", gettext_noop("brain metastases not controlled"))
+        )
     since, enrolment = data.brain_metastases_controlled_since, data.enrolment_date
     if since is None:
-        return _missing("date brain metastases controlled since missing")
+        return _missing(
+            _t(
+                "brain_metastases_since_missing",
+                gettext_noop("date brain metastases controlled since missing"),
+            )
+        )
     if enrolment is None:
-        return _missing("enrolment date missing")
+        return _missing(_date_missing(_ENROLMENT))
     due = add_months(since, months)
-    text = (
-        f"brain metastases controlled since {since}; {months} months later is {due}, "
-        f"enrolment {enrolment}"
-    )
+    params = {"since": since, "months": months, "due": due, "enrolment": enrolment}
     if due <= enrolment:
-        return _met(text)
-    return _not_met(f"{text}: controlled for less than {months} months")
+        return _met(
+            _t(
+                "brain_metastases_controlled",
+                gettext_noop(
+                    "brain metastases controlled since %(since)s; %(months)s months later is "
+                    "%(due)s, enrolment %(enrolment)s"
+                ),
+                **params,
+            )
+        )
+    return _not_met(
+        _t(
+            "brain_metastases_controlled_too_briefly",
+            gettext_noop(
+                "brain metastases controlled since %(since)s; %(months)s months later is "
+                "%(due)s, enrolment %(enrolment)s: controlled for less than %(months)s months"
+            ),
+            **params,
+        )
+    )
 
 
 def _e08(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E08: thyroid dysfunction despite best supportive treatment."""
-    return _yes_excludes(data.thyroid_dysfunction, "thyroid dysfunction")
+    return _yes_excludes(
+        data.thyroid_dysfunction, _t("thyroid_dysfunction", gettext_noop("thyroid dysfunction"))
+    )
 
 
 def _e09a(data: ScreeningInput) -> list[_Part]:
     """PROTOCOL.md E09 (a): systolic >= 140 or diastolic >= 90 mmHg."""
     parts = []
-    for label, value, limit in (
-        ("systolic", data.sbp, P.SBP_MAX_EXCLUSIVE),
-        ("diastolic", data.dbp, P.DBP_MAX_EXCLUSIVE),
+    for code, label, value, limit in (
+        ("sbp", gettext_noop("systolic"), data.sbp, P.SBP_MAX_EXCLUSIVE),
+        ("dbp", gettext_noop("diastolic"), data.dbp, P.DBP_MAX_EXCLUSIVE),
     ):
         if value is None:
-            parts.append(_missing(f"(a) {label} BP missing"))
+            parts.append(
+                _missing(
+                    _t(f"{code}_missing", gettext_noop("(a) %(bp)s BP missing"), bp=Term(label))
+                )
+            )
             continue
-        text = f"(a) {label} BP {value} mmHg; excluded at >= {limit}"
-        parts.append(_not_met(text) if value >= limit else _met(text))
+        template = gettext_noop("(a) %(bp)s BP %(value)s mmHg; excluded at >= %(limit)s")
+        params = {"bp": Term(label), "value": value, "limit": limit}
+        if value >= limit:
+            parts.append(_not_met(Reason(f"{code}_too_high", template, params)))
+        else:
+            parts.append(_met(Reason(f"{code}_met", template, params)))
     return parts
 
 
@@ -953,23 +1590,52 @@ def _e09b(data: ScreeningInput) -> list[_Part]:
     parts = [
         _yes_excludes(
             data.cardiac_disease,
-            "(b) arrhythmia, ischaemia/infarction >= grade II or NYHA >= 2 heart failure",
+            _t(
+                "cardiac_disease",
+                gettext_noop(
+                    "(b) arrhythmia, ischaemia/infarction >= grade II or NYHA >= 2 heart failure"
+                ),
+            ),
         )
     ]
     qtc = data.qtc_ms
-    limits = f"excluded at >= {men} ms (men) / >= {women} ms (women)"
+    limits = _t(
+        "qtc_limits",
+        gettext_noop("excluded at >= %(men)s ms (men) / >= %(women)s ms (women)"),
+        men=men,
+        women=women,
+    )
     if qtc is None:
-        parts.append(_missing("(b) QTc missing"))
+        parts.append(_missing(_t("qtc_missing", gettext_noop("(b) QTc missing"))))
     elif qtc >= max(men, women) or qtc < min(men, women):
-        text = f"(b) QTc {qtc} ms; {limits}"
-        parts.append(_not_met(text) if qtc >= max(men, women) else _met(text))
+        template = gettext_noop("(b) QTc %(qtc)s ms; %(limits)s")
+        params = {"qtc": qtc, "limits": limits}
+        if qtc >= max(men, women):
+            parts.append(_not_met(Reason("qtc_too_long", template, params)))
+        else:
+            parts.append(_met(Reason("qtc_met", template, params)))
     elif data.sex in ("M", "F"):
         limit = men if data.sex == "M" else women
-        who = "men" if data.sex == "M" else "women"
-        text = f"(b) QTc {qtc} ms; excluded at >= {limit} ms in {who}"
-        parts.append(_not_met(text) if qtc >= limit else _met(text))
+        if data.sex == "M":
+            template = gettext_noop("(b) QTc %(qtc)s ms; excluded at >= %(limit)s ms in men")
+        else:
+            template = gettext_noop("(b) QTc %(qtc)s ms; excluded at >= %(limit)s ms in women")
+        params = {"qtc": qtc, "limit": limit}
+        if qtc >= limit:
+            parts.append(_not_met(Reason("qtc_too_long", template, params)))
+        else:
+            parts.append(_met(Reason("qtc_met", template, params)))
     else:
-        parts.append(_missing(f"(b) QTc {qtc} ms: sex needed ({limits})"))
+        parts.append(
+            _missing(
+                _t(
+                    "qtc_needs_sex",
+                    gettext_noop("(b) QTc %(qtc)s ms: sex needed (%(limits)s)"),
+                    qtc=qtc,
+                    limits=limits,
+                )
+            )
+        )
     return parts
 
 
@@ -977,37 +1643,58 @@ def _hepatitis_b(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E09 (e): active hepatitis B = HBsAg+ and HBV DNA >= 500 IU/mL."""
     limit = P.HBV_DNA_EXCLUDE_IU_ML
     if data.hbsag_positive is None:
-        return _missing("(e) HBsAg missing")
+        return _missing(_t("hbsag_missing", gettext_noop("(e) HBsAg missing")))
     if not data.hbsag_positive:
-        return _met("(e) HBsAg negative")
+        return _met(_t("hbsag_negative", gettext_noop("(e) HBsAg negative")))
     if data.hbv_dna_iu_ml is None:
-        return _missing("(e) HBsAg positive: HBV DNA missing")
+        return _missing(_t("hbv_dna_missing", gettext_noop("(e) HBsAg positive: HBV DNA missing")))
     dna = _dec(data.hbv_dna_iu_ml)
-    text = f"(e) HBsAg positive, HBV DNA {_entered(dna)} IU/mL; excluded at >= {limit}"
-    return _not_met(text) if dna >= limit else _met(text)
+    template = gettext_noop("(e) HBsAg positive, HBV DNA %(dna)s IU/mL; excluded at >= %(limit)s")
+    params = {"dna": _entered(dna), "limit": limit}
+    if dna >= limit:
+        return _not_met(Reason("active_hepatitis_b", template, params))
+    return _met(Reason("hbv_dna_below_limit", template, params))
 
 
 def _hepatitis_c(data: ScreeningInput, ranges: Mapping[str, RefRange]) -> _Part:
     """PROTOCOL.md E09 (e): active hepatitis C = HCV RNA+ with ALT or AST above the ULN."""
     if data.hcv_rna_positive is None:
-        return _missing("(e) HCV RNA missing")
+        return _missing(_t("hcv_rna_missing", gettext_noop("(e) HCV RNA missing")))
     if not data.hcv_rna_positive:
-        return _met("(e) HCV RNA negative")
+        return _met(_t("hcv_rna_negative", gettext_noop("(e) HCV RNA negative")))
     limit = HCV_LIVER_FUNCTION_MAX_X_ULN
     abnormal, normal, missing = [], [], []
     for analyte, lab in (("alt", data.alt), ("ast", data.ast)):
         reading = _read_vs_uln(lab, analyte, ranges, data.lab_date)
-        if isinstance(reading, str):
+        if isinstance(reading, Reason):
             missing.append(reading)
         elif reading.value > limit * reading.uln:
             abnormal.append(reading.describe(limit))
         else:
             normal.append(reading.describe(limit))
     if abnormal:
-        return _not_met(f"(e) HCV RNA positive with abnormal liver function: {', '.join(abnormal)}")
+        return _not_met(
+            _t(
+                "active_hepatitis_c",
+                gettext_noop("(e) HCV RNA positive with abnormal liver function: %(labs)s"),
+                labs=CommaList(abnormal),
+            )
+        )
     if missing:
-        return _missing(f"(e) HCV RNA positive, liver function unknown: {', '.join(missing)}")
-    return _met(f"(e) HCV RNA positive, liver function normal: {', '.join(normal)}")
+        return _missing(
+            _t(
+                "hcv_liver_function_unknown",
+                gettext_noop("(e) HCV RNA positive, liver function unknown: %(labs)s"),
+                labs=CommaList(missing),
+            )
+        )
+    return _met(
+        _t(
+            "hcv_liver_function_normal",
+            gettext_noop("(e) HCV RNA positive, liver function normal: %(labs)s"),
+            labs=CommaList(normal),
+        )
+    )
 
 
 def _proteinuria(data: ScreeningInput) -> _Part:
@@ -1015,18 +1702,43 @@ def _proteinuria(data: ScreeningInput) -> _Part:
     dip, grams = data.urine_protein_dipstick, data.urine_protein_24h_g
     plus, limit_g = P.URINE_PROTEIN_EXCLUDE_DIPSTICK_PLUS, P.URINE_PROTEIN_24H_EXCLUDE_G
     if dip is not None and not 0 <= dip <= URINE_DIPSTICK_MAX:
-        return _missing(f"(f) urine dipstick {dip} is not a reading (0-{URINE_DIPSTICK_MAX})")
+        return _missing(
+            _t(
+                "dipstick_not_a_reading",
+                gettext_noop("(f) urine dipstick %(dip)s is not a reading (0-%(max)s)"),
+                dip=dip,
+                max=URINE_DIPSTICK_MAX,
+            )
+        )
     shown = []
     if dip is not None:
-        shown.append(f"dipstick {_DIPSTICK[dip]}")
+        shown.append(
+            _t("dipstick", gettext_noop("dipstick %(reading)s"), reading=_dipstick_term(dip))
+        )
     if grams is not None:
-        shown.append(f"24-h protein {_entered(_dec(grams))} g")
-    text = f"(f) urine {', '.join(shown)}; excluded at >= {_DIPSTICK[plus]} or >= {limit_g} g/24 h"
-    if (dip is not None and dip >= plus) or (grams is not None and _dec(grams) >= limit_g):
-        return _not_met(text)
+        shown.append(
+            _t(
+                "protein_24h",
+                gettext_noop("24-h protein %(grams)s g"),
+                grams=_entered(_dec(grams)),
+            )
+        )
     if dip is None and grams is None:
-        return _missing("(f) urine protein missing (dipstick or 24-h)")
-    return _met(text)
+        return _missing(
+            _t(
+                "urine_protein_missing",
+                gettext_noop("(f) urine protein missing (dipstick or 24-h)"),
+            )
+        )
+    template = gettext_noop("(f) urine %(shown)s; excluded at >= %(plus)s or >= %(grams)s g/24 h")
+    params = {"shown": CommaList(shown), "plus": _dipstick_term(plus), "grams": limit_g}
+    if (dip is not None and dip >= plus) or (grams is not None and _dec(grams) >= limit_g):
+        return _not_met(Reason("proteinuria", template, params))
+    return _met(Reason("no_proteinuria", template, params))
+
+
+def _dipstick_term(reading: int):
+    return Term(gettext_noop("negative/trace")) if reading == 0 else _DIPSTICK[reading]
 
 
 def _e09(data: ScreeningInput, ranges: Mapping[str, RefRange]) -> _Part:
@@ -1039,16 +1751,26 @@ def _e09(data: ScreeningInput, ranges: Mapping[str, RefRange]) -> _Part:
                 data.fasting_glucose,
                 "glucose",
                 P.FASTING_GLUCOSE_MAX_MMOL_L,
-                "(c) fasting",
+                _t("fasting", gettext_noop("(c) fasting")),
             ),
-            _yes_excludes(data.active_infection_ge2, "(d) active infection >= grade 2"),
+            _yes_excludes(
+                data.active_infection_ge2,
+                _t("active_infection", gettext_noop("(d) active infection >= grade 2")),
+            ),
             _hepatitis_b(data),
             _hepatitis_c(data, ranges),
             _yes_excludes(
-                data.infection_needing_antimicrobials, "(e) infection needing antimicrobials"
+                data.infection_needing_antimicrobials,
+                _t(
+                    "infection_needing_antimicrobials",
+                    gettext_noop("(e) infection needing antimicrobials"),
+                ),
             ),
             _proteinuria(data),
-            _yes_excludes(data.seizures_needing_treatment, "(g) seizures needing treatment"),
+            _yes_excludes(
+                data.seizures_needing_treatment,
+                _t("seizures", gettext_noop("(g) seizures needing treatment")),
+            ),
         ]
     )
 
@@ -1058,16 +1780,24 @@ def _never_or_washout(
     when: date | None,
     enrolment: date | None,
     *,
-    what: str,
-    never: str,
+    what: Reason,
+    never: Reason,
     minimum: int,
 ) -> _Part:
     """An event recorded as "never", or dated at least ``minimum`` days before enrolment."""
     if none and when is not None:
-        return _missing(f"{never} is ticked but a {what} date {when} is recorded")
+        return _missing(
+            _t(
+                f"{never.code}_but_dated",
+                gettext_noop("%(never)s is ticked but a %(what)s date %(when)s is recorded"),
+                never=never,
+                what=what,
+                when=when,
+            )
+        )
     if none:
         return _met(never)
-    return _days_before(when, enrolment, what=what, ref_name="enrolment", minimum=minimum)
+    return _days_before(when, enrolment, what=what, ref_name=_ENROLMENT, minimum=minimum)
 
 
 def _e10(data: ScreeningInput) -> _Part:
@@ -1076,28 +1806,36 @@ def _e10(data: ScreeningInput) -> _Part:
         data.surgery_none,
         data.surgery_date,
         data.enrolment_date,
-        what="surgery/biopsy/trauma",
-        never="no surgery, biopsy or significant trauma",
+        what=_t("surgery", gettext_noop("surgery/biopsy/trauma")),
+        never=_t("no_surgery", gettext_noop("no surgery, biopsy or significant trauma")),
         minimum=P.SURGERY_WASHOUT_DAYS,
     )
 
 
-def _judgement(answer: bool | None, *, unanswered: str, excluded: str, attested: str) -> _Part:
+def _judgement(
+    answer: bool | None, *, unanswered: Reason, excluded: Reason, attested: Reason
+) -> _Part:
     """An exclusion the investigator judges: yes excludes, no is attested, blank is missing."""
     if answer is None:
         return _missing(unanswered)
     if answer:
         return _not_met(excluded)
-    return (Status.ATTESTED, attested)
+    return (Status.ATTESTED, (attested,))
 
 
 def _e11(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E11: tumour likely to invade major vessels (investigator judgement)."""
     return _judgement(
         data.major_vessel_invasion_risk,
-        unanswered="investigator has not judged the risk of major-vessel invasion",
-        excluded="investigator judges the tumour likely to invade major vessels / bleed",
-        attested="investigator attests no major-vessel invasion risk",
+        unanswered=_t(
+            "vessel_invasion_not_judged",
+            gettext_noop("investigator has not judged the risk of major-vessel invasion"),
+        ),
+        excluded=_t(
+            "vessel_invasion_likely",
+            gettext_noop("investigator judges the tumour likely to invade major vessels / bleed"),
+        ),
+        attested=_t("no_vessel_invasion_risk", gettext_noop("no major-vessel invasion risk")),
     )
 
 
@@ -1106,8 +1844,18 @@ def _e12(data: ScreeningInput) -> _Part:
     days = P.BLEEDING_LOOKBACK_DAYS
     return _combine(
         [
-            _yes_excludes(data.unhealed_wound_or_fracture, "unhealed wound, ulcer or fracture"),
-            _yes_excludes(data.bleeding_gt3_4w, f"bleeding > grade 3 within {days} days"),
+            _yes_excludes(
+                data.unhealed_wound_or_fracture,
+                _t("unhealed_wound", gettext_noop("unhealed wound, ulcer or fracture")),
+            ),
+            _yes_excludes(
+                data.bleeding_gt3_4w,
+                _t(
+                    "bleeding",
+                    gettext_noop("bleeding > grade 3 within %(days)s days"),
+                    days=days,
+                ),
+            ),
         ]
     )
 
@@ -1115,12 +1863,18 @@ def _e12(data: ScreeningInput) -> _Part:
 def _e13(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E13: arterial or venous thrombosis within 6 months."""
     months = P.THROMBOSIS_LOOKBACK_MONTHS
-    return _yes_excludes(data.thrombosis_6m, f"thrombosis within {months} months")
+    return _yes_excludes(
+        data.thrombosis_6m,
+        _t("thrombosis", gettext_noop("thrombosis within %(months)s months"), months=months),
+    )
 
 
 def _e14(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E14: psychotropic substance abuse or mental disorder."""
-    return _yes_excludes(data.psychiatric_or_substance, "substance abuse or mental disorder")
+    return _yes_excludes(
+        data.psychiatric_or_substance,
+        _t("substance_or_mental", gettext_noop("substance abuse or mental disorder")),
+    )
 
 
 def _e15(data: ScreeningInput) -> _Part:
@@ -1129,8 +1883,8 @@ def _e15(data: ScreeningInput) -> _Part:
         data.other_trial_none,
         data.other_trial_date,
         data.enrolment_date,
-        what="last other anti-tumour trial",
-        never="no other anti-tumour trial",
+        what=_t("other_trial", gettext_noop("last other anti-tumour trial")),
+        never=_t("no_other_trial", gettext_noop("no other anti-tumour trial")),
         minimum=P.OTHER_TRIAL_WASHOUT_DAYS,
     )
 
@@ -1139,9 +1893,12 @@ def _e16(data: ScreeningInput) -> _Part:
     """PROTOCOL.md E16: any other condition the investigator judges unsafe (judgement)."""
     return _judgement(
         data.investigator_unsafe_judgement,
-        unanswered="investigator has not given the overall safety judgement",
-        excluded="investigator judges participation unsafe",
-        attested="investigator attests no other unsafe condition",
+        unanswered=_t(
+            "safety_not_judged",
+            gettext_noop("investigator has not given the overall safety judgement"),
+        ),
+        excluded=_t("judged_unsafe", gettext_noop("investigator judges participation unsafe")),
+        attested=_t("no_other_unsafe_condition", gettext_noop("no other unsafe condition")),
     )
 
 
@@ -1232,8 +1989,8 @@ def evaluate(data: ScreeningInput, ranges: Mapping[str, RefRange]) -> Verdict:
     """
     results = []
     for code, kind, title in CRITERIA:
-        status, reason = _RULES[code](data, ranges)
-        results.append(CriterionResult(code, kind, title, status, reason))
+        status, reasons = _RULES[code](data, ranges)
+        results.append(CriterionResult(code, kind, title, status, reasons))
     return Verdict(tuple(results))
 
 

@@ -24,6 +24,7 @@ from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, save_versioned
 from eligibility import rules
 from eligibility.models import EligibilitySignature, ReferenceRange, Screening
+from eligibility.validation import validate_screening
 from subjects.lifecycle import SubjectStatus as S
 from subjects.models import StatusChange, Subject
 
@@ -179,6 +180,12 @@ def save_screening(
 ) -> Screening:
     """Create the screening CRF or correct it (reason, version); void stale signatures.
 
+    The one validation of the CRF, for the page and the API (issue 11 A1): ``changes`` holds
+    typed Python values (dates, Decimals, bools, ints, text; None clears a field). The model's
+    own limits (types, choices, digits) and :func:`eligibility.validation.validate_screening`
+    (dates, units, plausibility, version and reason) are checked together; every refusal is
+    one field-keyed ``ValidationError`` with a code, and nothing is stored.
+
     Only while the subject is in screening (code ``not_in_screening``): after enrolment or a
     screen failure the data the decision rested on is read-only, on the page and the API.
     """
@@ -186,6 +193,8 @@ def save_screening(
     current = get_screening(subject)
     # Compare with the row as stored: the caller's instance may carry typed values already.
     before = Screening.objects.filter(pk=current.pk).first() if current.pk else current
+    changes = _typed_changes(changes)
+    check_screening(subject, before, changes, expected_version=expected_version, reason=reason)
     # One transaction: the data and the voiding of the signatures it invalidates commit together.
     with transaction.atomic():
         lock_audit_chain()
@@ -201,6 +210,64 @@ def save_screening(
         void_stale_signatures(subject, by=by, why=_changed_fields(before, changes))
     subject.screening = screening  # the caller's subject reads the data just saved
     return screening
+
+
+def _typed_changes(changes: dict) -> dict:
+    """``changes`` restricted to the CRF's fields (another name is refused, code
+    ``unknown_field``); None clears a text field to "" (its empty value)."""
+    unknown = sorted(set(changes) - set(DATA_FIELDS))
+    if unknown:
+        raise ValidationError(
+            {
+                name: ValidationError(_("Not a field of the screening CRF."), code="unknown_field")
+                for name in unknown
+            }
+        )
+    typed = {}
+    for name, value in changes.items():
+        field = Screening._meta.get_field(name)
+        typed[name] = "" if value is None and not field.null else value
+    return typed
+
+
+def check_screening(
+    subject: Subject,
+    stored: Screening,
+    changes: dict,
+    *,
+    expected_version: int | None,
+    reason: str,
+) -> None:
+    """Every check of a save of ``changes`` over ``stored``, in one ``ValidationError``.
+
+    The model's limits first (``full_clean``: types, choices, digits, min/max); then
+    :func:`eligibility.validation.validate_screening` on the resulting values (a field the
+    model refused already gets no second message).
+    """
+    values = {name: getattr(stored, name) for name in DATA_FIELDS}
+    values.update(changes)
+    candidate = Screening(subject=subject, **values)
+    errors: dict[str, list] = {}
+    try:
+        candidate.full_clean(exclude=["subject", "version"], validate_unique=False)
+    except ValidationError as exc:
+        for field, field_errors in exc.error_dict.items():
+            errors.setdefault(field, []).extend(field_errors)
+    refused = set(errors)
+    try:
+        validate_screening(
+            {k: v for k, v in values.items() if k not in refused},
+            today=subject.site.today(),
+            correction=stored.pk is not None,
+            expected_version=expected_version,
+            reason=reason,
+        )
+    except ValidationError as exc:
+        for field, field_errors in exc.error_dict.items():
+            if field not in refused:
+                errors.setdefault(field, []).extend(field_errors)
+    if errors:
+        raise ValidationError(errors)
 
 
 def _create_screening(subject: Subject, changes: dict, *, by, reason: str) -> Screening:
@@ -249,15 +316,115 @@ def current_signature(subject: Subject) -> EligibilitySignature | None:
 
 
 def valid_signature(subject: Subject, screening: Screening) -> EligibilitySignature | None:
-    """The active signature that covers exactly the data stored now, if any."""
+    """The active signature that covers exactly the data stored now, and the investigator's
+    attestation of every judgement criterion the data answers in the subject's favour."""
     signature = EligibilitySignature.objects.filter(subject=subject, voided_at__isnull=True).first()
     if signature is None or signature.data_hash != data_hash(subject, screening):
+        return None
+    if not _covers_attestations(signature, evaluate(subject, screening)):
         return None
     return signature
 
 
+def _covers_attestations(signature: EligibilitySignature, verdict: rules.Verdict) -> bool:
+    return set(pending_attestations(verdict)) <= set(signature.attested_criteria or ())
+
+
+def criteria_rows(verdict: rules.Verdict, signature: EligibilitySignature | None = None) -> list:
+    """The checklist as the pages and the API show it, in the request's language.
+
+    A judgement criterion answered in the subject's favour is ``pending_attestation`` until
+    ``signature`` (the valid one) carries the investigator's attestation of it, then
+    ``attested`` (with who and when); never met on the coordinator's word. Titles and reasons
+    are translated from the rules' codes and parameters (``reasons`` keeps those).
+    """
+    attested = set(signature.attested_criteria or ()) if signature is not None else set()
+    rows = []
+    for r in verdict.checklist():
+        status = r.status.value
+        if r.status is rules.Status.ATTESTED:
+            status = "attested" if r.code in attested else "pending_attestation"
+        rows.append(
+            {
+                "code": r.code,
+                "kind": r.kind.value,
+                "status": status,
+                "title": r.title_text(_),
+                "reason": r.reason_text(_),
+                "title_en": r.title,
+                "reason_en": r.reason,
+                "reasons": [reason.as_json() for reason in r.reasons],
+                "judgement": r.code in rules.JUDGEMENT_CRITERIA,
+                "attested_by": signature if status == "attested" else None,
+            }
+        )
+    return rows
+
+
+def pending_attestations(verdict: rules.Verdict) -> list[str]:
+    """The judgement criteria (``rules.JUDGEMENT_CRITERIA``) answered in the subject's favour:
+    the investigator attests each one when signing; until then they are pending."""
+    return [
+        r.code
+        for r in verdict.results
+        if r.code in rules.JUDGEMENT_CRITERIA and r.status is rules.Status.ATTESTED
+    ]
+
+
+def _require_attestations(verdict: rules.Verdict, attested) -> list[str]:
+    """The criteria to attest, all attested by the signer; else ``attestation_required`` (or
+    ``not_attestable`` for a code that is no pending judgement criterion)."""
+    needed = pending_attestations(verdict)
+    given = set(attested or ())
+    extra = sorted(given - set(needed))
+    if extra:
+        raise ValidationError(
+            {
+                "attested_criteria": ValidationError(
+                    _("Not a judgement criterion awaiting your attestation: %(codes)s.")
+                    % {"codes": ", ".join(extra)},
+                    code="not_attestable",
+                )
+            }
+        )
+    missing = [code for code in needed if code not in given]
+    if missing:
+        raise ValidationError(
+            {
+                "attested_criteria": ValidationError(
+                    _(
+                        "Attest each judgement criterion yourself before signing; not yet "
+                        "attested: %(codes)s. Nothing was signed."
+                    )
+                    % {"codes": ", ".join(missing)},
+                    code="attestation_required",
+                )
+            }
+        )
+    return needed
+
+
+def signature_hash(*, data_hash: str, meaning: str, attested: list[str], signer_id: int) -> str:
+    """SHA-256 of what an eligibility signature binds (21 CFR 11.70): the data, the meaning,
+    the criteria the signer attested and the signer."""
+    return content_hash(
+        {
+            "data_hash": data_hash,
+            "meaning": meaning,
+            "attested_criteria": sorted(attested),
+            "signed_by": signer_id,
+        }
+    )
+
+
 def sign_eligibility(
-    *, subject: Subject, by, password: str, expected_hash: str, request=None
+    *,
+    subject: Subject,
+    by,
+    password: str,
+    expected_hash: str,
+    attested=(),
+    request=None,
 ) -> EligibilitySignature:
     """The investigator's e-signature: password re-entered, meaning shown, bound to the data.
 
@@ -275,8 +442,17 @@ def sign_eligibility(
 
     ``request`` must be the real request: django-axes counts a wrong password towards the
     account's lockout as at login.
+
+    ``attested``: the judgement criteria (``rules.JUDGEMENT_CRITERIA``) the signer attests
+    one by one. Each one the screening answered in the subject's favour must be among them
+    (code ``attestation_required``; checked before the password, so it costs no attempt);
+    they are stored on the signature and bound by its ``signature_hash``.
     """
     require(by, Action.SIGN, subject.site_id)
+    if not password:
+        raise ValidationError(
+            {"password": ValidationError(_("This field is required."), code="required")}
+        )
     if not expected_hash:
         raise ValidationError(
             {
@@ -289,6 +465,9 @@ def sign_eligibility(
     _require_screening(subject)  # early, so that a refused request costs no password attempt
     if get_screening(subject).pk is None:
         raise ValidationError(_("Enter the screening data before signing."), code="no_data")
+    early = evaluate(subject)
+    if early.eligible:  # attestations first: a missing one costs no password attempt
+        _require_attestations(early, attested)
     reauthenticate(by, password, request)  # outside the transaction: failures count
     with transaction.atomic(), audit_context(user=by, reason="Eligibility e-signature"):
         lock_audit_chain()  # corrections take it too: the data cannot change until commit
@@ -314,9 +493,11 @@ def sign_eligibility(
             raise ValidationError(
                 _("The verdict is not eligible: there is nothing to sign."), code="not_eligible"
             )
+        attested_now = _require_attestations(verdict, attested)
         active = EligibilitySignature.objects.filter(subject=subject, voided_at__isnull=True)
         existing = active.filter(data_hash=signed_hash).first()
-        if existing is not None:  # this data is signed already: one signature, not two
+        if existing is not None and _covers_attestations(existing, verdict):
+            # this data is signed already, with its attestations: one signature, not two
             existing.created = False
             return existing
         active.update(voided_at=Now(), void_reason="Superseded by a new signature")
@@ -327,6 +508,13 @@ def sign_eligibility(
             meaning=EligibilitySignature.MEANING,
             data_hash=signed_hash,
             verdict=verdict_json(verdict),
+            attested_criteria=attested_now,
+            signature_hash=signature_hash(
+                data_hash=signed_hash,
+                meaning=EligibilitySignature.MEANING,
+                attested=attested_now,
+                signer_id=by.pk,
+            ),
         )
         signature.created = True
         return signature
@@ -362,34 +550,60 @@ def verdict_json(verdict: rules.Verdict) -> dict:
     return {
         "eligible": verdict.eligible,
         "results": [
-            {"code": r.code, "kind": r.kind.value, "status": r.status.value, "reason": r.reason}
+            {
+                "code": r.code,
+                "kind": r.kind.value,
+                "status": r.status.value,
+                "reason": r.reason,
+                "reasons": [reason.as_json() for reason in r.reasons],
+            }
             for r in verdict.results
         ],
     }
 
 
 def assert_enrolable(subject: Subject, *, on_date: dt.date, c1d1: dt.date | None) -> dt.date:
-    """Raise unless a valid signature covers an eligible verdict; return the C1D1 to use."""
+    """Raise unless a valid signature covers an eligible verdict; return the C1D1 to use.
+
+    Codes: ``no_screening``, ``not_eligible``, ``not_signed`` (on ``status``), and
+    ``c1d1_not_planned`` (on ``c1d1``)."""
     screening = get_screening(subject)
     if screening.pk is None:
-        raise ValidationError({"status": _("Enter the screening data first.")})
+        raise ValidationError(
+            {"status": ValidationError(_("Enter the screening data first."), code="no_screening")}
+        )
     verdict = evaluate(subject, screening, enrolment_date=on_date)
     if not verdict.eligible:
         codes = ", ".join(r.code for r in verdict.failing + verdict.missing)
-        raise ValidationError({"status": _("The subject is not eligible (%s).") % codes})
+        raise ValidationError(
+            {
+                "status": ValidationError(
+                    _("The subject is not eligible (%s).") % codes, code="not_eligible"
+                )
+            }
+        )
     if valid_signature(subject, screening) is None:
         raise ValidationError(
-            {"status": _("An investigator must sign the eligibility verdict first.")}
+            {
+                "status": ValidationError(
+                    _("An investigator must sign the eligibility verdict first."),
+                    code="not_signed",
+                )
+            }
         )
     planned = screening.planned_c1d1
     if c1d1 is not None and c1d1 != planned:
         raise ValidationError(
             {
-                "c1d1": _(
-                    "C1D1 must be the planned date signed for (%(d)s). To move it, change the "
-                    "planned C1D1 in the screening form; the investigator then signs again."
+                "c1d1": ValidationError(
+                    _(
+                        "C1D1 must be the planned date signed for (%(d)s). To move it, change "
+                        "the planned C1D1 in the screening form; the investigator then signs "
+                        "again."
+                    )
+                    % {"d": planned},
+                    code="c1d1_not_planned",
                 )
-                % {"d": planned}
             }
         )
     return planned

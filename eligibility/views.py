@@ -5,29 +5,26 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import Action, get_access, require
 from accounts.signatures import printed_name
-from alter_s006.web import conflict_response, current_sites, subject_for
+from alter_s006.web import (
+    attach_errors,
+    call_service,
+    conflict_response,
+    current_sites,
+    subject_for,
+)
 from audit.versioning import EditConflict
 from eligibility import services
 from eligibility.forms import ScreeningForm, SignatureForm, _layout
 from eligibility.models import Screening
 from subjects import lifecycle
 from subjects import services as subject_services
-
-
-def _attach_with_codes(form, exc: ValidationError) -> None:
-    """As ``attach_errors``, keeping each error's code (``stale_data``, ``not_in_screening``)."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 def read_only(form: ScreeningForm) -> None:
@@ -53,7 +50,8 @@ def _context(request, subject, form, screening):
         "form": form,
         "screening": screening,
         "verdict": verdict,
-        "checklist": verdict.checklist(),
+        "checklist": services.criteria_rows(verdict, valid),
+        "pending": [] if valid else services.pending_attestations(verdict),
         "signature": signature,
         "valid_signature": valid,
         # The service refuses a save outside screening (``not_in_screening``); the page only
@@ -75,35 +73,34 @@ def screening(request, pk):
         require(request.user, Action.ENTER_DATA, subject.site_id)
     form = ScreeningForm(
         request.POST or None,
-        # A copy: validating the form writes the typed values into its instance, and the
-        # verdict, signature and warning beside the form must stay those of the stored data.
-        instance=Screening.objects.get(pk=current.pk) if current.pk else None,
         initial={"version": current.version if current.pk else None},
-        site_today=subject.site.today(),
+        instance=Screening.objects.get(pk=current.pk) if current.pk else None,
         saved=current.pk is not None,
     )
-    refused = False  # by the service (not_in_screening, ...): 422, as the API
     if request.method == "POST" and form.is_valid():
-        try:
-            services.save_screening(
+        # The form only typed the strings; the service checks and saves (the API's path).
+        response = call_service(
+            request,
+            form,
+            lambda: services.save_screening(
                 subject=subject,
                 changes=_changes(form),
                 by=request.user,
                 expected_version=form.cleaned_data.get("version"),
                 reason=form.cleaned_data.get("reason", ""),
-            )
-        except EditConflict as exc:
-            return conflict_response(request, exc, request.path)
-        except ValidationError as exc:
-            _attach_with_codes(form, exc)
-            refused = True
-        else:
-            messages.success(request, _("Screening data saved."))
-            return redirect("eligibility:screening", pk=subject.pk)
+            ),
+            success=lambda _saved: redirect("eligibility:screening", pk=subject.pk),
+            message=_("Screening data saved."),
+            back_url=request.path,
+        )
+        if response is not None:
+            return response
     context = _context(request, subject, form, current)
     if not context["can_edit"]:
         read_only(form)
-    return render(request, "eligibility/screening.html", context, status=422 if refused else 200)
+    return render(
+        request, "eligibility/screening.html", context, status=422 if form.errors else 200
+    )
 
 
 @login_required
@@ -116,7 +113,7 @@ def verdict(request, pk):
     if current.pk:
         for name in services.DATA_FIELDS:
             setattr(draft, name, getattr(current, name))
-    form = ScreeningForm(request.POST, instance=draft, site_today=subject.site.today(), saved=False)
+    form = ScreeningForm(request.POST, instance=draft, saved=False)
     form.is_valid()  # fills cleaned_data for the valid fields only
     for name in services.DATA_FIELDS:
         if name in form.errors:
@@ -129,7 +126,13 @@ def verdict(request, pk):
     return render(
         request,
         "eligibility/_verdict.html",
-        {"verdict": result, "checklist": result.checklist(), "live": True},
+        {
+            "verdict": result,
+            # typed, not saved: nothing is signed or attested for it
+            "checklist": services.criteria_rows(result),
+            "pending": services.pending_attestations(result),
+            "live": True,
+        },
     )
 
 
@@ -139,13 +142,17 @@ def sign(request, pk):
     subject = subject_for(request.user, pk)
     require(request.user, Action.SIGN, subject.site_id)
     current = services.get_screening(subject)
-    form = SignatureForm(request.POST or None)
+    verdict_now = services.evaluate(subject, current)
+    rows = services.criteria_rows(verdict_now)
+    pending = [r for r in rows if r["status"] == "pending_attestation"]
+    form = SignatureForm(request.POST or None, pending=pending)
     if request.method == "POST" and form.is_valid():
         try:
             signature = services.sign_eligibility(
                 subject=subject,
                 by=request.user,
                 password=form.cleaned_data["password"],
+                attested=form.cleaned_data.get("attested_criteria", []),
                 request=request,
                 # The data the investigator read on this page (required): signed only if
                 # it is still what is stored.
@@ -157,7 +164,7 @@ def sign(request, pk):
                 # axes middleware answers with the lockout page.
                 logout(request)
                 return redirect("login")
-            _attach_with_codes(form, exc)
+            attach_errors(form, exc, {"data_hash": NON_FIELD_ERRORS})
         else:
             if signature.created:
                 messages.success(request, _("Eligibility signed."))
@@ -169,7 +176,8 @@ def sign(request, pk):
     if request.method == "POST":
         subject.refresh_from_db()  # show what is stored now (it may have changed meanwhile)
         current = services.get_screening(subject)
-    verdict_now = services.evaluate(subject, current)
+        verdict_now = services.evaluate(subject, current)
+        rows = services.criteria_rows(verdict_now)
     return render(
         request,
         "eligibility/sign.html",
@@ -177,7 +185,8 @@ def sign(request, pk):
             "subject": subject,
             "form": form,
             "verdict": verdict_now,
-            "checklist": verdict_now.checklist(),
+            "checklist": rows,
+            "pending": services.pending_attestations(verdict_now),
             "meaning": services.EligibilitySignature.MEANING,
             "printed_name": printed_name(request.user),
             "data_hash": services.data_hash(subject, current) if current.pk else "",

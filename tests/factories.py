@@ -88,6 +88,8 @@ def sign_eligible(subject, *, by=None, anchor=None, **overrides):
         by=investigator,
         password=PASSWORD,
         expected_hash=eligibility.data_hash(subject, eligibility.get_screening(subject)),
+        # the investigator attests the judgement criteria (I04, E11, E16) when signing
+        attested=eligibility.pending_attestations(eligibility.evaluate(subject)),
         request=request,
     )
 

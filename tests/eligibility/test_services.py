@@ -46,7 +46,6 @@ TODAY = D(2026, 3, 2)
 CONSENT = D(2026, 2, 27)  # subject_a: today - 3
 PLANNED_C1D1 = D(2026, 3, 7)  # eligible_screening_data: today + 5
 WRONG = "not-the-password-1"
-MUST_SIGN = "An investigator must sign the eligibility verdict first."
 BAD_PASSWORD = "The password is not correct. Nothing was signed."
 NOT_ELIGIBLE = "The verdict is not eligible: there is nothing to sign."
 SIG_TABLE = "eligibility_eligibilitysignature"
@@ -61,6 +60,9 @@ def _frozen_clock():
 @pytest.fixture
 def investigator_b(site_b):
     return member("inv_b", Role.INVESTIGATOR, site_b)
+
+
+JUDGEMENT = ("I04", "E11", "E16")  # answered in the subject's favour by eligible_screening_data
 
 
 def web_request():
@@ -103,6 +105,7 @@ def sign(subject, by, password=PASSWORD, expected_hash=None):
         password=password,
         request=web_request(),
         expected_hash=shown_hash(subject) if expected_hash is None else expected_hash,
+        attested=JUDGEMENT,
     )
 
 
@@ -313,7 +316,7 @@ def test_after_a_void_enrolment_is_refused_until_a_new_signature(
 
     with pytest.raises(ValidationError) as caught:
         enrol_now(subject_a, coordinator_a)
-    assert messages_of(caught.value) == {"status": [MUST_SIGN]}
+    assert enrol_codes(caught.value) == ["not_signed"]
     subject_a.refresh_from_db()
     assert (subject_a.status, subject_a.subject_number) == (S.SCREENING, None)
 
@@ -354,7 +357,7 @@ def test_a_demographics_correction_voids_the_signature_and_blocks_enrolment(
     ).exists()
     with pytest.raises(ValidationError) as caught:
         enrol_now(subject_a, coordinator_a)
-    assert messages_of(caught.value) == {"status": [MUST_SIGN]}
+    assert enrol_codes(caught.value) == ["not_signed"]
 
 
 def test_a_new_signature_supersedes_the_active_one(subject_a, coordinator_a, investigator_a):
@@ -372,6 +375,11 @@ def test_a_new_signature_supersedes_the_active_one(subject_a, coordinator_a, inv
 
 
 # --- issue 10.4: the signature covers what the investigator was shown, checked under lock ---
+
+
+def enrol_codes(exc: ValidationError) -> list[str]:
+    """The codes of an enrolment refusal, whatever field the status change files them under."""
+    return [e.code for errors in exc.error_dict.values() for e in errors]
 
 
 def codes_of(exc: ValidationError) -> dict[str, list[str]]:
@@ -436,6 +444,7 @@ def test_the_hash_is_compared_with_the_data_as_stored_not_as_the_caller_holds_it
             password=PASSWORD,
             request=web_request(),
             expected_hash=read,
+            attested=JUDGEMENT,
         )
 
     assert codes_of(caught.value) == {"__all__": ["stale_data"]}
@@ -596,7 +605,7 @@ def test_enrolment_without_a_signature_is_refused(subject_a, coordinator_a):
     with pytest.raises(ValidationError) as caught:
         enrol_now(subject_a, coordinator_a, c1d1=PLANNED_C1D1)
 
-    assert messages_of(caught.value) == {"status": [MUST_SIGN]}
+    assert enrol_codes(caught.value) == ["not_signed"]
     assert Subject.objects.get().status == S.SCREENING
 
 
@@ -604,7 +613,7 @@ def test_enrolment_before_any_screening_is_refused(subject_a, coordinator_a):
     with pytest.raises(ValidationError) as caught:
         enrol_now(subject_a, coordinator_a, c1d1=PLANNED_C1D1)
 
-    assert messages_of(caught.value) == {"status": ["Enter the screening data first."]}
+    assert enrol_codes(caught.value) == ["no_screening"]
 
 
 def test_enrolment_with_another_c1d1_than_the_signed_one_is_refused(
@@ -643,7 +652,8 @@ def test_moving_c1d1_later_makes_the_pregnancy_test_too_old_and_voids_the_signat
     assert signature.void_reason == "Data changed after signing: planned_c1d1"
     with pytest.raises(ValidationError) as caught:
         enrol_now(subject_a, coordinator_a, c1d1=D(2026, 3, 10))
-    assert messages_of(caught.value) == {"status": ["The subject is not eligible (I09)."]}
+    assert enrol_codes(caught.value) == ["not_eligible"]
+    assert "I09" in caught.value.messages[0]
 
 
 def test_the_pregnancy_test_exactly_7_days_before_c1d1_is_still_in_time(
@@ -900,6 +910,7 @@ def test_a_signature_of_data_that_changed_since_it_was_read_is_refused(
             password=PASSWORD,
             request=web_request(),
             expected_hash=read,
+            attested=JUDGEMENT,
         )
 
     assert messages_of(caught.value) == {
