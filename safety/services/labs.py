@@ -62,7 +62,10 @@ def _range_for(subject, candidates, analyte, unit, sample_date, spec) -> tuple:
         return None, None, None
     try:
         lln, uln = (
-            None if limit is None else units.convert(limit, chosen.unit, unit, analyte=analyte)
+            None
+            if limit is None
+            # to the 3 places the column keeps: 97 umol/L is 1.097 mg/dL, not 1.09728...
+            else units.convert(limit, chosen.unit, unit, analyte=analyte).quantize(_PLACES)
             for limit in (chosen.lln, chosen.uln)
         )
     except units.UnitError:
@@ -75,6 +78,9 @@ def _range_for(subject, candidates, analyte, unit, sample_date, spec) -> tuple:
             ) from None
         return None, None, None
     return lln, uln, candidates[chosen]
+
+
+_PLACES = Decimal("0.001")
 
 
 class _LabError(Exception):
@@ -329,7 +335,7 @@ def correct_lab_panel(
         if current.version != expected_version:
             raise EditConflict(
                 current=current,
-                submitted={"sample_date": sample_date, **{k: v[0] for k, v in values.items()}},
+                submitted={"sample_date": sample_date},
                 expected_version=expected_version,
             )
         existing = {r.analyte: r for r in current.results.select_for_update()}
