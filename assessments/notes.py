@@ -1,5 +1,5 @@
-"""The RECIST notes in words: ``assessments.recist`` gives a code and its parameters, this
-module words them in the reader's language (issue 11 C13).
+"""The RECIST notes and refusals in words: ``assessments.recist`` gives a code and its
+parameters, this module words them in the reader's language (issue 11 C13).
 
 A stored note is ``{"code": ..., "params": {...}}`` (:func:`as_json`); numbers are written
 with ``alter_s006.templatetags.edc_format`` (per cent signed with two places, mm without
@@ -63,6 +63,78 @@ NOTE_TEXTS = {
         "reads PD, but no PD assessment dates it, so NE (review)."
     ),
 }
+
+
+# Refusals of assessments.recist (RecistError codes; "code/variant" where the wording differs).
+ERROR_TEXTS = {
+    "invalid": _("Enter the diameter in mm."),
+    "diameter_negative": _("A diameter cannot be negative."),
+    "diameter_implausible": _("%(mm)s mm is above the %(limit_mm)s mm limit: check the entry."),
+    "slice_required": _("Enter the slice thickness of the CT/MRI."),
+    "slice_zero": _("A slice thickness cannot be 0 mm."),
+    "no_lesion": _("Record at least one target or non-target lesion."),
+    "too_many_targets": _(
+        "At most %(max)s target lesions (RECIST 4.2); record the others as non-target lesions."
+    ),
+    "too_many_targets_in_organ": _(
+        "At most %(max)s target lesions per organ (RECIST 4.2; all lymph nodes are one organ): "
+        "%(lesion_id)s is one too many in %(organ)s."
+    ),
+    "lesion_id_required": _("Every lesion needs an identifier."),
+    "lesion_id_duplicate": _("Lesion %(lesion_id)s is recorded twice."),
+    "organ_required": _("Enter the organ of the lesion."),
+    "target_unmeasured": _("A target lesion must be measured."),
+    "node_method": _("A target lymph node is measured on CT or MRI."),
+    "node_not_measurable/non_target": _(
+        "A target lymph node needs a short axis of at least %(minimum_mm)s mm (RECIST 3.1.1); "
+        "%(mm)s mm: record it as a non-target lesion."
+    ),
+    "node_not_measurable/not_pathological": _(
+        "A target lymph node needs a short axis of at least %(minimum_mm)s mm (RECIST 3.1.1); "
+        "%(mm)s mm: it is not pathological."
+    ),
+    "not_measurable": _(
+        "%(mm)s mm is not measurable by %(method)s (minimum %(minimum_mm)s mm, RECIST 3.1.1); "
+        "record it as a non-target lesion."
+    ),
+    "node_not_pathological": _(
+        "A lymph node with a short axis below %(limit_mm)s mm is not pathological (RECIST 4.2) "
+        "and is not a lesion (%(mm)s mm)."
+    ),
+    "non_target_required": _("Without target lesions the non-target status is needed."),
+    "confirms_not_unequivocal": _("Only an unequivocal new lesion confirms an equivocal one."),
+    "no_equivocal_before": _("The assessment before has no equivocal new lesion."),
+    "unknown_lesion": _("%(lesion_id)s is not a baseline target lesion."),
+    "measured_twice": _("%(lesion_id)s is measured twice."),
+    "not_assessed_with_diameter": _("A lesion not assessed has no diameter."),
+    "split_node": _("Only non-nodal lesions are recorded as split (RECIST 4.3.2)."),
+    "diameter_required/measured": _("Enter the diameter of %(lesion_id)s."),
+    "diameter_required/split": _("Enter the sum of the fragments of %(lesion_id)s."),
+    "merged_with_diameter": _(
+        "A merged lesion counts 0 mm: the coalesced diameter goes on the other."
+    ),
+    "merged_into_required": _(
+        "Name the measured target lesion %(lesion_id)s coalesced with; the coalesced lesion's "
+        "longest diameter is recorded there (RECIST 4.3.2)."
+    ),
+    "too_small_with_diameter": _("'Too small to measure' takes no diameter (%(mm)s mm)."),
+    "node_short_axis_required": _("Record the short axis of node %(lesion_id)s (RECIST 4.3.2)."),
+    "node_not_normal": _(
+        "A node of %(mm)s mm (at least %(limit_mm)s mm) has not returned to normal: record it "
+        "as measured."
+    ),
+    "disappeared_with_diameter": _("A disappeared lesion counts 0 mm: leave it empty."),
+}
+
+
+def error_text(exc: recist.RecistError) -> str:
+    """The refusal in the active language (its English ``message`` if the code is unknown)."""
+    params = dict(exc.params)
+    variant = params.pop("variant", None)
+    template = ERROR_TEXTS.get(f"{exc.code}/{variant}" if variant else exc.code)
+    if template is None:
+        return exc.message
+    return str(template) % {name: _shown(name, value) for name, value in params.items()}
 
 
 def _json_value(value: object) -> object:

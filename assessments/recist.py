@@ -269,13 +269,16 @@ class BestOverallResponse:
 
 
 class RecistError(ValueError):
-    """Data RECIST 1.1 refuses, tied to the input field at fault."""
+    """Data RECIST 1.1 refuses, tied to the input field at fault: a stable ``code`` and its
+    ``params`` (the pages word them in the reader's language, ``assessments.notes``), and
+    ``message``, the same in English."""
 
-    def __init__(self, field: str, message: str, code: str = "recist") -> None:
+    def __init__(self, field: str, message: str, code: str = "recist", **params: object) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
         self.code = code
+        self.params = params
 
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -296,6 +299,8 @@ def _mm(value: object, field: str) -> Decimal:
             field,
             f"{mm} mm is above the {MAX_DIAMETER_MM} mm limit: check entry.",
             "diameter_implausible",
+            mm=mm,
+            limit_mm=MAX_DIAMETER_MM,
         )
     return mm
 
@@ -392,6 +397,7 @@ def baseline_problems(targets: Sequence[Lesion], non_targets: Sequence[Lesion]) 
                 f"At most {MAX_TARGET_LESIONS} target lesions (RECIST 4.2); record the others "
                 "as non-target lesions.",
                 "too_many_targets",
+                max=MAX_TARGET_LESIONS,
             )
         )
     per_organ: dict[str, int] = {}
@@ -405,6 +411,9 @@ def baseline_problems(targets: Sequence[Lesion], non_targets: Sequence[Lesion]) 
                     f"At most {MAX_TARGETS_PER_ORGAN} target lesions per organ (RECIST 4.2; all "
                     f"lymph nodes are one organ): {lesion.lesion_id} is the third in {key}.",
                     "too_many_targets_in_organ",
+                    max=MAX_TARGETS_PER_ORGAN,
+                    lesion_id=lesion.lesion_id,
+                    organ=key,
                 )
             )
         try:
@@ -421,6 +430,8 @@ def baseline_problems(targets: Sequence[Lesion], non_targets: Sequence[Lesion]) 
                         f"A lymph node with short axis < {NODE_PATHOLOGICAL_MIN_MM} mm is not "
                         f"pathological (RECIST 4.2) and is not a lesion ({size} mm).",
                         "node_not_pathological",
+                        mm=size,
+                        limit_mm=NODE_PATHOLOGICAL_MIN_MM,
                     )
                 )
     first = {}
@@ -444,6 +455,7 @@ def _identity_problems(lesion: Lesion, field: str, seen: set[str]) -> list:
                 f"{field}.lesion_id",
                 f"Lesion {lesion.lesion_id} is recorded twice.",
                 "lesion_id_duplicate",
+                lesion_id=lesion.lesion_id,
             )
         )
     seen.add(lesion.lesion_id)
@@ -482,6 +494,9 @@ def _check_target(lesion: Lesion, field: str) -> None:
                 f"A target lymph node needs a short axis >= {NODE_MEASURABLE_MIN_MM} mm "
                 f"(RECIST 3.1.1); {size} mm: {where}.",
                 "node_not_measurable",
+                mm=size,
+                minimum_mm=NODE_MEASURABLE_MIN_MM,
+                variant="non_target" if size >= NODE_PATHOLOGICAL_MIN_MM else "not_pathological",
             )
         return
     minimum = _min_measurable(lesion, field)
@@ -491,6 +506,9 @@ def _check_target(lesion: Lesion, field: str) -> None:
             f"{size} mm is not measurable by {lesion.method} (minimum {minimum} mm, "
             "RECIST 3.1.1); record it as a non-target lesion.",
             "not_measurable",
+            mm=size,
+            method=str(lesion.method),
+            minimum_mm=minimum,
         )
 
 
@@ -518,10 +536,14 @@ def _target_values(
                 f"{field}.lesion_id",
                 f"{m.lesion_id} is not a baseline target lesion.",
                 "unknown_lesion",
+                lesion_id=m.lesion_id,
             )
         if m.lesion_id in by_id:
             raise RecistError(
-                f"{field}.lesion_id", f"{m.lesion_id} is measured twice.", "measured_twice"
+                f"{field}.lesion_id",
+                f"{m.lesion_id} is measured twice.",
+                "measured_twice",
+                lesion_id=m.lesion_id,
             )
         by_id[m.lesion_id] = m
     values: list[tuple[Lesion, Decimal | None]] = []
@@ -545,7 +567,11 @@ def _target_values(
             if m.diameter_mm is None:
                 what = "sum of the fragments" if m.kind == MeasurementKind.SPLIT else "diameter"
                 raise RecistError(
-                    field, f"Enter the {what} of {lesion.lesion_id}.", "diameter_required"
+                    field,
+                    f"Enter the {what} of {lesion.lesion_id}.",
+                    "diameter_required",
+                    lesion_id=lesion.lesion_id,
+                    variant=m.kind.name.lower(),
                 )
             values.append((lesion, _mm(m.diameter_mm, field)))
         elif m.kind == MeasurementKind.MERGED:
@@ -566,6 +592,7 @@ def _target_values(
                     f"Name the measured target lesion {lesion.lesion_id} coalesced with; the "
                     "coalesced lesion's longest diameter is recorded there (RECIST 4.3.2).",
                     "merged_into_required",
+                    lesion_id=lesion.lesion_id,
                 )
             values.append((lesion, Decimal(0)))
         elif m.kind == MeasurementKind.TOO_SMALL:
@@ -574,6 +601,7 @@ def _target_values(
                     field,
                     "'Too small to measure' takes no diameter (5 mm).",
                     "too_small_with_diameter",
+                    mm=TOO_SMALL_DEFAULT_MM,
                 )
             values.append((lesion, TOO_SMALL_DEFAULT_MM))
         elif lesion.is_node:  # DISAPPEARED node: its actual short axis is recorded
@@ -582,6 +610,7 @@ def _target_values(
                     field,
                     f"Record the short axis of node {lesion.lesion_id} (RECIST 4.3.2).",
                     "node_short_axis_required",
+                    lesion_id=lesion.lesion_id,
                 )
             size = _mm(m.diameter_mm, field)
             if size >= NODE_PATHOLOGICAL_MIN_MM:
@@ -590,6 +619,8 @@ def _target_values(
                     f"A node of {size} mm (>= {NODE_PATHOLOGICAL_MIN_MM} mm) has not returned "
                     "to normal: record it as measured.",
                     "node_not_normal",
+                    mm=size,
+                    limit_mm=NODE_PATHOLOGICAL_MIN_MM,
                 )
             values.append((lesion, size))
         else:

@@ -41,7 +41,9 @@ def form_field(field: str) -> str:
 
 
 def _recist_error(exc: recist.RecistError) -> ValidationError:
-    return ValidationError({form_field(exc.field): ValidationError(exc.message, code=exc.code)})
+    return ValidationError(
+        {form_field(exc.field): ValidationError(notes.error_text(exc), code=exc.code)}
+    )
 
 
 def _mm(value, field: str) -> Decimal | None:
@@ -60,7 +62,10 @@ def _mm(value, field: str) -> Decimal | None:
             {field: ValidationError(_("A diameter cannot be negative."), "diameter_negative")}
         )
     if mm > recist.MAX_DIAMETER_MM:
-        message = _("%(mm)s mm is above the 500 mm limit: check the entry.") % {"mm": mm}
+        message = _("%(mm)s mm is above the %(limit_mm)s mm limit: check the entry.") % {
+            "mm": mm,
+            "limit_mm": recist.MAX_DIAMETER_MM,
+        }
         raise ValidationError({field: ValidationError(message, "diameter_implausible")})
     return mm
 
@@ -179,7 +184,7 @@ def _baseline_rows(subject: Subject, targets: list[dict], non_targets: list[dict
             problem.field,
         )
         errors.setdefault(form_field(name), []).append(
-            ValidationError(problem.message, code=problem.code)
+            ValidationError(notes.error_text(problem), code=problem.code)
         )
     return rows, errors
 
@@ -244,7 +249,7 @@ def _measurement_error(exc: recist.RecistError, pure: list[recist.Measurement]):
     lesion_id = pure[int(match.group(1))].lesion_id
     suffix = "-into" if match.group(2) == "merged_into" else ""
     return ValidationError(
-        {f"measurements-{lesion_id}{suffix}": ValidationError(exc.message, code=exc.code)}
+        {f"measurements-{lesion_id}{suffix}": ValidationError(notes.error_text(exc), code=exc.code)}
     )
 
 
@@ -636,7 +641,8 @@ def correct_lesion(*, lesion: Lesion, by, expected_version: int, reason: str, ch
             # the field of the pure error names a position; here it is this lesion's field
             name = exc.field.rsplit(".", 1)[-1] if "." in exc.field else "__all__"
             name = {"diameter_mm": "baseline_diameter_mm"}.get(name, name)
-            raise ValidationError({name: ValidationError(exc.message, code=exc.code)}) from exc
+            error = ValidationError(notes.error_text(exc), code=exc.code)
+            raise ValidationError({name: error}) from exc
         _check_baseline_date(locked, candidate.baseline_date, "baseline_date")
         candidate.full_clean()
         with audit_context(user=by, reason=reason):

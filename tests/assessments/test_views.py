@@ -363,3 +363,18 @@ def test_notes_stored_as_english_text_before_codes_show_as_they_were(
     )
     page = client.get(reverse("assessments:overview", args=[baseline.pk])).content.decode()
     assert "A note of the old kind." in page
+
+
+def test_a_refused_baseline_row_is_explained_in_chinese(client, treated, coordinator_a):
+    """The RECIST refusals were English on the Chinese page; now worded from their codes."""
+    client.force_login(coordinator_a)
+    response = client.post(
+        reverse("assessments:baseline", args=[treated.pk]),
+        baseline_post(row("targets-0", "T1", "liver", 9)),
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
+    )
+    assert response.status_code == 422
+    (error,) = response.context["form"].errors.as_data()["targets-0-diameter_mm"]
+    assert error.code == "not_measurable"
+    assert "\u4e0d\u53ef\u6d4b\u91cf" in error.message  # 不可测量
+    assert "not measurable" not in response.content.decode()
