@@ -293,10 +293,51 @@ def with_sae(w):
 
 
 def with_submitted_sae(w):
-    from safety.services import submit_sae_report
+    from django.test import RequestFactory
+
+    from safety.services import report_hash, submit_sae_report
+    from tests.factories import investigator_of
 
     with_sae(w)
-    submit_sae_report(report=w.report, by=w.subject.created_by, narrative="Admitted.")
+    submit_sae_report(
+        report=w.report,
+        by=investigator_of(w.subject.site),
+        narrative="Admitted.",
+        password=PASSWORD,
+        expected_hash=report_hash(w.report),
+        request=RequestFactory().post("/"),
+    )
+
+
+def sae_signature(w, prefix=""):
+    """The investigator's e-signed submission of the open report, as the page or API posts it."""
+    from safety.services import report_hash
+
+    return {
+        f"{prefix}narrative": "Admitted for blood pressure control.",
+        f"{prefix}password": PASSWORD,
+        f"{prefix}data_hash": report_hash(w.report),
+    }
+
+
+def with_panel(w):
+    """... with a lab panel of today (ANC 0.8 x10^9/L) recorded by the coordinator."""
+    from safety.services import record_lab_panel
+
+    with_ranges(w)
+    w.panel = record_lab_panel(
+        subject=w.subject,
+        by=w.subject.created_by,
+        sample_date=w.today,
+        values={"anc": ("0.8", "10^9/L")},
+    )
+
+
+def panel_correction(w, api=False):
+    body = {"sample_date": w.today.isoformat(), "version": w.panel.version, "reason": "Typo"}
+    if api:
+        return body | {"values": {"anc": {"value": "2.0", "unit": "10^9/L"}}}
+    return body | {"anc-value": "2.0", "anc-unit": "10^9/L"}
 
 
 def with_ranges(w):
@@ -581,9 +622,20 @@ ACCESS: dict[str, Url] = {
     ),
     "safety:sae_list": Url({"GET": (302, 200, 200, 200, 200, 200)}, setup=with_sae),
     "safety:sae_submit": Url(
+        # the investigator's e-signature: a coordinator prepares the report, never submits it
+        {"POST": (302, 403, 302, 404, 403, 403)},
+        args=lambda w: [w.report.pk],
+        body=lambda w: sae_signature(w, prefix=f"sign-{w.report.pk}-"),
+        writes=True,
+        setup=with_sae,
+    ),
+    "safety:sae_draft": Url(
         {"POST": (302, 302, 302, 404, 403, 403)},
         args=lambda w: [w.report.pk],
-        body=lambda w: {"narrative": "Admitted for blood pressure control."},
+        body=lambda w: {
+            f"draft-{w.report.pk}-version": w.report.version,
+            f"draft-{w.report.pk}-narrative": "Admitted for blood pressure control.",
+        },
         writes=True,
         setup=with_sae,
     ),
@@ -629,6 +681,13 @@ ACCESS: dict[str, Url] = {
         body=lambda w: {"sample_date": w.today.isoformat(), "anc-value": "0.8"},
         writes=True,
         setup=with_ranges,
+    ),
+    "safety:lab_correct": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=lambda w: [w.subject.pk, w.panel.pk],
+        body=panel_correction,
+        writes=True,
+        setup=with_panel,
     ),
     # --- API (bearer token) ---
     "api:api-root": Url({"GET": (404, 404, 404, 404, 404, 404)}, api=True),
@@ -837,9 +896,18 @@ ACCESS: dict[str, Url] = {
     ),
     "api:list_sae_reports": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True, setup=with_sae),
     "api:submit_sae_report": Url(
-        {"POST": (401, 200, 200, 404, 403, 403)},
+        # the investigator's e-signature: a coordinator prepares the report, never submits it
+        {"POST": (401, 403, 200, 404, 403, 403)},
         args=lambda w: [w.report.pk],
-        body=lambda w: {"narrative": "Admitted for blood pressure control."},
+        body=sae_signature,
+        api=True,
+        writes=True,
+        setup=with_sae,
+    ),
+    "api:draft_sae_report": Url(
+        {"PUT": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.report.pk],
+        body=lambda w: {"version": w.report.version, "narrative": "Admitted."},
         api=True,
         writes=True,
         setup=with_sae,
@@ -853,6 +921,14 @@ ACCESS: dict[str, Url] = {
     ),
     "api:list_lab_panels": Url(
         {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=on_treatment
+    ),
+    "api:correct_lab_panel": Url(
+        {"PUT": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.panel.pk],
+        body=lambda w: panel_correction(w, api=True),
+        api=True,
+        writes=True,
+        setup=with_panel,
     ),
     "api:record_lab_panel": Url(
         {"POST": (401, 201, 201, 404, 403, 403)},
@@ -890,7 +966,7 @@ def stored_clinical_data():
     safety = (
         list(AdverseEvent.objects.order_by("pk").values_list("pk", "version"))
         + list(SaeReport.objects.order_by("pk").values_list("pk", "version"))
-        + list(LabPanel.objects.values_list("pk"))
+        + list(LabPanel.objects.order_by("pk").values_list("pk", "version"))
     )
     reference_ranges = list(ReferenceRange.objects.order_by("pk").values_list("pk", "version"))
     return subjects, visits, screenings, signatures, dosing, tumour, safety, reference_ranges
