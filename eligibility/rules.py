@@ -614,6 +614,22 @@ def _days_before(
 # --- Labs -----------------------------------------------------------------------------------------
 
 
+# The analytes' names of eligibility.units.LABELS, marked here for translation (a Term).
+_LAB_NAMES = (
+    gettext_noop("Hb"),
+    gettext_noop("ANC"),
+    gettext_noop("PLT"),
+    gettext_noop("creatinine"),
+    gettext_noop("creatinine clearance"),
+    gettext_noop("BUN"),
+    gettext_noop("total bilirubin"),
+    gettext_noop("AST"),
+    gettext_noop("ALT"),
+    gettext_noop("albumin"),
+    gettext_noop("glucose"),
+)
+
+
 def _name(analyte: str) -> Term:
     return Term(LABELS[analyte])
 

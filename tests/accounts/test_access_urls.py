@@ -116,6 +116,9 @@ def eligible_screening_saved(w):
     )
 
 
+JUDGEMENT_CRITERIA = ("I04", "E11", "E16")  # answered in favour by eligible_screening_data
+
+
 def shown_data_hash(subject) -> str:
     """The data hash the eligibility verdict shows now (signing requires it)."""
     from eligibility.services import data_hash, get_screening
@@ -487,7 +490,11 @@ ACCESS: dict[str, Url] = {
         # only an investigator of the subject's site signs
         {"GET": (302, 403, 200, 404, 403, 403), "POST": (302, 403, 302, 404, 403, 403)},
         args=subject_args,
-        body=lambda w: {"password": PASSWORD, "data_hash": shown_data_hash(w.subject)},
+        body=lambda w: {
+            "password": PASSWORD,
+            "data_hash": shown_data_hash(w.subject),
+            "attested_criteria": list(JUDGEMENT_CRITERIA),  # the investigator attests them
+        },
         writes=True,
         setup=eligible_screening_saved,
     ),
@@ -749,7 +756,11 @@ ACCESS: dict[str, Url] = {
         # only an investigator of the subject's site signs
         {"POST": (401, 403, 201, 404, 403, 403)},
         args=subject_args,
-        body=lambda w: {"password": PASSWORD, "data_hash": shown_data_hash(w.subject)},
+        body=lambda w: {
+            "password": PASSWORD,
+            "data_hash": shown_data_hash(w.subject),
+            "attested_criteria": list(JUDGEMENT_CRITERIA),  # the investigator attests them
+        },
         api=True,
         writes=True,
         setup=eligible_screening_saved,
