@@ -55,6 +55,9 @@ def logout(page):
     page.wait_for_selector("#id_username")
 
 
+PENDING = "Eligible pending the investigator's attestation"
+
+
 def test_coordinator_screens_investigator_signs_and_the_subject_is_enrolled(
     page, site_a, coordinator_a, investigator_a
 ):
@@ -67,11 +70,13 @@ def test_coordinator_screens_investigator_signs_and_the_subject_is_enrolled(
 
     fill_screening(page, data)
     # the live verdict (htmx, nothing saved) turns eligible as the last answer is given
-    expect(page.locator("#verdict-badge")).to_have_text("Eligible")
+    # eligible, but the judgement criteria (I04, E11, E16) wait for the investigator
+    expect(page.locator("#verdict-badge")).to_have_text(PENDING)
     assert not Screening.objects.filter(subject=subject).exists()  # live means unsaved
     page.click("#save-screening")
     page.wait_for_selector("text=Screening data saved.")
-    assert page.inner_text("#verdict-badge") == "Eligible"
+    assert page.inner_text("#verdict-badge") == PENDING
+    assert page.locator("[data-pending]").count() == 3
     assert page.locator("#sign-link").count() == 0  # coordinators do not sign
     screenshot(page, "e2e-screening-eligible")
     logout(page)
@@ -81,6 +86,15 @@ def test_coordinator_screens_investigator_signs_and_the_subject_is_enrolled(
     page.click("#sign-link")
     meaning = page.inner_text("#signature-meaning")
     assert meaning == "I confirm this subject meets all eligibility criteria"
+    # the judgement criteria must be attested one by one before anything is signed
+    page.fill("#id_password", PASSWORD)
+    page.click("#sign-button")
+    page.wait_for_selector("text=Attest each judgement criterion yourself before signing")
+    assert EligibilitySignature.objects.count() == 0
+    boxes = page.locator("input[name=attested_criteria]")
+    assert boxes.count() == 3
+    for index in range(3):
+        boxes.nth(index).check()
     page.fill("#id_password", "wrong-password-1")
     page.click("#sign-button")
     page.wait_for_selector("text=The password is not correct. Nothing was signed.")
@@ -92,6 +106,9 @@ def test_coordinator_screens_investigator_signs_and_the_subject_is_enrolled(
         "#signature-valid"
     )
     assert "UTC" in page.inner_text("#signature-valid")
+    assert "I04, E11, E16" in page.inner_text("#signature-attested")
+    assert page.locator("[data-attested]").count() == 3
+    assert page.inner_text("#verdict-badge") == "Eligible"
 
     page.click("#enrol-button")  # investigators may enrol too
     page.wait_for_selector("#timeline li[data-code=C1D1]")
