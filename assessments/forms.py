@@ -8,17 +8,17 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from alter_s006 import forms as edc
-from assessments import recist
+from assessments import notes, recist
 from assessments.models import Lesion
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 MAX_TARGETS = 5  # RECIST 4.2: at most 5 target lesions
 NON_TARGET_ROWS = 6
 
-METHODS = [("", "—")] + [(m.value, m.value) for m in recist.Method]
-KINDS = [(k.value, k.value) for k in recist.MeasurementKind]
-NON_TARGET = [("", "—")] + [(s.value, s.value) for s in recist.NonTargetStatus]
-NEW_LESION = [("", "—")] + [(n.value, n.value) for n in recist.NewLesion]
+METHODS = notes.choices(recist.Method)
+KINDS = notes.choices(recist.MeasurementKind, blank=None)
+NON_TARGET = notes.choices(recist.NonTargetStatus)
+NEW_LESION = notes.choices(recist.NewLesion)
 RESPONSES = [("", _("— agree with the computed response —"))] + [
     (r.value, r.value) for r in recist.Response
 ]

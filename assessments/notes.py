@@ -13,9 +13,39 @@ from decimal import Decimal
 
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from alter_s006.templatetags.edc_format import format_number, format_signed_pct
 from assessments import recist
+
+# The words of the RECIST inputs as the pages show them (the stored values stay as they are;
+# CR, PR, SD, PD, NE, non-CR/non-PD, CT and MRI are written the same in every language).
+LABELS: dict[str, object] = {
+    recist.MeasurementKind.MEASURED: pgettext_lazy("RECIST measurement", "measured"),
+    recist.MeasurementKind.TOO_SMALL: pgettext_lazy("RECIST measurement", "too small to measure"),
+    recist.MeasurementKind.DISAPPEARED: pgettext_lazy("RECIST measurement", "disappeared"),
+    recist.MeasurementKind.NOT_ASSESSED: pgettext_lazy("RECIST measurement", "not assessed"),
+    recist.MeasurementKind.SPLIT: pgettext_lazy("RECIST measurement", "split"),
+    recist.MeasurementKind.MERGED: pgettext_lazy("RECIST measurement", "merged"),
+    recist.NewLesion.NO: pgettext_lazy("RECIST new lesion", "no"),
+    recist.NewLesion.YES: pgettext_lazy("RECIST new lesion", "yes"),
+    recist.NewLesion.EQUIVOCAL: pgettext_lazy("RECIST new lesion", "equivocal"),
+    recist.NonTargetStatus.NOT_EVALUATED: pgettext_lazy("RECIST non-target", "not evaluated"),
+    recist.Method.CALIPER: pgettext_lazy("RECIST method", "caliper"),
+    recist.Method.CHEST_XRAY: pgettext_lazy("RECIST method", "chest X-ray"),
+}
+
+
+def label(value) -> str:
+    """A RECIST input value (measurement kind, new lesion, non-target status, method) in words."""
+    return str(LABELS.get(value, value))
+
+
+def choices(enum, blank: str | None = "—") -> list[tuple[str, object]]:
+    """Form choices of a RECIST enum: stored value, shown label (lazy: the reader's language)."""
+    items = [(member.value, LABELS.get(member, member.value)) for member in enum]
+    return ([("", blank)] if blank is not None else []) + items
+
 
 NOTE_TEXTS = {
     # timepoint (RECIST 4.3.1, 4.3.4, 4.4.2)

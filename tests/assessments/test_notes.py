@@ -79,3 +79,20 @@ def test_a_refused_node_is_worded_in_chinese():
 def test_an_unknown_code_keeps_the_english_message_or_stored_text():
     assert notes.error_text(RecistError("f", "As it was.", "something_new")) == "As it was."
     assert notes.note_text({"code": "text", "params": {"text": "Old note."}}) == "Old note."
+
+
+def test_input_values_are_shown_in_the_readers_language():
+    from assessments.forms import NEW_LESION
+
+    with translation.override("zh-hans"):
+        assert notes.label("no") == "\u65e0"  # 无
+        assert notes.label(recist.MeasurementKind.NOT_ASSESSED) == "\u672a\u8bc4\u4f30"  # 未评估
+        assert [(value, str(shown)) for value, shown in NEW_LESION] == [
+            ("", "—"),
+            ("no", "\u65e0"),
+            ("yes", "\u6709"),
+            ("equivocal", "\u53ef\u7591"),
+        ]
+    with translation.override("en"):
+        assert notes.label("equivocal") == "equivocal"
+    assert notes.label("PR") == "PR" and notes.label("non-CR/non-PD") == "non-CR/non-PD"
