@@ -30,6 +30,7 @@ from eligibility.services import (
     evaluate,
     failure_reason,
     get_screening,
+    pending_attestations,
     save_screening,
     sign_eligibility,
 )
@@ -311,6 +312,7 @@ class Command(BaseCommand):
             by=investigator,
             password=self._password_of(investigator),
             expected_hash=data_hash(subject, get_screening(subject)),  # what the verdict showed
+            attested=pending_attestations(evaluate(subject)),  # the judgement criteria
             request=request,
         )
 
