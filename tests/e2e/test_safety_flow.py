@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from dosing import services as dosing_services
 from subjects import services as subject_services
-from tests.e2e.conftest import login, screenshot
+from tests.e2e.conftest import ARTIFACTS, login, screenshot
 from tests.factories import PASSWORD, add_reference_ranges, enrol, make_subject
 from tests.safety.conftest import ensure_ctcae
 
@@ -91,3 +91,61 @@ def test_grade_3_hypertension_causality_and_anc_offer(page, site_a, coordinator_
     expect(page.locator("#ae-title")).to_contain_text("Neutrophil count decreased")
     page.goto(f"{page.base}/subjects/{subject.pk}/labs/")
     expect(page.locator('tr[data-analyte="anc"] .offer-ae')).to_have_count(0)
+
+
+UNITS_SHOWN = {
+    "hb": ["g/L", "g/dL", "mmol/L"],
+    "anc": ["10⁹/L", "/mm³"],
+    "creatinine": ["µmol/L", "mg/dL"],
+}
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_lab_units_are_readable_and_written_properly(page, site_a, coordinator_a, width):
+    """Issue 11 C10: at 1,280 px the unit selects were cut off, and units read "10^9/L"."""
+    ensure_ctcae()
+    add_reference_ranges(site_a)
+    today = site_a.today()
+    c1d1 = today - dt.timedelta(days=20)
+    subject = make_subject(site_a, coordinator_a, sex="M", consent_date=c1d1 - dt.timedelta(9))
+    subject = enrol(subject, by=coordinator_a, on_date=c1d1 - dt.timedelta(days=2), c1d1=c1d1)
+    subject_services.change_status(
+        subject=subject,
+        target="on_treatment",
+        on_date=c1d1,
+        reason="",
+        by=coordinator_a,
+        expected_version=subject.version,
+    )
+    page.set_viewport_size({"width": width, "height": 1000})
+    login(page, "coord_a", PASSWORD)
+    page.goto(f"{page.base}/subjects/{subject.pk}/labs/")
+    page.fill("#id_sample_date", today.isoformat())
+    page.fill("#id_anc-value", "0.8")
+    page.click("#save-labs")
+    expect(page.locator('tr[data-analyte="anc"] td').nth(2)).to_have_text("10⁹/L")
+    for analyte, shown in UNITS_SHOWN.items():
+        options = page.locator(f"#id_{analyte}-unit option").all_inner_texts()
+        assert options == shown
+    # every unit select shows its whole text: nothing cut off, none wider than its cell
+    cut = page.evaluate(
+        """() => [...document.querySelectorAll('select.lab-unit')].filter(s => {
+            const text = s.options[s.selectedIndex].text;
+            const probe = document.createElement('span');
+            probe.style.font = getComputedStyle(s).font;
+            probe.textContent = text;
+            document.body.appendChild(probe);
+            const needed = probe.getBoundingClientRect().width;
+            probe.remove();
+            const style = getComputedStyle(s);
+            const inner = s.clientWidth - parseFloat(style.paddingLeft)
+                - parseFloat(style.paddingRight);
+            const cell = s.parentElement.getBoundingClientRect();
+            const box = s.getBoundingClientRect();
+            return needed > inner || box.right > cell.right + 0.5;
+        }).map(s => s.id)"""
+    )
+    assert cut == []
+    page.locator("#lab-form").scroll_into_view_if_needed()
+    screenshot(page, f"e2e-safety-lab-units-{width}")
+    page.locator("#lab-form").screenshot(path=str(ARTIFACTS / f"e2e-safety-lab-form-{width}.png"))
