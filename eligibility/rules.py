@@ -21,6 +21,12 @@ if any part fails (the reason lists every failing part), else ``NOT_EVALUABLE`` 
 missing (the reason lists what is missing), else ``MET``; parts are separated by " | " in the
 reason. The renal part of I08 (creatinine *or* clearance) passes if either passes.
 
+Reasons and titles are not English text but :class:`Reason` values: a stable code (e.g.
+``anc_below_min``), an English template marked with :func:`gettext_noop` and its parameters
+(values, limits, units). ``CriterionResult.reason`` is the English text (the API's message);
+the pages translate each template with ``gettext`` (``CriterionResult.reason_text``), so a
+Chinese page shows Chinese titles and reasons; the API also returns the codes and parameters.
+
 Conventions decided here (the protocol is silent):
 
 * Age (I02) is in completed years on the consent date; a birthday on that day counts. A person

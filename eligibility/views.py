@@ -114,14 +114,20 @@ def verdict(request, pk):
         for name in services.DATA_FIELDS:
             setattr(draft, name, getattr(current, name))
     form = ScreeningForm(request.POST, instance=draft, saved=False)
-    form.is_valid()  # fills cleaned_data for the valid fields only
+    form.is_valid()  # fills cleaned_data for the fields that could be typed
+    typed = _changes(form)
+    unusable = set(form.errors)
+    try:  # the save's own checks (limits, units, plausibility, dates), nothing saved
+        services.check_screening(subject, draft, typed, expected_version=None, reason="")
+    except ValidationError as exc:
+        unusable |= set(exc.error_dict)
     for name in services.DATA_FIELDS:
-        if name in form.errors:
+        if name in unusable:
             # What is typed there is unusable: the verdict shows it as not entered, never
             # the value stored before (that would show a criterion met on a typing error).
             setattr(draft, name, Screening._meta.get_field(name).get_default())
-        elif name in form.cleaned_data:
-            setattr(draft, name, form.cleaned_data[name])
+        elif name in typed:
+            setattr(draft, name, typed[name])
     result = services.evaluate(subject, draft)
     return render(
         request,

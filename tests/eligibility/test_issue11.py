@@ -300,3 +300,16 @@ def test_the_chinese_page_shows_chinese_titles_and_reasons(client, subject_a, co
     assert "待研究者确认" in html  # "pending the investigator's attestation"
     assert "Adequate organ function" not in html
     assert "needs >=" not in html
+
+
+def test_the_live_verdict_drops_a_value_the_save_would_refuse(client, subject_a, coordinator_a):
+    """The form only types now: the live verdict asks the service's checks which values are
+    unusable (Hb 900 g/L is no haemoglobin) and shows them as not entered, never as met."""
+    from tests.eligibility.test_views import live, reason_of
+
+    enter(subject_a, coordinator_a)
+    login(client, coordinator_a)
+    html = page(live(client, subject_a, hb_value=Decimal("900")))
+    assert ("I08", "not_evaluable") in checklist(html)
+    assert "Hb missing" in reason_of(html, "I08")
+    assert Screening.objects.get().hb_value == Decimal("120")
