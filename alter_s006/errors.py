@@ -35,6 +35,7 @@ FORM_OF: dict[str, tuple[str, tuple[str, ...], str]] = {
     "safety:causality": ("safety:ae", ("pk", "ae_pk"), "#causality-card"),
     "safety:follow_up": ("safety:ae", ("pk", "ae_pk"), "#sae-card"),
     "safety:sae_submit": ("safety:sae_list", (), ""),
+    "safety:sae_draft": ("safety:sae_list", (), ""),
     "admin:logout": ("admin:index", (), ""),
 }
 

@@ -6,5 +6,14 @@ from outbox.models import Notification
 
 @admin.register(Notification)
 class NotificationAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "kind", "recipient", "email", "role", "subject_line", "sent_at"]
+    list_display = [
+        "created_at",
+        "kind",
+        "recipient",
+        "email",
+        "role",
+        "subject_line",
+        "sent_at",
+        "failure_reason",
+    ]
     list_filter = ["kind", "role"]
