@@ -1,3 +1,9 @@
+"""Subject pages' forms: they parse the browser's strings into typed values, nothing more.
+
+The service each view calls (``subjects.services``) is the one validation of the CRF, for the
+pages and the API alike (issue 11 A1): the model forms here do not run the model's checks.
+"""
+
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.text import format_lazy
@@ -5,10 +11,18 @@ from django.utils.translation import gettext_lazy as _
 
 from alter_s006 import forms as edc
 from alter_s006 import protocol as P
-from subjects import lifecycle
+from subjects import lifecycle, services, validation
 from subjects.models import STATUS_LABELS, Subject
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class ParseOnly:
+    """A model form that only parses: the model's checks run in the service (``full_clean``),
+    once, with codes, not here and again there."""
+
+    def _post_clean(self):
+        pass
 
 
 class ReasonMixin(edc.Form):
@@ -23,7 +37,7 @@ class ReasonMixin(edc.Form):
     )
 
 
-class SubjectRegistrationForm(edc.ModelForm):
+class SubjectRegistrationForm(ParseOnly, edc.ModelForm):
     class Meta:
         model = Subject
         fields = [
@@ -41,17 +55,12 @@ class SubjectRegistrationForm(edc.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites
         self.fields["site"].empty_label = None if sites.count() == 1 else "—"
-        self.fields["site"].error_messages["invalid_choice"] = _(
-            "Choose one of your sites; that site is unknown or not yours."
-        )
+        self.fields["site"].error_messages["invalid_choice"] = validation.UNKNOWN_SITE
         self.helper = FormHelper()
         self.helper.form_tag = False
 
-    def clean_initials(self):
-        return (self.cleaned_data.get("initials") or "").upper()
 
-
-class SubjectCorrectionForm(ReasonMixin, edc.ModelForm):
+class SubjectCorrectionForm(ParseOnly, ReasonMixin, edc.ModelForm):
     class Meta:
         model = Subject
         fields = [
@@ -68,9 +77,6 @@ class SubjectCorrectionForm(ReasonMixin, edc.ModelForm):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
-
-    def clean_initials(self):
-        return (self.cleaned_data.get("initials") or "").upper()
 
 
 class TransitionForm(edc.Form):
@@ -95,7 +101,7 @@ class TransitionForm(edc.Form):
     reason = forms.CharField(
         label=_("Reason"),
         required=False,
-        max_length=500,
+        max_length=services.REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Required when the subject leaves screening, treatment or the study."),
     )

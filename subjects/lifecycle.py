@@ -75,12 +75,14 @@ REASON_REQUIRED = frozenset({S.SCREEN_FAILED, S.OFF_TREATMENT, S.WITHDRAWN, S.DI
 
 
 class TransitionError(ValueError):
-    """A status change that the lifecycle refuses, tied to the form field at fault."""
+    """A status change that the lifecycle refuses, tied to the form field at fault, with a
+    stable ``code`` for programs (the API answers it; tests assert it)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, code: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.code = code
 
 
 def allowed_targets(current: SubjectStatus) -> list[SubjectStatus]:
@@ -94,20 +96,25 @@ def _check_status(current: SubjectStatus, target: SubjectStatus) -> None:
     if target in ALLOWED_TRANSITIONS[current]:
         return
     if target == current:
-        message = f"The subject is already {LABELS[current]}."
-    else:
-        message = f"A subject who is {LABELS[current]} cannot become {LABELS[target]}."
-    raise TransitionError("status", message)
+        raise TransitionError(
+            "status", f"The subject is already {LABELS[current]}.", code="already_in_status"
+        )
+    raise TransitionError(
+        "status",
+        f"A subject who is {LABELS[current]} cannot become {LABELS[target]}.",
+        code="transition_not_allowed",
+    )
 
 
 def _check_date(on_date: date, last_change: date | None, today: date) -> None:
     """Refuse a date in the future or before the previous status change."""
     if on_date > today:
-        raise TransitionError("on_date", "The date cannot be in the future.")
+        raise TransitionError("on_date", "The date cannot be in the future.", code="future_date")
     if last_change is not None and on_date < last_change:
         raise TransitionError(
             "on_date",
             f"The date cannot be before the previous status change ({last_change.isoformat()}).",
+            code="before_previous_change",
         )
 
 
@@ -115,7 +122,9 @@ def _check_reason(target: SubjectStatus, reason: str) -> None:
     """Refuse a blank reason when the target status needs one."""
     if target in REASON_REQUIRED and not (reason or "").strip():
         raise TransitionError(
-            "reason", f"A reason is required when a subject becomes {LABELS[target]}."
+            "reason",
+            f"A reason is required when a subject becomes {LABELS[target]}.",
+            code="reason_required",
         )
 
 

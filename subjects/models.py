@@ -1,7 +1,6 @@
 import datetime as dt
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -11,8 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Site
 from alter_s006 import protocol as P
 from audit.models import VersionedModel, audited
-from eligibility.rules import age_on
-from subjects import lifecycle, schedule
+from subjects import lifecycle, schedule, validation
 
 _S = lifecycle.SubjectStatus
 # The pure lifecycle module's labels, marked for translation (same English words).
@@ -133,66 +131,16 @@ class Subject(VersionedModel):
         return lifecycle.SubjectStatus(self.status)
 
     def clean(self):
-        errors = {}
+        """The demographics' edit checks (``subjects.validation``), for every save path."""
         today = self.site.today() if self.site_id else dt.date.today()
-        if self.date_of_birth and self.date_of_birth > today:
-            errors["date_of_birth"] = _("The date of birth cannot be in the future.")
-        if self.consent_date and self.consent_date > today:
-            errors["consent_date"] = _("The consent date cannot be in the future.")
-        if self.date_of_birth and self.consent_date and self.consent_date < self.date_of_birth:
-            errors["consent_date"] = _("Consent cannot be before the date of birth.")
-        if not self.date_of_birth and not self.year_of_birth:
-            errors["date_of_birth"] = _("Enter the date of birth, or at least the year.")
-        if (
-            self.date_of_birth
-            and self.year_of_birth
-            and (self.year_of_birth != self.date_of_birth.year)
-        ):
-            errors["year_of_birth"] = _("The year does not match the date of birth.")
-        if self.year_of_birth and self.consent_date and self.year_of_birth > self.consent_date.year:
-            errors["year_of_birth"] = _("The year of birth is after the consent date.")
-        for name, error in self._implausible_dates().items():
-            errors.setdefault(name, error)
-        if errors:
-            raise ValidationError(errors)
-
-    def _implausible_dates(self) -> dict[str, ValidationError]:
-        """A birth or consent date no subject can have: a typing error (0001-01-01 would be
-        "age 2025"), not an ineligible subject (I02 judges the age of a plausible one)."""
-        errors = {}
-        first = P.EARLIEST_PLAUSIBLE_DATE
-        for name in ("date_of_birth", "consent_date"):
-            value = getattr(self, name)
-            if isinstance(value, dt.date) and value < first:
-                errors[name] = ValidationError(
-                    _("This date cannot be before %(d)s."),
-                    code="date_implausible",
-                    params={"d": first.isoformat()},
-                )
-        consent = self.consent_date
-        if errors or not isinstance(consent, dt.date):
-            return errors
-        low, high = P.PLAUSIBLE_AGE_AT_CONSENT_YEARS
-        message = _(
-            "Born %(born)s, the subject would be %(age)s years old at consent (%(consent)s): "
-            "check the date. An age from %(low)s to %(high)s can be entered."
+        validation.validate_demographics(
+            {
+                "date_of_birth": self.date_of_birth,
+                "year_of_birth": self.year_of_birth,
+                "consent_date": self.consent_date,
+            },
+            today=today,
         )
-        if isinstance(self.date_of_birth, dt.date):
-            born = self.date_of_birth
-            age = age_on(born, consent)  # the eligibility rules' own age (PROTOCOL.md I02)
-            field = "date_of_birth"
-        elif isinstance(self.year_of_birth, int):
-            born, field = self.year_of_birth, "year_of_birth"
-            age = consent.year - born
-        else:
-            return errors
-        if age >= 0 and not low <= age <= high:  # a birth after consent has its own message
-            errors[field] = ValidationError(
-                message,
-                code="age_implausible",
-                params={"born": born, "age": age, "consent": consent, "low": low, "high": high},
-            )
-        return errors
 
 
 @audited

@@ -3,6 +3,12 @@
 Views, API endpoints, commands and tasks call these functions; nothing else writes
 subjects or visits. Each runs in one transaction with the actor and reason named to
 the audit triggers.
+
+Each function is also the one validation of its CRF (issue 11 A1): it takes typed Python
+values (the page form only parses the browser's strings, the API passes its payload's values)
+and raises a field-keyed ``ValidationError`` whose every error has a ``code`` — the model's
+own checks through ``full_clean``, the clinical ones from ``subjects.validation`` and
+``subjects.lifecycle``.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Now
@@ -19,7 +26,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Site
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason, save_versioned
-from subjects import lifecycle, schedule
+from subjects import lifecycle, schedule, validation
 from subjects.models import StatusChange, Subject, Visit
 
 S = lifecycle.SubjectStatus
@@ -46,20 +53,58 @@ def _next_number(site: Site, field: str, template: str) -> str:
     return template.format(site=site.code, n=used + 1)
 
 
+def _normalised(changes: dict) -> dict:
+    """Initials are stored in capitals, however typed ("zwl" is ZWL)."""
+    if isinstance(changes.get("initials"), str):
+        return {**changes, "initials": changes["initials"].strip().upper()}
+    return changes
+
+
+# Longest free-text reason of a status change (the page's field, the API's check).
+REASON_MAX_LENGTH = 500
+
+
 @transaction.atomic
-def register_subject(*, site: Site, by, **demographics) -> Subject:
-    """Register a subject in screening with a generated, site-prefixed screening number."""
+def register_subject(
+    *,
+    site: Site | None,
+    by,
+    sex: str,
+    initials: str,
+    consent_date: dt.date,
+    consent_version: str,
+    date_of_birth: dt.date | None = None,
+    year_of_birth: int | None = None,
+) -> Subject:
+    """Register a subject in screening with a generated, site-prefixed screening number.
+
+    ``site`` None: the site asked for is unknown or not the user's (``unknown_site``).
+    """
+    if site is None:
+        raise ValidationError(
+            {"site": ValidationError(validation.UNKNOWN_SITE, code="unknown_site")}
+        )
+    demographics = _normalised(
+        {
+            "sex": sex,
+            "date_of_birth": date_of_birth,
+            "year_of_birth": year_of_birth,
+            "initials": initials,
+            "consent_date": consent_date,
+            "consent_version": consent_version,
+        }
+    )
     lock_audit_chain()  # before the row lock: one lock order for every writer
     site = Site.objects.select_for_update().get(pk=site.pk, is_active=True)
     subject = Subject(
         site=site,
         status=S.SCREENING,
-        status_date=demographics.get("consent_date"),
+        status_date=consent_date,
         created_by=by,
         screening_number=_next_number(site, "screening_number", "{site}-S{n:03d}"),
         **demographics,
     )
-    subject.full_clean()
+    subject.full_clean()  # the model's field checks and validation.validate_demographics
     with audit_context(user=by, reason=""):
         subject.save()
         StatusChange.objects.create(
@@ -75,14 +120,22 @@ def register_subject(*, site: Site, by, **demographics) -> Subject:
 
 
 def correct_subject(*, subject: Subject, expected_version: int, changes: dict, by, reason: str):
-    """Correct a registered subject's demographics (reason required, version checked)."""
+    """Correct a registered subject's demographics (reason required, version checked).
+
+    ``changes`` names only the fields changed (others keep their stored value); the whole
+    record is checked again (``full_clean``: validation.validate_demographics).
+    """
     unknown = set(changes) - set(DEMOGRAPHIC_FIELDS)
     if unknown:
-        raise ValidationError(_("These fields cannot be changed here: %s") % ", ".join(unknown))
+        raise ValidationError(
+            _("These fields cannot be changed here: %s") % ", ".join(sorted(unknown)),
+            code="not_editable",
+        )
+    changes = _normalised(changes)
     # Demographics feed I02 and I09: a signed eligibility verdict no longer covers them.
     from eligibility.services import void_stale_signatures
 
-    stored = Subject.objects.get(pk=subject.pk)  # the form may have written onto ``subject``
+    stored = Subject.objects.get(pk=subject.pk)
     changed = sorted(name for name, value in changes.items() if getattr(stored, name) != value)
     with transaction.atomic():
         saved = save_versioned(
@@ -103,12 +156,42 @@ def change_status(
     c1d1: dt.date | None = None,
     last_dose: dt.date | None = None,
 ) -> Subject:
-    """Move a subject one step through the lifecycle, dated, and re-plan its visits."""
+    """Move a subject one step through the lifecycle, dated, and re-plan its visits.
+
+    Refused, keyed by this function's arguments (the lifecycle's and eligibility's "status" is
+    ``target`` here), with codes: an unknown status (``unknown_status``), what
+    ``subjects.lifecycle`` refuses (its codes), a reason over ``REASON_MAX_LENGTH``
+    (``max_length``), enrolment without a signed eligible verdict (eligibility's check) or
+    without C1D1, a stop without its last dose (``subjects.validation``).
+    """
+    try:
+        return _change_status(
+            subject=subject,
+            target=target,
+            on_date=on_date,
+            reason=(reason or "").strip(),
+            by=by,
+            expected_version=expected_version,
+            c1d1=c1d1,
+            last_dose=last_dose,
+        )
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict") or "status" not in exc.error_dict:
+            raise
+        errors = {"target" if f == "status" else f: e for f, e in exc.error_dict.items()}
+        raise ValidationError(errors) from exc
+
+
+def _change_status(*, subject, target, on_date, reason, by, expected_version, c1d1, last_dose):
     try:
         target = S(target)
     except ValueError as exc:
         message = _("“%(value)s” is not a subject status.") % {"value": target}
-        raise ValidationError({"status": message}) from exc
+        raise ValidationError({"status": ValidationError(message, code="unknown_status")}) from exc
+    try:
+        MaxLengthValidator(REASON_MAX_LENGTH)(reason)  # Django's message, as the page field's
+    except ValidationError as exc:
+        raise ValidationError({"reason": exc}) from exc
     with transaction.atomic():
         lock_audit_chain()  # before the row lock: one lock order for every writer
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
@@ -128,9 +211,9 @@ def change_status(
                 today=locked.site.today(),
             )
         except lifecycle.TransitionError as exc:
-            raise ValidationError({exc.field: exc.message}) from exc
+            raise ValidationError({exc.field: ValidationError(exc.message, code=exc.code)}) from exc
         updates = _status_side_effects(locked, target, on_date, c1d1, last_dose)
-        with audit_context(user=by, reason=reason.strip() or f"Status: {lifecycle.LABELS[target]}"):
+        with audit_context(user=by, reason=reason or f"Status: {lifecycle.LABELS[target]}"):
             Subject.objects.filter(pk=locked.pk).update(
                 status=target,
                 status_date=on_date,
@@ -143,7 +226,7 @@ def change_status(
                 from_status=locked.status,
                 to_status=target,
                 on_date=on_date,
-                reason=reason.strip(),
+                reason=reason,
                 by=by,
             )
             locked.refresh_from_db()
@@ -159,10 +242,7 @@ def _status_side_effects(subject, target, on_date, c1d1, last_dose) -> dict:
         from eligibility.services import assert_enrolable
 
         c1d1 = assert_enrolable(subject, on_date=on_date, c1d1=c1d1)
-        if c1d1 is None:
-            raise ValidationError({"c1d1": _("Enter the planned cycle 1 day 1.")})
-        if c1d1 < on_date:
-            raise ValidationError({"c1d1": _("Cycle 1 day 1 cannot be before enrolment.")})
+        validation.validate_enrolment({"on_date": on_date, "c1d1": c1d1})
         site = Site.objects.select_for_update().get(pk=subject.site_id)
         return {
             "c1d1_date": c1d1,
@@ -171,14 +251,9 @@ def _status_side_effects(subject, target, on_date, c1d1, last_dose) -> dict:
     if target == S.ON_TREATMENT:
         return {"c1d1_date": on_date}  # the first dose is cycle 1 day 1
     if target == S.OFF_TREATMENT:
-        if last_dose is None:
-            raise ValidationError({"last_dose": _("Enter the date of the last dose.")})
-        if last_dose > on_date:
-            raise ValidationError(
-                {"last_dose": _("The last dose cannot be after the decision to stop.")}
-            )
-        if subject.c1d1_date and last_dose < subject.c1d1_date:
-            raise ValidationError({"last_dose": _("The last dose cannot be before C1D1.")})
+        validation.validate_stop(
+            {"on_date": on_date, "last_dose": last_dose}, c1d1_date=subject.c1d1_date
+        )
         return {"last_dose_date": last_dose}
     return {}
 
@@ -286,14 +361,15 @@ def record_visit(
     by,
     reason: str = "",
 ) -> Visit:
-    """Record a visit's actual date (or that it was missed); later cycles shift with it."""
-    site = visit.subject.site
-    if actual_date and actual_date > site.today():
-        raise ValidationError({"actual_date": _("The visit date cannot be in the future.")})
-    if missed and actual_date:
-        raise ValidationError({"missed": _("A visit with a date cannot be missed.")})
-    if not missed and not actual_date:
-        raise ValidationError({"actual_date": _("Enter the date, or mark the visit missed.")})
+    """Record a visit's actual date (or that it was missed); later cycles shift with it.
+
+    Refused: what ``validation.validate_visit`` refuses; a note too long (``full_clean``); a
+    change of a recorded visit without a reason (``required``).
+    """
+    note = (note or "").strip()
+    validation.validate_visit(
+        {"actual_date": actual_date, "missed": missed}, today=visit.subject.site.today()
+    )
     if visit.version != expected_version:  # someone saved it since this user opened it
         raise EditConflict(
             current=visit,

@@ -6,7 +6,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,14 +24,7 @@ from accounts.access import (
     visible_sites,
 )
 from alter_s006 import protocol, query_params
-from alter_s006.web import (
-    SITE_SESSION_KEY,
-    attach_errors,
-    conflict_response,
-    current_sites,
-    subject_for,
-)
-from audit.versioning import EditConflict
+from alter_s006.web import SITE_SESSION_KEY, call_service, current_sites, subject_for
 from subjects import lifecycle, selectors, services
 from subjects.forms import (
     SubjectCorrectionForm,
@@ -166,18 +158,25 @@ def subject_register(request):
     require(request.user, Action.ENTER_DATA)
     sites = current_sites(request) & sites_for(request.user, Action.ENTER_DATA)
     form = SubjectRegistrationForm(request.POST or None, sites=sites)
+
+    def registered(subject):  # the flash names the number the service generated
+        messages.success(request, _("Subject %(n)s registered.") % {"n": subject})
+        return redirect("subjects:detail", pk=subject.pk)
+
     if request.method == "POST" and form.is_valid():
-        data = dict(form.cleaned_data)
-        site = data.pop("site")
-        try:
-            subject = services.register_subject(site=site, by=request.user, **data)
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            messages.success(request, _("Subject %(n)s registered.") % {"n": subject})
-            return redirect("subjects:detail", pk=subject.pk)
+        response = call_service(
+            request,
+            form,
+            lambda: services.register_subject(by=request.user, **form.cleaned_data),
+            success=registered,
+        )
+        if response is not None:
+            return response
     return render(
-        request, "subjects/subject_form.html", {"form": form, "title": _("Register a subject")}
+        request,
+        "subjects/subject_form.html",
+        {"form": form, "title": _("Register a subject")},
+        status=422 if form.errors else 200,
     )
 
 
@@ -243,22 +242,23 @@ def subject_edit(request, pk):
         request.POST or None, instance=subject, initial={"version": subject.version}
     )
     if request.method == "POST" and form.is_valid():
-        changes = {f: form.cleaned_data[f] for f in services.DEMOGRAPHIC_FIELDS}
-        try:
-            services.correct_subject(
+        data = form.cleaned_data
+        response = call_service(
+            request,
+            form,
+            lambda: services.correct_subject(
                 subject=subject,
-                expected_version=form.cleaned_data["version"],
-                changes=changes,
+                expected_version=data["version"],
+                changes={f: data[f] for f in services.DEMOGRAPHIC_FIELDS},
                 by=request.user,
-                reason=form.cleaned_data["reason"],
-            )
-        except EditConflict as exc:
-            return conflict_response(request, exc, request.path)
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            messages.success(request, _("Changes saved."))
-            return redirect("subjects:detail", pk=subject.pk)
+                reason=data["reason"],
+            ),
+            success=lambda _saved: redirect("subjects:detail", pk=subject.pk),
+            message=_("Changes saved."),
+            back_url=request.path,
+        )
+        if response is not None:
+            return response
     return render(
         request,
         "subjects/subject_form.html",
@@ -267,6 +267,7 @@ def subject_edit(request, pk):
             "subject": subject,
             "title": _("Correct %(s)s") % {"s": subject},
         },
+        status=422 if form.errors else 200,
     )
 
 
@@ -278,8 +279,10 @@ def subject_transition(request, pk):
     form = TransitionForm(request.POST, subject=subject)
     if form.is_valid():
         data = form.cleaned_data
-        try:
-            services.change_status(
+        response = call_service(
+            request,
+            form,
+            lambda: services.change_status(
                 subject=subject,
                 target=data["target"],
                 on_date=data["on_date"],
@@ -288,18 +291,14 @@ def subject_transition(request, pk):
                 expected_version=data["version"],
                 c1d1=data["c1d1"],
                 last_dose=data["last_dose"],
-            )
-        except EditConflict as exc:
-            return conflict_response(request, exc, subject_url(subject))
-        except ValidationError as exc:
-            attach_errors(form, exc, aliases={"status": "target"})
-        else:
-            messages.success(
-                request,
-                _("Status changed to %(s)s.")
-                % {"s": STATUS_LABELS[lifecycle.SubjectStatus(data["target"])]},
-            )
-            return redirect("subjects:detail", pk=subject.pk)
+            ),
+            success=lambda _saved: redirect("subjects:detail", pk=subject.pk),
+            message=_("Status changed to %(s)s.")
+            % {"s": STATUS_LABELS[lifecycle.SubjectStatus(data["target"])]},
+            back_url=subject_url(subject),
+        )
+        if response is not None:
+            return response
     return render(
         request, "subjects/transition_form.html", {"form": form, "subject": subject}, status=422
     )
@@ -328,8 +327,10 @@ def visit_edit(request, pk, visit_pk):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            services.record_visit(
+        response = call_service(
+            request,
+            form,
+            lambda: services.record_visit(
                 visit=visit,
                 expected_version=data["version"],
                 actual_date=data["actual_date"],
@@ -337,14 +338,13 @@ def visit_edit(request, pk, visit_pk):
                 note=data["note"],
                 by=request.user,
                 reason=data["reason"],
-            )
-        except EditConflict as exc:
-            return conflict_response(request, exc, request.path)
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            messages.success(request, _("Visit %(c)s saved.") % {"c": visit.code})
-            return redirect("subjects:detail", pk=subject.pk)
+            ),
+            success=lambda _saved: redirect("subjects:detail", pk=subject.pk),
+            message=_("Visit %(c)s saved.") % {"c": visit.code},
+            back_url=request.path,
+        )
+        if response is not None:
+            return response
     return render(
         request,
         "subjects/visit_form.html",
@@ -354,6 +354,7 @@ def visit_edit(request, pk, visit_pk):
             "visit": visit,
             "recorded": visit.actual_date is not None or visit.missed,
         },
+        status=422 if form.errors else 200,
     )
 
 

@@ -7,6 +7,7 @@ Every test runs on a frozen clock: 2026-03-02 10:00 in Guangzhou (a Monday), so
 from __future__ import annotations
 
 import datetime as dt
+from unittest.mock import ANY
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +22,7 @@ from subjects import services
 from subjects.lifecycle import ALLOWED_TRANSITIONS, LABELS, REASON_REQUIRED, SubjectStatus
 from subjects.models import StatusChange, Subject, Visit
 from tests.factories import make_subject, sign_eligible
+from tests.subjects.codes import codes
 
 S = SubjectStatus
 D = dt.date
@@ -119,10 +121,8 @@ def schedule_of(subject):
     }
 
 
-def refusal_message(current, target):
-    if current == target:
-        return f"The subject is already {LABELS[current]}."
-    return f"A subject who is {LABELS[current]} cannot become {LABELS[target]}."
+def refusal_code(current, target):
+    return "already_in_status" if current == target else "transition_not_allowed"
 
 
 # --- registration ----------------------------------------------------------------------------
@@ -165,6 +165,66 @@ def test_registration_records_screening_and_plans_the_screening_visit(site_a, co
     )
     # screening lasts up to 28 days: 2026-01-05 + 28 d = 2026-02-02
     assert schedule_of(subject) == {"SCR": (CONSENT_A, CONSENT_A, D(2026, 2, 2))}
+
+
+REGISTRATION = {
+    "sex": "F",
+    "date_of_birth": D(1980, 5, 17),
+    "initials": "zwl",
+    "consent_date": CONSENT_A,
+    "consent_version": "2.1",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"site": None}, {"site": ["unknown_site"]}),
+        ({"consent_date": D(2026, 3, 3)}, {"consent_date": ["future_date"]}),
+        ({"date_of_birth": D(2024, 1, 1)}, {"date_of_birth": ["age_implausible"]}),
+        ({"sex": "X"}, {"sex": ["invalid_choice"]}),  # the model's own check, its code
+        ({"initials": "Z1"}, {"initials": ["invalid"]}),
+    ],
+    ids=["unknown-site", "future-consent", "age-2", "sex", "initials"],
+)
+def test_a_refused_registration_names_the_field_and_code_and_stores_nothing(
+    changes, expected, site_a, coordinator_a
+):
+    values = {"site": site_a, **REGISTRATION, **changes}
+    audited = AuditEvent.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        services.register_subject(by=coordinator_a, **values)
+    assert codes(refused.value) == expected
+    assert (Subject.objects.count(), AuditEvent.objects.count()) == (0, audited)
+
+
+def test_registration_stores_the_initials_in_capitals(site_a, coordinator_a):
+    subject = services.register_subject(site=site_a, by=coordinator_a, **REGISTRATION)
+    assert subject.initials == "ZWL"
+
+
+def test_a_correction_is_checked_as_a_whole_and_only_demographics_change(site_a, coordinator_a):
+    subject = make_subject(site_a, coordinator_a, consent_date=CONSENT_A)
+    before = snapshot(subject)
+    for changes, expected in [
+        ({"date_of_birth": D(2026, 1, 6)}, {"consent_date": ["consent_before_birth"]}),
+        ({"year_of_birth": 1981}, {"year_of_birth": ["year_mismatch"]}),
+        ({"status": "enrolled"}, {"__all__": ["not_editable"]}),
+    ]:
+        with pytest.raises(ValidationError) as refused:
+            services.correct_subject(
+                subject=subject, expected_version=1, changes=changes, by=coordinator_a, reason="x"
+            )
+        assert codes(refused.value) == expected
+    assert snapshot(subject) == before
+    fixed = services.correct_subject(
+        subject=subject,
+        expected_version=1,
+        changes={"initials": "abd"},
+        by=coordinator_a,
+        reason="Initials misread",
+    )
+    assert (fixed.initials, fixed.version) == ("ABD", 2)
 
 
 # --- allowed transitions ---------------------------------------------------------------------
@@ -245,7 +305,7 @@ def test_stopping_treatment_needs_the_last_dose_and_plans_eot_sfu_and_survival(
     before = snapshot(treated)
     with pytest.raises(ValidationError) as refused:
         change(treated, S.OFF_TREATMENT, coordinator_a, last_dose=None)
-    assert refused.value.message_dict == {"last_dose": ["Enter the date of the last dose."]}
+    assert codes(refused.value) == {"last_dose": ["last_dose_required"]}
     assert snapshot(treated) == before
 
     stopped = change(treated, S.OFF_TREATMENT, coordinator_a)
@@ -312,67 +372,63 @@ def test_every_other_transition_is_refused_and_changes_nothing(
             c1d1=TODAY,
             last_dose=TODAY,
         )
-    assert refused.value.message_dict == {"status": [refusal_message(current, target)]}
+    # keyed by the service's argument, as the page's and the API's field: ``target``
+    assert codes(refused.value) == {"target": [refusal_code(current, target)]}
     assert snapshot(subject) == before
 
 
-REASON = "A reason is required when a subject becomes {}."
 BAD_STEPS = [
-    # (current, target, overrides, field, message)
-    (S.SCREENING, S.SCREEN_FAILED, {"reason": "  "}, "reason", REASON.format("screen failed")),
-    (S.ON_TREATMENT, S.OFF_TREATMENT, {"reason": ""}, "reason", REASON.format("off treatment")),
-    (S.IN_FOLLOW_UP, S.WITHDRAWN, {"reason": ""}, "reason", REASON.format("withdrawn")),
-    (S.ENROLLED, S.DIED, {"reason": ""}, "reason", REASON.format("deceased")),
-    (
-        S.SCREENING,
-        S.ENROLLED,
-        {"on_date": D(2026, 3, 3)},
-        "on_date",
-        "The date cannot be in the future.",
-    ),
+    # (current, target, overrides, field, code)
+    (S.SCREENING, S.SCREEN_FAILED, {"reason": "  "}, "reason", "reason_required"),
+    (S.ON_TREATMENT, S.OFF_TREATMENT, {"reason": ""}, "reason", "reason_required"),
+    (S.IN_FOLLOW_UP, S.WITHDRAWN, {"reason": ""}, "reason", "reason_required"),
+    (S.ENROLLED, S.DIED, {"reason": ""}, "reason", "reason_required"),
+    (S.SCREENING, S.ENROLLED, {"on_date": D(2026, 3, 3)}, "on_date", "future_date"),
     (
         S.SCREENING,
         S.WITHDRAWN,
         {"on_date": D(2026, 1, 4)},  # the previous change is the consent, 2026-01-05
         "on_date",
-        "The date cannot be before the previous status change (2026-01-05).",
+        "before_previous_change",
     ),
-    # no signed eligibility verdict at all: enrolment is refused (PROTOCOL.md Eligibility)
-    (S.SCREENING, S.ENROLLED, {"c1d1": None}, "status", "Enter the screening data first."),
+    (S.SCREENING, S.WITHDRAWN, {"reason": "x" * 501}, "reason", "max_length"),
+    # no signed eligibility verdict at all: enrolment is refused (PROTOCOL.md Eligibility;
+    # the check and its code are eligibility's)
+    (S.SCREENING, S.ENROLLED, {"c1d1": None}, "target", ANY),
     (
         S.SCREENING,
         S.ENROLLED,
         {"c1d1": D(2026, 1, 18)},  # enrolment on 2026-01-19
         "c1d1",
-        "Cycle 1 day 1 cannot be before enrolment.",
+        "c1d1_before_enrolment",
     ),
     (
         S.ON_TREATMENT,
         S.OFF_TREATMENT,
         {"last_dose": D(2026, 2, 21)},  # decision on 2026-02-20
         "last_dose",
-        "The last dose cannot be after the decision to stop.",
+        "last_dose_after_decision",
     ),
     (
         S.ON_TREATMENT,
         S.OFF_TREATMENT,
         {"last_dose": D(2026, 1, 25)},  # C1D1 on 2026-01-26
         "last_dose",
-        "The last dose cannot be before C1D1.",
+        "before_c1d1",
     ),
 ]
 
 
-@pytest.mark.parametrize(("current", "target", "overrides", "field", "message"), BAD_STEPS)
+@pytest.mark.parametrize(("current", "target", "overrides", "field", "code"), BAD_STEPS)
 def test_an_allowed_transition_with_bad_data_is_refused_and_changes_nothing(
-    current, target, overrides, field, message, site_a, coordinator_a
+    current, target, overrides, field, code, site_a, coordinator_a
 ):
     subject = subject_at(current, site_a, coordinator_a)
     subject = prepare_enrolment(subject, target, coordinator_a, **overrides)
     before = snapshot(subject)
     with pytest.raises(ValidationError) as refused:
         change(subject, target, coordinator_a, **overrides)
-    assert refused.value.message_dict == {field: [message]}
+    assert codes(refused.value) == {field: [code]}
     assert snapshot(subject) == before
 
 
@@ -381,7 +437,8 @@ def test_an_unknown_status_is_refused_with_a_message(site_a, coordinator_a):
     before = snapshot(subject)
     with pytest.raises(ValidationError) as refused:
         change(subject, "cured", coordinator_a, on_date=TODAY)
-    assert refused.value.message_dict == {"status": ["“cured” is not a subject status."]}
+    assert codes(refused.value) == {"target": ["unknown_status"]}
+    assert refused.value.message_dict == {"target": ["“cured” is not a subject status."]}
     assert snapshot(subject) == before
 
 
@@ -440,7 +497,7 @@ def test_correcting_a_recorded_visit_requires_a_reason(site_a, coordinator_a):
 
     with pytest.raises(ValidationError) as refused:
         record(subject, "C3D1", coordinator_a, D(2026, 1, 12), reason="   ")
-    assert refused.value.message_dict == {"reason": ["A reason for change is required."]}
+    assert codes(refused.value) == {"reason": ["required"]}
     assert snapshot(subject) == before
 
     fixed = record(subject, "C3D1", coordinator_a, D(2026, 1, 12), reason="Typo: source says 12")
@@ -459,7 +516,5 @@ def test_a_visit_date_in_the_future_is_refused(site_a, coordinator_a):
     before = snapshot(subject)
     with pytest.raises(ValidationError) as refused:
         record(subject, "C6D1", coordinator_a, D(2026, 3, 3))
-    assert refused.value.message_dict == {
-        "actual_date": ["The visit date cannot be in the future."]
-    }
+    assert codes(refused.value) == {"actual_date": ["future_date"]}
     assert snapshot(subject) == before
