@@ -226,7 +226,7 @@ def _ae_detail(request, subject, ae):
         changes = {k: v for k, v in values.items() if _differs(fresh, k, v)}
         try:
             if not changes:
-                raise ValidationError(_("Nothing was changed."))
+                raise ValidationError(_("Nothing was changed."), code="nothing_changed")
             services.update_ae(
                 ae=ae,
                 by=request.user,
