@@ -34,9 +34,13 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
             teardown_databases(db_cfg, verbosity=verbosity)
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+@pytest.fixture(autouse=True, scope="session")
+def _fast_hashing():
+    """MD5 password hashes for the whole run (also data built once per module or class)."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
 
 
 @pytest.fixture(autouse=True)

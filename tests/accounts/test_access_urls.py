@@ -15,19 +15,25 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import pytest
+from django.db import transaction
+from django.db.models import Model
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from accounts.models import ApiToken
+from accounts.models import ApiToken, Role
 from assessments.models import Lesion, Timepoint
 from dosing.models import Dispensing, DoseEvent
 from eligibility.models import EligibilitySignature, ReferenceRange, Screening
 from eligibility.services import save_screening
-from safety.models import AdverseEvent, LabPanel, SaeReport
+from safety.models import AdverseEvent, CtcaeTerm, LabPanel, SaeReport
+from safety.services import load_ctcae
 from subjects.models import Subject, Visit
 from tests.factories import (
     PASSWORD,
+    SiteFactory,
     add_reference_ranges,
     eligible_screening_data,
+    make_subject,
+    member,
     sign_eligible,
 )
 
@@ -954,12 +960,18 @@ ACCESS: dict[str, Url] = {
     ),
 }
 
-CASES = [
-    pytest.param(name, method, member, status, id=f"{name}-{method}-{member}")
-    for name, url in ACCESS.items()
-    for method, statuses in url.expect.items()
-    for member, status in zip(MEMBERS, statuses, strict=True)
-]
+# One case per (URL, method, member). Cases whose URL needs the same data are run one after
+# the other, so that data is built once per group (see ``Study``), not once per case.
+SETUPS = list(dict.fromkeys(url.setup for url in ACCESS.values()))
+CASES = sorted(
+    (
+        pytest.param(name, method, member, status, id=f"{name}-{method}-{member}")
+        for name, url in ACCESS.items()
+        for method, statuses in url.expect.items()
+        for member, status in zip(MEMBERS, statuses, strict=True)
+    ),
+    key=lambda case: SETUPS.index(ACCESS[case.values[0]].setup),
+)
 
 
 def stored_clinical_data():
@@ -994,39 +1006,123 @@ def send(client, method, path, body, *, api, token=None):
     return client.post(path, body, headers=headers)
 
 
-@pytest.mark.parametrize(("name", "method", "member", "expected"), CASES)
-def test_role_and_site_decide_the_answer_of_every_url(
-    client, cast, site_a, subject_a, name, method, member, expected
-):
-    url = ACCESS[name]
-    world = SimpleNamespace(
-        site_a=site_a,
-        subject=subject_a,
-        visit=subject_a.visits.get(code="SCR"),
-        today=site_a.today(),
-    )
-    url.setup(world)
-    world.subject.refresh_from_db()
-    path = reverse(name, args=url.args(world))
-    user = cast.get(member)
-    token = None
-    if user is not None and url.api:
-        token = ApiToken.issue(user)[1]
-    elif user is not None:
-        client.force_login(user)
-    before = stored_clinical_data()
+class Study:
+    """The study every case starts from, built once: the two sites, the cast and subject ZWL
+    of site A (as tests/conftest.py makes them), kept in a transaction that is rolled back
+    when the cases are done. On top of it, in a savepoint, the data one URL needs (its
+    ``setup``), built once for all the cases of the URLs that share it. Each case then runs
+    in a savepoint of its own that is rolled back (pytest-django's ``db``): what a case
+    writes is gone before the next one starts, whatever the order."""
 
-    response = send(client, method, path, url.body(world), api=url.api, token=token)
+    def __init__(self):
+        if not CtcaeTerm.objects.exists():  # a browser test's flush empties the dictionary
+            load_ctcae()
+        self.site_a = SiteFactory(
+            code="GZ01", name="Guangzhou Cancer Center", time_zone="Asia/Shanghai"
+        )
+        site_b = SiteFactory(code="SH02", name="Shanghai Cancer Center", time_zone="Asia/Shanghai")
+        self.users = {
+            "coordinator_a": member("coord_a", Role.COORDINATOR, self.site_a),
+            "investigator_a": member("inv_a", Role.INVESTIGATOR, self.site_a),
+            "coordinator_b": member("coord_b", Role.COORDINATOR, site_b),
+            "monitor_a": member("monitor_a", Role.MONITOR, self.site_a),
+            "data_manager": member("dm", Role.DATA_MANAGER, None),
+        }
+        self.subject = make_subject(self.site_a, self.users["coordinator_a"], initials="ZWL")
+        self.layer = None  # (setup, its savepoint, the world it made)
 
-    assert response.status_code == expected, (
-        f"{member} {method} {path}: {response.status_code}, expected {expected}"
+    def world_for(self, setup) -> SimpleNamespace:
+        """A world with ``setup``'s data: the current layer, or a new one in its place."""
+        if self.layer is None or self.layer[0] is not setup:
+            self.drop_layer()
+            savepoint = transaction.atomic()
+            savepoint.__enter__()
+            world = SimpleNamespace(
+                site_a=self.site_a,
+                subject=Subject.objects.get(pk=self.subject.pk),
+                visit=self.subject.visits.get(code="SCR"),
+                today=self.site_a.today(),
+            )
+            try:
+                setup(world)
+            except BaseException as exc:
+                savepoint.__exit__(type(exc), exc, exc.__traceback__)  # rolls back
+                raise
+            self.layer = (setup, savepoint, world)
+        return self.layer[2]
+
+    def drop_layer(self):
+        if self.layer is not None:
+            savepoint, self.layer = self.layer[1], None
+            transaction.set_rollback(True)
+            savepoint.__exit__(None, None, None)
+
+
+def fresh(world: SimpleNamespace) -> SimpleNamespace:
+    """The case's own copy of the world, every record read again from the database."""
+    return SimpleNamespace(
+        **{
+            key: type(value)._default_manager.get(pk=value.pk)
+            if isinstance(value, Model)
+            else value
+            for key, value in vars(world).items()
+        }
     )
-    if member == "anonymous" and expected == 302 and name != "logout":
-        assert response.url.startswith(reverse("login") + "?next=")
-    if url.writes and method != "GET":
-        succeeded = member != "anonymous" and expected in ((200, 201) if url.api else (302,))
-        changed = stored_clinical_data() != before
-        assert changed == succeeded, f"{member} {method} {path} changed data: {changed}"
+
+
+@pytest.fixture(scope="class")
+def study(django_db_setup, django_db_blocker):
+    """The study, built once for the class's cases and rolled back after the last one."""
+    with django_db_blocker.unblock():
+        outer = transaction.atomic()
+        outer.__enter__()
+        try:
+            study = Study()
+        except BaseException as exc:
+            outer.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+    yield study
+    with django_db_blocker.unblock():
+        study.drop_layer()
+        transaction.set_rollback(True)
+        outer.__exit__(None, None, None)
+
+
+class TestEveryUrl:
+    @pytest.fixture
+    def world(self, request, study, django_db_blocker, name):
+        """The URL's data (built once per group), then the case's own transaction."""
+        with django_db_blocker.unblock():
+            world = study.world_for(ACCESS[name].setup)
+        request.getfixturevalue("db")  # after the layer: the case's savepoint is inside it
+        return fresh(world)
+
+    @pytest.mark.parametrize(("name", "method", "member", "expected"), CASES)
+    def test_role_and_site_decide_the_answer_of_every_url(
+        self, client, study, world, name, method, member, expected
+    ):
+        url = ACCESS[name]
+        path = reverse(name, args=url.args(world))
+        user = study.users.get(member)
+        token = None
+        if user is not None and url.api:
+            token = ApiToken.issue(user)[1]
+        elif user is not None:
+            client.force_login(user)
+        write = url.writes and method != "GET"
+        before = stored_clinical_data() if write else None
+
+        response = send(client, method, path, url.body(world), api=url.api, token=token)
+
+        assert response.status_code == expected, (
+            f"{member} {method} {path}: {response.status_code}, expected {expected}"
+        )
+        if member == "anonymous" and expected == 302 and name != "logout":
+            assert response.url.startswith(reverse("login") + "?next=")
+        if write:
+            succeeded = member != "anonymous" and expected in ((200, 201) if url.api else (302,))
+            changed = stored_clinical_data() != before
+            assert changed == succeeded, f"{member} {method} {path} changed data: {changed}"
 
 
 def named_urls(resolver=None, namespace=""):
