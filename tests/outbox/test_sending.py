@@ -74,3 +74,34 @@ def test_a_notice_needs_a_user_or_an_address(db):
     with pytest.raises(ValidationError) as caught:
         queue("e")
     assert caught.value.error_list[0].code == "no_recipient"
+
+
+def test_an_sae_notice_goes_to_the_investigators_address_of_the_day_it_is_sent(
+    subject, coordinator_a, investigator_a, mailoutbox, frozen_clock
+):
+    """The SAE workflow queues the investigator's notice with the user only; the address is
+    the one on the user record when the outbox sends it."""
+    from safety import services
+    from tests.safety.conftest import term
+
+    investigator_a.email = ""
+    investigator_a.save()
+    services.record_ae(
+        subject=subject,
+        by=coordinator_a,
+        term=term("Hypertension"),
+        grade=3,
+        onset_date=subject.site.today(),
+        outcome="not_recovered",
+        ongoing=True,
+        serious=True,
+        sae_hospitalisation=True,
+    )
+    notice = Notification.objects.get(recipient=investigator_a)
+    assert notice.email == ""
+    investigator_a.email = "inv.a@hospital.example"
+    investigator_a.save()
+    assert send_pending() == {"sent": 2, "failed": 0}
+    assert sorted(m.to[0] for m in mailoutbox) == sorted(
+        ["inv.a@hospital.example", Notification.objects.get(recipient=None).email]
+    )

@@ -140,3 +140,9 @@ def test_the_ae_page_shows_the_linked_dose_modification(client, subject, coordin
     page = client.get(reverse("safety:ae", args=[subject.pk, unlinked.pk])).content.decode()
     assert 'id="dose-event-missing"' in page
     assert DoseEvent.objects.count() == 1
+
+
+def test_safety_listens_to_the_dose_modifications_dosing_stores():
+    from dosing.services import dose_event_recorded
+
+    assert dose_event_recorded.has_listeners(DoseEvent)
