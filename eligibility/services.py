@@ -230,6 +230,14 @@ def _typed_changes(changes: dict) -> dict:
     return typed
 
 
+def _earliest_birthday(subject: Subject) -> dt.date | None:
+    if subject.date_of_birth is not None:
+        return subject.date_of_birth
+    if subject.year_of_birth is not None:
+        return dt.date(subject.year_of_birth, 1, 1)
+    return None
+
+
 def check_screening(
     subject: Subject,
     stored: Screening,
@@ -261,6 +269,7 @@ def check_screening(
             correction=stored.pk is not None,
             expected_version=expected_version,
             reason=reason,
+            born=_earliest_birthday(subject),
         )
     except ValidationError as exc:
         for field, field_errors in exc.error_dict.items():

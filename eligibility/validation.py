@@ -8,6 +8,9 @@ plain dict, as the page form or the API schema typed them, and raises one field-
   echo, pregnancy test) after the site's today;
 * ``date_range``: a date outside the plausible dates of the trial
   (``alter_s006.protocol.EARLIEST_PLAUSIBLE_DATE`` .. ``LATEST_PLAUSIBLE_DATE``);
+* ``before_birth``: a date before the subject was born (date of birth, or 1 January of the
+  year of birth when only the year is known);
+* ``c1d1_before_screening``: a planned C1D1 before the first screening procedure;
 * ``unit_required``: a lab value typed without its unit;
 * ``unit_not_for_analyte``: a unit the analyte does not take (``eligibility.units``);
 * ``implausible_value``: a lab value no living screened patient can have
@@ -84,16 +87,26 @@ def validate_screening(
     correction: bool = False,
     expected_version: int | None = None,
     reason: str = "",
+    born: dt.date | None = None,
 ) -> None:
     """Raise a field-keyed ``ValidationError`` (codes above) when ``values`` cannot be saved.
 
     ``values`` holds the screening's fields as typed Python values (a field absent or None is
     not entered); ``today`` is the site's today; ``correction`` says the screening was saved
-    before (then ``expected_version`` and ``reason`` are required).
+    before (then ``expected_version`` and ``reason`` are required); ``born`` is the subject's
+    earliest possible birthday, when known.
     """
     errors = _Errors()
     for name in DATES:
-        _check_date(errors, name, values.get(name), today)
+        _check_date(errors, name, values.get(name), today, born)
+    first, c1d1 = values.get("first_procedure_date"), values.get("planned_c1d1")
+    if first and c1d1 and c1d1 < first and "planned_c1d1" not in errors.by_field:
+        errors.add(
+            "planned_c1d1",
+            _("Cycle 1 day 1 cannot be before the first screening procedure (%(d)s).")
+            % {"d": first},
+            "c1d1_before_screening",
+        )
     for value_field, unit_field, analyte in LAB_FIELDS:
         _check_lab(errors, values, value_field, unit_field, analyte)
     if correction:
@@ -108,7 +121,7 @@ def validate_screening(
     errors.raise_if_any()
 
 
-def _check_date(errors: _Errors, name: str, value, today: dt.date) -> None:
+def _check_date(errors: _Errors, name: str, value, today: dt.date, born) -> None:
     if value is None:
         return
     if not P.EARLIEST_PLAUSIBLE_DATE <= value <= P.LATEST_PLAUSIBLE_DATE:
@@ -121,6 +134,12 @@ def _check_date(errors: _Errors, name: str, value, today: dt.date) -> None:
     elif name in PAST_DATES and value > today:
         errors.add(
             name, _("This date cannot be after today (%(d)s).") % {"d": today}, "future_date"
+        )
+    elif born is not None and value < born:
+        errors.add(
+            name,
+            _("This date is before the subject was born (%(d)s).") % {"d": born},
+            "before_birth",
         )
 
 

@@ -313,3 +313,20 @@ def test_the_live_verdict_drops_a_value_the_save_would_refuse(client, subject_a,
     assert ("I08", "not_evaluable") in checklist(html)
     assert "Hb missing" in reason_of(html, "I08")
     assert Screening.objects.get().hb_value == Decimal("120")
+
+
+def test_cross_field_dates_are_the_validators_not_the_forms():
+    born = dt.date(1980, 5, 17)
+    values = {
+        "lab_date": dt.date(1979, 12, 31),  # before birth: a typing error
+        "first_procedure_date": dt.date(2026, 2, 20),
+        "planned_c1d1": dt.date(2026, 2, 10),  # before screening started
+    }
+    with pytest.raises(ValidationError) as caught:
+        validate_screening(values, today=TODAY, born=born)
+    assert codes(caught.value) == {
+        "lab_date": ["before_birth"],
+        "planned_c1d1": ["c1d1_before_screening"],
+    }
+    # the first procedure before consent is no typing error: I01 says it is not met
+    validate_screening({"first_procedure_date": dt.date(2026, 1, 2)}, today=TODAY, born=born)
