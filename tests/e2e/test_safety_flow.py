@@ -149,3 +149,61 @@ def test_lab_units_are_readable_and_written_properly(page, site_a, coordinator_a
     page.locator("#lab-form").scroll_into_view_if_needed()
     screenshot(page, f"e2e-safety-lab-units-{width}")
     page.locator("#lab-form").screenshot(path=str(ARTIFACTS / f"e2e-safety-lab-form-{width}.png"))
+
+
+def test_the_coordinator_prepares_an_sae_report_and_the_investigator_signs_it(
+    page, site_a, coordinator_a, investigator_a
+):
+    """Issue 11 C14: the report is submitted by the investigator's e-signature only."""
+    from safety import services as safety_services
+    from tests.safety.conftest import term
+
+    ensure_ctcae()
+    add_reference_ranges(site_a)
+    today = site_a.today()
+    c1d1 = today - dt.timedelta(days=20)
+    subject = make_subject(site_a, coordinator_a, sex="M", consent_date=c1d1 - dt.timedelta(9))
+    subject = enrol(subject, by=coordinator_a, on_date=c1d1 - dt.timedelta(days=2), c1d1=c1d1)
+    subject = subject_services.change_status(
+        subject=subject,
+        target="on_treatment",
+        on_date=c1d1,
+        reason="",
+        by=coordinator_a,
+        expected_version=subject.version,
+    )
+    ae = safety_services.record_ae(
+        subject=subject,
+        by=coordinator_a,
+        term=term("Hypertension"),
+        grade=3,
+        onset_date=today - dt.timedelta(days=1),
+        outcome="not_recovered",
+        ongoing=True,
+        serious=True,
+        sae_hospitalisation=True,
+    )
+    report = ae.sae_reports.get()
+    url = f"{page.base}/subjects/{subject.pk}/adverse-events/{ae.pk}/"
+
+    login(page, "coord_a", PASSWORD)
+    page.goto(url)
+    expect(page.locator(".sae-awaiting")).to_be_visible()
+    expect(page.locator(".sae-sign")).to_have_count(0)
+    page.fill(f"#id_draft-{report.pk}-narrative", "Admitted for blood pressure control.")
+    page.locator(".sae-draft button").click()
+    expect(page.locator(".sae-narrative")).to_have_text("Admitted for blood pressure control.")
+    screenshot(page, "e2e-safety-sae-prepared")
+
+    page.click("text=Sign out")
+    login(page, "inv_a", PASSWORD)
+    page.goto(url)
+    narrative = page.locator(f"#id_sign-{report.pk}-narrative")
+    expect(narrative).to_have_value("Admitted for blood pressure control.")
+    page.fill(f"#id_sign-{report.pk}-password", PASSWORD)
+    page.locator(".sae-sign button").click()
+    signature = page.locator(".sae-signature")
+    expect(signature).to_contain_text("Test Inv_A")
+    expect(signature).to_contain_text("UTC")
+    expect(page.locator(".sae-report .badge")).to_have_text("submitted")
+    screenshot(page, "e2e-safety-sae-signed")
