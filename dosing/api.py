@@ -1,9 +1,9 @@
 """Dosing calendar, dose modifications, drug accountability and exposure over the API.
 
-The same access helper, forms and services as the pages (``dosing.views``): a request body is
-checked by the page's form (:class:`DoseEventForm`, :class:`DispensingForm`, :class:`ReturnForm`),
-then by the service, which checks it against the calendar and the accountability rules and
-names the field at fault (422). Everything derived (calendar days, capsules taken, compliance,
+The same access helper and services as the pages (``dosing.views``): a request body's typed
+values go straight to the service, the one validation of each CRF (issue 11 A1), which checks
+them against the model, the calendar and the accountability rules and names the field at
+fault with a code (422). Everything derived (calendar days, capsules taken, compliance,
 exposure) is computed from the stored records each time, as the pages do.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from django.core.exceptions import ValidationError
 from ninja import Field, Router, Schema, Status
@@ -22,7 +22,6 @@ from alter_s006.api_types import DATE_MAX, DATE_MIN, Date, In, Int, PathId, Quer
 from alter_s006.web import subject_for
 from dosing import services
 from dosing.calendar import DayKind
-from dosing.forms import DispensingForm, DoseEventForm, ReturnForm
 from dosing.models import Dispensing, DoseEvent, Reason
 from subjects.models import Subject
 
@@ -65,7 +64,13 @@ class DoseEventIn(In):
     cycle: Int | None = Field(None, description="Delay only: the cycle whose day 1 moves")
     days: Int | None = Field(None, description="Delay only: days of delay")
     reason: Text = Field(..., json_schema_extra={"enum": list(Reason.values)})
-    detail: Text = Field("", description="For toxicity: the adverse event behind it (term, grade)")
+    detail: Text = Field(
+        "",
+        description=(
+            "Notes (free text). The adverse event behind a toxicity modification is linked from "
+            "the adverse event (its dose_event_id)."
+        ),
+    )
 
 
 class DoseEventOut(Schema):
@@ -160,19 +165,6 @@ class ExposureOut(Schema):
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _form_errors(form) -> ValidationError:
-    return ValidationError({f: [str(e) for e in errs] for f, errs in form.errors.items()})
-
-
-def _encode(value) -> Any:
-    """A JSON value as the browser would post it to the page form."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value if isinstance(value, str) else str(value)
-
-
 def _calendar_range(
     subject: Subject, start: dt.date | None, end: dt.date | None
 ) -> tuple[dt.date, dt.date]:
@@ -190,9 +182,11 @@ def _calendar_range(
     if start is None:
         start = min(max(subject.c1d1_date or today, end - longest), end)
     if end < start:
-        raise ValidationError({"end": f"The end ({end}) cannot be before the start ({start})."})
+        message = f"The end ({end}) cannot be before the start ({start})."
+        raise ValidationError({"end": ValidationError(message, code="end_before_start")})
     if (end - start).days + 1 > MAX_CALENDAR_DAYS:
-        raise ValidationError({"end": f"Ask for at most {MAX_CALENDAR_DAYS} days at a time."})
+        message = f"Ask for at most {MAX_CALENDAR_DAYS} days at a time."
+        raise ValidationError({"end": ValidationError(message, code="range_too_long")})
     return start, end
 
 
@@ -332,10 +326,7 @@ def list_dose_modifications(request, subject_id: PathId):
 def add_dose_modification(request, subject_id: PathId, payload: DoseEventIn):
     subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
-    form = DoseEventForm({k: _encode(v) for k, v in payload.dict().items()})
-    if not form.is_valid():
-        raise _form_errors(form)
-    event = services.add_event(subject=subject, by=request.auth, **form.cleaned_data)
+    event = services.add_event(subject=subject, by=request.auth, **payload.dict())
     return Status(201, DoseEvent.objects.select_related("recorded_by").get(pk=event.pk))
 
 
@@ -360,10 +351,7 @@ def list_dispensings(request, subject_id: PathId):
 def add_dispensing(request, subject_id: PathId, payload: DispensingIn):
     subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
-    form = DispensingForm({k: _encode(v) for k, v in payload.dict().items()})
-    if not form.is_valid():
-        raise _form_errors(form)
-    row = services.record_dispensing(subject=subject, by=request.auth, **form.cleaned_data)
+    row = services.record_dispensing(subject=subject, by=request.auth, **payload.dict())
     return Status(201, next(r for r in _dispensings_out(subject) if r["id"] == row.pk))
 
 
@@ -385,18 +373,14 @@ def record_return(request, dispensing_id: PathId, payload: ReturnIn):
         pk=dispensing_id,
     )
     require(request.auth, Action.ENTER_DATA, row.subject.site_id)
-    form = ReturnForm({k: _encode(v) for k, v in payload.dict().items()})
-    if not form.is_valid():
-        raise _form_errors(form)
-    data = form.cleaned_data
     services.record_return(
         dispensing=row,
-        expected_version=data["version"],
+        expected_version=payload.version,
         by=request.auth,
-        returned_on=data["returned_on"],
-        returned=data["returned"],
-        reported_missed=data["reported_missed"],
-        reason=data["reason"],
+        returned_on=payload.returned_on,
+        returned=payload.returned,
+        reported_missed=payload.reported_missed,
+        reason=payload.reason,
     )
     return next(r for r in _dispensings_out(row.subject) if r["id"] == row.pk)
 

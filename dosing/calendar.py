@@ -125,12 +125,14 @@ class Cycle:
 
 
 class CalendarError(ValueError):
-    """A dose event the calendar refuses, tied to the :class:`DoseEvent` field at fault."""
+    """A dose event the calendar refuses, tied to the :class:`DoseEvent` field at fault, with
+    a stable ``code`` for programs (the API answers it; tests assert it)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, code: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.code = code
 
 
 # --- Helpers ------------------------------------------------------------------------------------
@@ -153,24 +155,42 @@ def _check_structure(event: DoseEvent, *, allow_reescalation: bool) -> None:
                 "end",
                 f"The interruption cannot end ({_fmt(event.end)}) before it starts "
                 f"({_fmt(event.start)}).",
+                code="end_before_start",
             )
     elif event.kind in _DOSE_CHANGES:
         if event.kind is EventKind.REESCALATION and not allow_reescalation:
-            raise CalendarError("kind", "Re-escalation is not allowed in this protocol.")
+            raise CalendarError(
+                "kind",
+                "Re-escalation is not allowed in this protocol.",
+                code="reescalation_not_allowed",
+            )
         if event.dose_mg is None:
-            raise CalendarError("dose_mg", f"A {_LABELS[event.kind]} needs the new dose.")
+            raise CalendarError(
+                "dose_mg", f"A {_LABELS[event.kind]} needs the new dose.", code="dose_required"
+            )
     elif event.kind is EventKind.DELAY:
         if event.cycle is None:
-            raise CalendarError("cycle", "A cycle delay needs the number of the cycle delayed.")
+            raise CalendarError(
+                "cycle",
+                "A cycle delay needs the number of the cycle delayed.",
+                code="cycle_required",
+            )
         if event.cycle < 1:
-            raise CalendarError("cycle", f"There is no cycle {event.cycle}: cycles start at 1.")
+            raise CalendarError(
+                "cycle",
+                f"There is no cycle {event.cycle}: cycles start at 1.",
+                code="no_such_cycle",
+            )
         if event.cycle == 1:
             raise CalendarError(
                 "cycle",
                 "Cycle 1 cannot be delayed: its day 1 is C1D1 itself (change C1D1 instead).",
+                code="first_cycle_not_delayable",
             )
         if event.days is None or event.days <= 0:
-            raise CalendarError("days", "A cycle delay must be at least 1 day.")
+            raise CalendarError(
+                "days", "A cycle delay must be at least 1 day.", code="delay_too_short"
+            )
 
 
 def _checked(events: Sequence[DoseEvent], allow_reescalation: bool) -> list[DoseEvent]:
@@ -347,14 +367,24 @@ def _level_above(dose: int) -> int | None:
 def _check_fields_belong(new: DoseEvent) -> None:
     """Refuse a field filled in that has no meaning for the kind of event."""
     if new.end is not None and new.kind is not EventKind.INTERRUPTION:
-        raise CalendarError("end", "Only an interruption has an end date.")
+        raise CalendarError(
+            "end", "Only an interruption has an end date.", code="not_for_this_kind"
+        )
     if new.dose_mg is not None and new.kind not in _DOSE_CHANGES:
-        raise CalendarError("dose_mg", "Only a reduction or a re-escalation sets a new dose.")
+        raise CalendarError(
+            "dose_mg",
+            "Only a reduction or a re-escalation sets a new dose.",
+            code="not_for_this_kind",
+        )
     if new.kind is not EventKind.DELAY:
         if new.cycle is not None:
-            raise CalendarError("cycle", "Only a cycle delay names a cycle.")
+            raise CalendarError(
+                "cycle", "Only a cycle delay names a cycle.", code="not_for_this_kind"
+            )
         if new.days is not None:
-            raise CalendarError("days", "Only a cycle delay has a number of days.")
+            raise CalendarError(
+                "days", "Only a cycle delay has a number of days.", code="not_for_this_kind"
+            )
 
 
 def _check_dose_change(new: DoseEvent, dose_before: int) -> None:
@@ -368,10 +398,13 @@ def _check_dose_change(new: DoseEvent, dose_before: int) -> None:
                 f"The dose is already at the lowest level ({_LOWEST_DOSE_MG} mg): intolerance "
                 f"at {_LOWEST_DOSE_MG} mg means discontinuation. Record a discontinuation "
                 "instead.",
+                code="already_lowest_dose",
             )
         if dose not in P.DOSE_LEVELS_MG:
             raise CalendarError(
-                "dose_mg", f"{dose} mg is not a dose level of this protocol ({_LEVELS_TEXT})."
+                "dose_mg",
+                f"{dose} mg is not a dose level of this protocol ({_LEVELS_TEXT}).",
+                code="not_a_dose_level",
             )
         expected = _level_below(dose_before)
         if dose != expected:
@@ -379,11 +412,14 @@ def _check_dose_change(new: DoseEvent, dose_before: int) -> None:
                 "dose_mg",
                 f"Reduce one level at a time: {dose_before} → {expected} mg "
                 f"(not {dose_before} → {dose} mg).",
+                code="not_one_level_down",
             )
     else:
         if dose not in P.DOSE_LEVELS_MG:
             raise CalendarError(
-                "dose_mg", f"{dose} mg is not a dose level of this protocol ({_LEVELS_TEXT})."
+                "dose_mg",
+                f"{dose} mg is not a dose level of this protocol ({_LEVELS_TEXT}).",
+                code="not_a_dose_level",
             )
         expected = _level_above(dose_before)
         if expected is None:
@@ -391,12 +427,14 @@ def _check_dose_change(new: DoseEvent, dose_before: int) -> None:
                 "dose_mg",
                 f"The dose is already at the starting level ({dose_before} mg): it cannot be "
                 "re-escalated.",
+                code="already_starting_dose",
             )
         if dose != expected:
             raise CalendarError(
                 "dose_mg",
                 f"Re-escalate one level at a time: {dose_before} → {expected} mg "
                 f"(not {dose_before} → {dose} mg).",
+                code="not_one_level_up",
             )
 
 
@@ -415,6 +453,7 @@ def _check_later_dose_changes(ordered: Sequence[DoseEvent], new: DoseEvent) -> N
                 f"This would make the {_LABELS[e.kind]} recorded on {_fmt(e.start)} go from "
                 f"{dose} to {e.dose_mg} mg, which is not one dose level. Correct that event "
                 "first.",
+                code="breaks_later_dose_change",
             )
         dose = e.dose_mg
 
@@ -440,22 +479,33 @@ def validate_event(
     _check_structure(new, allow_reescalation=allow_reescalation)
     _check_fields_belong(new)
     if new.kind in _REASON_REQUIRED and not (new.reason or "").strip():
-        raise CalendarError("reason", f"A reason is required for a {_LABELS[new.kind]}.")
+        raise CalendarError(
+            "reason", f"A reason is required for a {_LABELS[new.kind]}.", code="reason_required"
+        )
     if new.start < c1d1:
-        raise CalendarError("start", f"The date cannot be before cycle 1 day 1 ({_fmt(c1d1)}).")
+        raise CalendarError(
+            "start",
+            f"The date cannot be before cycle 1 day 1 ({_fmt(c1d1)}).",
+            code="before_c1d1",
+        )
     if new.start > today:
-        raise CalendarError("start", "The date cannot be in the future.")
+        raise CalendarError("start", "The date cannot be in the future.", code="future_date")
 
     current = _checked(existing, allow_reescalation=True)
     stop = _discontinued_on(current)
     if stop is not None:
         if new.kind is EventKind.DISCONTINUATION:
-            raise CalendarError("kind", f"Treatment was already discontinued on {_fmt(stop)}.")
+            raise CalendarError(
+                "kind",
+                f"Treatment was already discontinued on {_fmt(stop)}.",
+                code="already_discontinued",
+            )
         if new.start >= stop:
             raise CalendarError(
                 "start",
                 f"Treatment was discontinued on {_fmt(stop)}: nothing can be recorded on or "
                 "after that date.",
+                code="after_discontinuation",
             )
     if new.kind is EventKind.DISCONTINUATION:
         later = [e for e in current if e.start >= new.start]
@@ -464,6 +514,7 @@ def validate_event(
                 "start",
                 f"A {_LABELS[later[-1].kind]} is recorded on {_fmt(later[-1].start)}: the "
                 "discontinuation must be the last event.",
+                code="discontinuation_not_last",
             )
 
     if new.kind is EventKind.INTERRUPTION:
@@ -477,6 +528,7 @@ def validate_event(
                 raise CalendarError(
                     "start",
                     f"This overlaps the interruption from {_fmt(first)} ({until}).",
+                    code="overlaps_interruption",
                 )
     elif new.kind in _DOSE_CHANGES:
         _check_dose_change(new, _dose_level(current, new.start))
@@ -489,4 +541,5 @@ def validate_event(
                 "cycle",
                 f"Cycle {new.cycle} already started on {_fmt(day1)}, before this delay "
                 f"({_fmt(new.start)}); only a cycle that has not started can be delayed.",
+                code="cycle_already_started",
             )

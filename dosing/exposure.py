@@ -52,12 +52,14 @@ _THREE_DECIMALS = Decimal("0.001")
 
 
 class DispensingError(ValueError):
-    """A dispensing record refused, tied to the :class:`Dispensing` field at fault."""
+    """A dispensing record refused, tied to the :class:`Dispensing` field at fault, with a
+    stable ``code`` for programs (the API answers it; tests assert it)."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: str, *, code: str) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ def compliance(d: Dispensing, calendar: Sequence[CalendarDay]) -> Compliance | N
                 "calendar",
                 f"The calendar does not cover {on.isoformat()}, inside the dispensing period "
                 f"{period_start.isoformat()} to {period_end.isoformat()}.",
+                code="calendar_incomplete",
             )
         if day.kind is DayKind.ON and day.dose_mg == d.strength_mg:
             planned += 1
@@ -159,41 +162,63 @@ def validate_dispensing(d: Dispensing, *, today: date) -> None:
         raise DispensingError(
             "strength_mg",
             f"{d.strength_mg} mg is not a dose level of this protocol ({levels} mg).",
+            code="not_a_dose_level",
         )
     if d.capsules <= 0:
-        raise DispensingError("capsules", "At least one capsule must be dispensed.")
+        raise DispensingError(
+            "capsules", "At least one capsule must be dispensed.", code="no_capsules"
+        )
     if d.dispensed_on > today:
-        raise DispensingError("dispensed_on", "The dispensing date cannot be in the future.")
+        raise DispensingError(
+            "dispensed_on", "The dispensing date cannot be in the future.", code="future_date"
+        )
     if d.expiry is not None and d.expiry < d.dispensed_on:
         raise DispensingError(
             "expiry",
             f"This lot expired on {d.expiry.isoformat()}, before it was dispensed: an expired "
             "lot cannot be dispensed.",
+            code="expired_lot",
         )
     if d.returned_on is not None:
         if d.returned_on > today:
-            raise DispensingError("returned_on", "The return date cannot be in the future.")
+            raise DispensingError(
+                "returned_on", "The return date cannot be in the future.", code="future_date"
+            )
         if d.returned_on < d.dispensed_on:
             raise DispensingError(
                 "returned_on",
                 f"The return date cannot be before the dispensing date "
                 f"({d.dispensed_on.isoformat()}).",
+                code="before_dispensing",
             )
         if d.returned is None:
-            raise DispensingError("returned", "Enter the number of capsules returned.")
+            raise DispensingError(
+                "returned", "Enter the number of capsules returned.", code="returned_required"
+            )
     elif d.returned is not None:
-        raise DispensingError("returned_on", "Enter the date the capsules were returned.")
+        raise DispensingError(
+            "returned_on",
+            "Enter the date the capsules were returned.",
+            code="return_date_required",
+        )
     if d.returned is not None:
         if d.returned < 0:
-            raise DispensingError("returned", "The number of capsules returned cannot be negative.")
+            raise DispensingError(
+                "returned",
+                "The number of capsules returned cannot be negative.",
+                code="negative_count",
+            )
         if d.returned > d.capsules:
             raise DispensingError(
                 "returned",
                 f"{d.returned} capsules returned, but only {d.capsules} were dispensed.",
+                code="more_returned_than_dispensed",
             )
     if d.reported_missed is not None and d.reported_missed < 0:
         raise DispensingError(
-            "reported_missed", "The number of doses reported missed cannot be negative."
+            "reported_missed",
+            "The number of doses reported missed cannot be negative.",
+            code="negative_count",
         )
 
 

@@ -1,3 +1,9 @@
+"""Dosing pages' forms: they parse the browser's strings into typed values, nothing more.
+
+``dosing.services`` is the one validation of each CRF, for the pages and the API alike
+(issue 11 A1): the model forms here do not run the model's checks.
+"""
+
 from crispy_forms.helper import FormHelper
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -5,11 +11,12 @@ from django.utils.translation import gettext_lazy as _
 from alter_s006 import forms as edc
 from alter_s006 import protocol as P
 from dosing.models import Dispensing, DoseEvent
+from subjects.forms import ParseOnly
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class DoseEventForm(edc.ModelForm):
+class DoseEventForm(ParseOnly, edc.ModelForm):
     class Meta:
         model = DoseEvent
         fields = ["kind", "start", "end", "dose_mg", "cycle", "days", "reason", "detail"]
@@ -25,7 +32,7 @@ class DoseEventForm(edc.ModelForm):
         self.helper.form_tag = False
 
 
-class DispensingForm(edc.ModelForm):
+class DispensingForm(ParseOnly, edc.ModelForm):
     class Meta:
         model = Dispensing
         fields = ["dispensed_on", "strength_mg", "lot_number", "expiry", "capsules"]
@@ -40,8 +47,7 @@ class DispensingForm(edc.ModelForm):
 class ReturnForm(edc.Form):
     version = edc.VersionField()
     returned_on = edc.DateField(label=_("Returned on"), widget=DATE)
-    returned = edc.IntegerField(label=_("Capsules returned"), min_value=0)
-    reported_missed = edc.IntegerField(
-        label=_("Missed doses reported"), min_value=0, required=False
-    )
+    # Bounds (not negative, not more than dispensed) are the service's checks.
+    returned = edc.IntegerField(label=_("Capsules returned"))
+    reported_missed = edc.IntegerField(label=_("Missed doses reported"), required=False)
     reason = forms.CharField(label=_("Reason for change"), required=False, max_length=500)

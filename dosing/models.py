@@ -43,11 +43,16 @@ class DoseEvent(VersionedModel):
     cycle = models.PositiveSmallIntegerField(_("cycle delayed"), null=True, blank=True)
     days = models.PositiveSmallIntegerField(_("days of delay"), null=True, blank=True)
     reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    # Free-text notes. The adverse event behind a toxicity modification is a link, kept on
+    # the AE (safety.AdverseEvent.dose_event -> event.adverse_events), not typed here.
     detail = models.CharField(
-        _("details / adverse event"),
+        _("notes"),
         max_length=300,
         blank=True,
-        help_text=_("For toxicity: the adverse event behind it (term and grade)."),
+        help_text=_(
+            "Free text. The adverse event behind a toxicity modification is linked from the "
+            "adverse event form."
+        ),
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", editable=False

@@ -1,4 +1,13 @@
-"""Write paths and selectors of dosing: modifications, calendar, diary, accountability, exposure."""
+"""Write paths and selectors of dosing: modifications, calendar, diary, accountability, exposure.
+
+Each write path is the one validation of its CRF, for the pages and the API alike (issue 11
+A1): it takes typed Python values and raises a field-keyed ``ValidationError`` whose every
+error has a ``code`` — first the model's own checks (``full_clean``: choices, required,
+bounds), then the clinical ones of the pure modules (``dosing.calendar.validate_event``,
+``dosing.exposure.validate_dispensing``: ``before_c1d1``, ``future_date``,
+``not_one_level_down``, ``overlaps_interruption``, ``more_returned_than_dispensed`` …).
+Nothing is stored when anything is refused.
+"""
 
 from __future__ import annotations
 
@@ -50,9 +59,15 @@ def events_for(subject: Subject) -> list[calendar.DoseEvent]:
 def _c1d1(subject: Subject) -> dt.date:
     if subject.c1d1_date is None or subject.status not in RECORDABLE:
         raise ValidationError(
-            _("Dosing is recorded from the first dose (status on treatment) onwards.")
+            _("Dosing is recorded from the first dose (status on treatment) onwards."),
+            code="not_on_treatment",
         )
     return subject.c1d1_date
+
+
+def _refused(exc: calendar.CalendarError | exposure.DispensingError) -> ValidationError:
+    """A pure module's refusal as the field-keyed ValidationError of the service."""
+    return ValidationError({exc.field: ValidationError(exc.message, code=exc.code)})
 
 
 def add_event(
@@ -68,11 +83,28 @@ def add_event(
     days: int | None = None,
     detail: str = "",
 ) -> DoseEvent:
-    """Record a dose modification after checking it against the calendar (nothing stored if not)."""
+    """Record a dose modification after checking it against the calendar (nothing stored if not).
+
+    ``detail`` is free text (notes); the adverse event behind a toxicity modification is linked
+    from the AE (``safety.AdverseEvent.dose_event``).
+    """
     c1d1 = _c1d1(subject)
     with transaction.atomic():
         lock_audit_chain()
         locked = Subject.objects.select_for_update().get(pk=subject.pk)
+        event = DoseEvent(
+            subject=locked,
+            kind=kind,
+            start=start,
+            end=end,
+            dose_mg=dose_mg,
+            cycle=cycle,
+            days=days,
+            reason=reason,
+            detail=(detail or "").strip(),
+            recorded_by=by,
+        )
+        event.full_clean()  # choices first: the calendar reads only kinds it knows
         new = calendar.DoseEvent(
             kind=calendar.EventKind(kind),
             start=start,
@@ -91,20 +123,7 @@ def add_event(
                 allow_reescalation=P.ALLOW_REESCALATION,
             )
         except calendar.CalendarError as exc:
-            raise ValidationError({exc.field: exc.message}) from exc
-        event = DoseEvent(
-            subject=locked,
-            kind=kind,
-            start=start,
-            end=end,
-            dose_mg=dose_mg,
-            cycle=cycle,
-            days=days,
-            reason=reason,
-            detail=detail,
-            recorded_by=by,
-        )
-        event.full_clean()
+            raise _refused(exc) from exc
         # the trail reads the same in every language: the reason is written in English
         with audit_context(user=by, reason=f"{AUDIT_LABELS[kind]}: {reason}"):
             event.save()
@@ -114,6 +133,15 @@ def add_event(
                 sync_schedule(locked)
             dose_event_recorded.send(sender=DoseEvent, event=event)
     return event
+
+
+def events_with_adverse_events(subject: Subject):
+    """The subject's dose modifications, each with the adverse events linked to it
+    (``event.adverse_events``: safety's ``AdverseEvent.dose_event``) and their terms, in a
+    fixed number of queries whatever the number of rows."""
+    return subject.dose_events.select_related("recorded_by").prefetch_related(
+        "adverse_events__term"
+    )
 
 
 def calendar_for(subject: Subject, start: dt.date, end: dt.date) -> list[calendar.CalendarDay]:
@@ -150,22 +178,30 @@ def diary_cycle(subject: Subject) -> calendar.Cycle | None:
 
 
 def record_dispensing(
-    *, subject: Subject, by, dispensed_on, strength_mg, lot_number, expiry, capsules
+    *,
+    subject: Subject,
+    by,
+    dispensed_on: dt.date,
+    strength_mg: int,
+    lot_number: str,
+    expiry: dt.date,
+    capsules: int,
 ) -> Dispensing:
+    """Record capsules dispensed: the model's checks, then ``exposure.validate_dispensing``."""
     _c1d1(subject)
-    pure = exposure.Dispensing(
-        dispensed_on=dispensed_on, strength_mg=strength_mg, capsules=capsules, expiry=expiry
-    )
-    _validate_dispensing(pure, subject)
     row = Dispensing(
         subject=subject,
         dispensed_on=dispensed_on,
         strength_mg=strength_mg,
-        lot_number=lot_number,
+        lot_number=(lot_number or "").strip(),
         expiry=expiry,
         capsules=capsules,
     )
     row.full_clean()
+    pure = exposure.Dispensing(
+        dispensed_on=dispensed_on, strength_mg=strength_mg, capsules=capsules, expiry=expiry
+    )
+    _validate_dispensing(pure, subject)
     with transaction.atomic(), audit_context(user=by, reason="Dispensed"):
         row.save()
     return row
@@ -174,9 +210,8 @@ def record_dispensing(
 def _validate_dispensing(pure: exposure.Dispensing, subject: Subject) -> None:
     try:
         exposure.validate_dispensing(pure, today=subject.site.today())
-    except ValueError as exc:
-        field = getattr(exc, "field", None) or "__all__"
-        raise ValidationError({field: str(getattr(exc, "message", exc))}) from exc
+    except exposure.DispensingError as exc:
+        raise _refused(exc) from exc
 
 
 def compliance_rows(subject: Subject):
@@ -240,11 +275,21 @@ def record_return(
     reported_missed: int | None,
     reason: str = "",
 ) -> Dispensing:
-    """Record the capsules brought back; a correction of a recorded return needs a reason."""
+    """Record the capsules brought back; a correction of a recorded return needs a reason.
+
+    Refused, in the order the page has always shown: the model's checks (a negative count),
+    a correction without a reason (``required``), then ``exposure.validate_dispensing``
+    (``more_returned_than_dispensed``, ``before_dispensing``, ``future_date`` …).
+    """
     from audit.versioning import require_reason, save_versioned
 
+    changes = {"returned_on": returned_on, "returned": returned, "reported_missed": reported_missed}
+    candidate = Dispensing.objects.get(pk=dispensing.pk)
+    for name, value in changes.items():
+        setattr(candidate, name, value)
+    candidate.full_clean()
     first = dispensing.returned_on is None
-    reason = "Capsules returned" if first and not reason.strip() else require_reason(reason)
+    reason = "Capsules returned" if first and not (reason or "").strip() else require_reason(reason)
     pure = exposure.Dispensing(
         dispensed_on=dispensing.dispensed_on,
         strength_mg=dispensing.strength_mg,
@@ -260,9 +305,5 @@ def record_return(
         expected_version=expected_version,
         by=by,
         reason=reason,
-        changes={
-            "returned_on": returned_on,
-            "returned": returned,
-            "reported_missed": reported_missed,
-        },
+        changes=changes,
     )

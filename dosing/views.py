@@ -7,7 +7,6 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -17,8 +16,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.access import Action, get_access, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006 import query_params
-from alter_s006.web import attach_errors, conflict_response, subject_for
-from audit.versioning import EditConflict
+from alter_s006.web import call_service, subject_for
 from dosing import services
 from dosing.forms import DispensingForm, DoseEventForm, ReturnForm
 from dosing.models import Dispensing
@@ -64,14 +62,15 @@ def dosing(request, pk):
     if request.method == "POST":
         require(request.user, Action.ENTER_DATA, subject.site_id)
         if form.is_valid():
-            data = dict(form.cleaned_data)
-            try:
-                services.add_event(subject=subject, by=request.user, **data)
-            except ValidationError as exc:
-                attach_errors(form, exc)
-            else:
-                messages.success(request, _("Dose modification recorded."))
-                return redirect("dosing:calendar", pk=subject.pk)
+            response = call_service(
+                request,
+                form,
+                lambda: services.add_event(subject=subject, by=request.user, **form.cleaned_data),
+                success=lambda _event: redirect("dosing:calendar", pk=subject.pk),
+                message=_("Dose modification recorded."),
+            )
+            if response is not None:
+                return response
     first = _month(request, today)
     prev_month = (first - dt.timedelta(days=1)).replace(day=1)
     next_month = (first + dt.timedelta(days=32)).replace(day=1)
@@ -92,7 +91,7 @@ def dosing(request, pk):
             "month": first,
             "prev_month": prev_month,
             "next_month": next_month,
-            "events": subject.dose_events.select_related("recorded_by"),
+            "events": services.events_with_adverse_events(subject),
             "exposure": (summary := services.exposure_for(subject)),
             "last_dose": services.last_dose(subject, summary),
             "dose_now": services.current_dose(subject),
@@ -141,13 +140,17 @@ def accountability(request, pk):
     if request.method == "POST":
         require(request.user, Action.ENTER_DATA, subject.site_id)
         if form.is_valid():
-            try:
-                services.record_dispensing(subject=subject, by=request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                attach_errors(form, exc)
-            else:
-                messages.success(request, _("Dispensing recorded."))
-                return redirect("dosing:accountability", pk=subject.pk)
+            response = call_service(
+                request,
+                form,
+                lambda: services.record_dispensing(
+                    subject=subject, by=request.user, **form.cleaned_data
+                ),
+                success=lambda _row: redirect("dosing:accountability", pk=subject.pk),
+                message=_("Dispensing recorded."),
+            )
+            if response is not None:
+                return response
     return render(
         request,
         "dosing/accountability.html",
@@ -183,8 +186,10 @@ def dispensing_return(request, pk, dispensing_pk):
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            services.record_return(
+        response = call_service(
+            request,
+            form,
+            lambda: services.record_return(
                 dispensing=row,
                 expected_version=data["version"],
                 by=request.user,
@@ -192,14 +197,13 @@ def dispensing_return(request, pk, dispensing_pk):
                 returned=data["returned"],
                 reported_missed=data["reported_missed"],
                 reason=data["reason"],
-            )
-        except EditConflict as exc:
-            return conflict_response(request, exc, request.path)
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            messages.success(request, _("Return recorded."))
-            return redirect("dosing:accountability", pk=subject.pk)
+            ),
+            success=lambda _row: redirect("dosing:accountability", pk=subject.pk),
+            message=_("Return recorded."),
+            back_url=request.path,
+        )
+        if response is not None:
+            return response
     return render(
         request,
         "dosing/return.html",

@@ -402,7 +402,7 @@ REESCALATED = [reduction("2026-01-12", 10), reescalation("2026-01-26", 12)]
 def test_recorded_reescalation_is_refused_without_the_flag():
     with pytest.raises(CalendarError) as exc:
         build_calendar(C1D1, REESCALATED, d("2026-01-26"), d("2026-01-26"))
-    assert exc.value.field == "kind"
+    assert (exc.value.field, exc.value.code) == ("kind", "reescalation_not_allowed")
     assert "re-escalation is not allowed in this protocol" in exc.value.message.lower()
     with pytest.raises(CalendarError):
         planned_dose(C1D1, REESCALATED, d("2026-01-26"))
@@ -429,6 +429,37 @@ def test_reescalation_applies_with_the_flag(on, planned):
 # (Jan 16 .. Jan 28) and a reduction to 10 mg on C2 day 8 (Feb 2).
 HISTORY = [interruption("2026-01-16", "2026-01-28"), reduction("2026-02-02", 10)]
 OPEN = [interruption("2026-02-02")]
+
+
+# The stable code of each refusal above, by the words its message contains.
+CODE_OF = {
+    "before cycle 1 day 1": "before_c1d1",
+    "future": "future_date",
+    "discontinued": "after_discontinuation",
+    "already": "already_discontinued",
+    "last event": "discontinuation_not_last",
+    "before it starts": "end_before_start",
+    "overlaps": "overlaps_interruption",
+    "not a dose level": "not_a_dose_level",
+    "reduce one level at a time: 12 → 10 mg": "not_one_level_down",
+    "reduce one level at a time: 10 → 8": "not_one_level_down",
+    "intolerance at 8 mg means discontinuation": "already_lowest_dose",
+    "recorded on 2026-02-02": "breaks_later_dose_change",
+    "re-escalation is not allowed": "reescalation_not_allowed",
+    "at least 1 day": "delay_too_short",
+    "cycle 1 cannot be delayed": "first_cycle_not_delayable",
+    "there is no cycle 0": "no_such_cycle",
+    "number of the cycle": "cycle_required",
+    "cycle 2 already started on 2026-01-26": "cycle_already_started",
+    "cycle 3 already started on 2026-02-16": "cycle_already_started",
+    "reason is required": "reason_required",
+    "only a reduction": "not_for_this_kind",
+    "only an interruption": "not_for_this_kind",
+    "only a cycle delay": "not_for_this_kind",
+    "needs the new dose": "dose_required",
+    "re-escalate one level at a time: 8 → 10 mg": "not_one_level_up",
+    "starting level": "already_starting_dose",
+}
 
 
 @pytest.mark.parametrize(
@@ -541,7 +572,7 @@ OPEN = [interruption("2026-02-02")]
 def test_validate_event_refuses(existing, new, field, words):
     with pytest.raises(CalendarError) as exc:
         validate_event(C1D1, existing, new, today=TODAY)
-    assert exc.value.field == field
+    assert (exc.value.field, exc.value.code) == (field, CODE_OF[words])
     assert words.lower() in exc.value.message.lower()
     assert str(exc.value) == exc.value.message
 
@@ -596,7 +627,7 @@ def test_validate_event_accepts(existing, new):
 def test_reescalation_with_the_flag_still_one_level(existing, new, field, words):
     with pytest.raises(CalendarError) as exc:
         validate_event(C1D1, existing, new, today=TODAY, allow_reescalation=True)
-    assert exc.value.field == field
+    assert (exc.value.field, exc.value.code) == (field, CODE_OF[words])
     assert words.lower() in exc.value.message.lower()
 
 

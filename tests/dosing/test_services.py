@@ -17,6 +17,7 @@ from django.urls import reverse
 from audit.models import AuditEvent
 from dosing import services
 from dosing.models import Dispensing, DoseEvent
+from tests.subjects.codes import codes
 
 D = dt.date
 
@@ -52,31 +53,61 @@ def test_a_reduction_mid_cycle_changes_the_calendar_from_its_date(treated, coord
 
 
 @pytest.mark.parametrize(
-    ("data", "field", "message_part"),
+    ("data", "expected"),
     [
         # before C1D1 (2026-01-05)
         (
             {"kind": "interruption", "start": D(2026, 1, 4), "end": D(2026, 1, 6)},
-            None,
-            "cycle 1 day 1",
+            {"start": ["before_c1d1"]},
         ),
         # in the future (today 2026-03-02)
-        ({"kind": "interruption", "start": D(2026, 3, 3), "end": D(2026, 3, 4)}, None, "future"),
+        (
+            {"kind": "interruption", "start": D(2026, 3, 3), "end": D(2026, 3, 4)},
+            {"start": ["future_date"]},
+        ),
         # 12 -> 8 skips a level
-        ({"kind": "reduction", "start": D(2026, 2, 2), "dose_mg": 8}, None, "one level"),
-        # a dose that is not a level at all
-        ({"kind": "reduction", "start": D(2026, 2, 2), "dose_mg": 11}, None, "mg"),
+        (
+            {"kind": "reduction", "start": D(2026, 2, 2), "dose_mg": 8},
+            {"dose_mg": ["not_one_level_down"]},
+        ),
+        # a dose that is not a level at all: the model's choices refuse it first
+        (
+            {"kind": "reduction", "start": D(2026, 2, 2), "dose_mg": 11},
+            {"dose_mg": ["invalid_choice"]},
+        ),
+        # a reduction without its new dose
+        ({"kind": "reduction", "start": D(2026, 2, 2)}, {"dose_mg": ["dose_required"]}),
         # re-escalation is not allowed in this protocol
-        ({"kind": "reescalation", "start": D(2026, 2, 2), "dose_mg": 12}, None, "escalat"),
+        (
+            {"kind": "reescalation", "start": D(2026, 2, 2), "dose_mg": 12},
+            {"kind": ["reescalation_not_allowed"]},
+        ),
+        # a kind of event the model does not know never reaches the calendar
+        ({"kind": "pause", "start": D(2026, 2, 2)}, {"kind": ["invalid_choice"]}),
+        # cycle 1 is C1D1 itself
+        (
+            {"kind": "delay", "start": D(2026, 1, 4), "cycle": 1, "days": 2},
+            {"cycle": ["first_cycle_not_delayable"]},
+        ),
     ],
+    ids=[
+        "before-c1d1",
+        "future",
+        "12-to-8",
+        "11-mg",
+        "no-dose",
+        "re-escalation",
+        "kind",
+        "delay-c1",
+    ],  # fmt: skip
 )
-def test_an_invalid_modification_is_refused_with_a_message_and_nothing_stored(
-    treated, coordinator_a, data, field, message_part
+def test_an_invalid_modification_is_refused_with_a_code_and_nothing_stored(
+    treated, coordinator_a, data, expected
 ):
     before = stored()
     with pytest.raises(ValidationError) as refused:
         services.add_event(subject=treated, by=coordinator_a, reason="toxicity", **data)
-    assert message_part.lower() in " ".join(refused.value.messages).lower()
+    assert codes(refused.value) == expected
     assert stored() == before
 
 
@@ -101,7 +132,7 @@ def test_overlapping_interruptions_and_events_after_discontinuation_are_refused(
             end=D(2026, 1, 29),
             reason="toxicity",
         )
-    assert "overlap" in " ".join(overlap.value.messages).lower()
+    assert codes(overlap.value) == {"start": ["overlaps_interruption"]}
     services.add_event(
         subject=treated,
         by=coordinator_a,
@@ -109,7 +140,7 @@ def test_overlapping_interruptions_and_events_after_discontinuation_are_refused(
         start=D(2026, 2, 20),
         reason="progression",
     )
-    with pytest.raises(ValidationError):
+    with pytest.raises(ValidationError) as after_stop:
         services.add_event(
             subject=treated,
             by=coordinator_a,
@@ -118,6 +149,7 @@ def test_overlapping_interruptions_and_events_after_discontinuation_are_refused(
             dose_mg=10,
             reason="toxicity",
         )
+    assert codes(after_stop.value) == {"start": ["after_discontinuation"]}
     assert stored()[0] == before[0] + 1  # only the discontinuation was added
 
 
@@ -213,7 +245,7 @@ def test_accountability_refuses_impossible_returns_and_expired_lots(treated, coo
         capsules=28,
     )
     before = stored()
-    with pytest.raises(ValidationError):  # more back than were given
+    with pytest.raises(ValidationError) as more:  # more back than were given
         services.record_return(
             dispensing=row,
             expected_version=row.version,
@@ -222,7 +254,18 @@ def test_accountability_refuses_impossible_returns_and_expired_lots(treated, coo
             returned=29,
             reported_missed=0,
         )
-    with pytest.raises(ValidationError):  # lot expired before it was dispensed
+    assert codes(more.value) == {"returned": ["more_returned_than_dispensed"]}
+    with pytest.raises(ValidationError) as negative:  # the model's own bound, its code
+        services.record_return(
+            dispensing=row,
+            expected_version=row.version,
+            by=coordinator_a,
+            returned_on=D(2026, 1, 26),
+            returned=-1,
+            reported_missed=0,
+        )
+    assert codes(negative.value) == {"returned": ["min_value"]}
+    with pytest.raises(ValidationError) as expired:  # lot expired before it was dispensed
         services.record_dispensing(
             subject=treated,
             by=coordinator_a,
@@ -232,7 +275,8 @@ def test_accountability_refuses_impossible_returns_and_expired_lots(treated, coo
             expiry=D(2026, 1, 1),
             capsules=28,
         )
-    with pytest.raises(ValidationError):  # dispensed in the future
+    assert codes(expired.value) == {"expiry": ["expired_lot"]}
+    with pytest.raises(ValidationError) as future:  # dispensed in the future
         services.record_dispensing(
             subject=treated,
             by=coordinator_a,
@@ -242,6 +286,7 @@ def test_accountability_refuses_impossible_returns_and_expired_lots(treated, coo
             expiry=D(2027, 6, 30),
             capsules=28,
         )
+    assert codes(future.value) == {"dispensed_on": ["future_date"]}
     assert stored() == before
 
 
