@@ -453,8 +453,8 @@ ACCESS: dict[str, Url] = {
     "logout": Url({"GET": (302, 302, 302, 302, 302, 302), "POST": (302, 302, 302, 302, 302, 302)}),
     "subjects:list": Url({"GET": (302, 200, 200, 200, 200, 200)}),
     "subjects:register": Url(
-        # coordinator_b is offered only site B: posting site A is refused on the form
-        {"GET": (302, 200, 200, 200, 403, 403), "POST": (302, 302, 302, 200, 403, 403)},
+        # coordinator_b is offered only site B: posting site A is refused on the form (422)
+        {"GET": (302, 200, 200, 200, 403, 403), "POST": (302, 302, 302, 422, 403, 403)},
         body=registration,
         writes=True,
     ),
