@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -13,7 +13,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.access import Action, get_access, require
 from accounts.signatures import printed_name
 from alter_s006.web import (
-    attach_errors,
     call_service,
     conflict_response,
     current_sites,
@@ -153,8 +152,20 @@ def sign(request, pk):
     pending = [r for r in rows if r["status"] == "pending_attestation"]
     form = SignatureForm(request.POST or None, pending=pending)
     if request.method == "POST" and form.is_valid():
-        try:
-            signature = services.sign_eligibility(
+
+        def signed(signature):
+            if signature.created:
+                messages.success(request, _("Eligibility signed."))
+            else:  # a replayed form, or a colleague signed this very data meanwhile
+                messages.info(
+                    request, _("This data was signed already: the existing signature stands.")
+                )
+            return redirect("eligibility:screening", pk=subject.pk)
+
+        response = call_service(
+            request,
+            form,
+            lambda: services.sign_eligibility(
                 subject=subject,
                 by=request.user,
                 password=form.cleaned_data["password"],
@@ -163,22 +174,16 @@ def sign(request, pk):
                 # The data the investigator read on this page (required): signed only if
                 # it is still what is stored.
                 expected_hash=request.POST.get("data_hash", "")[:64],
-            )
-        except ValidationError as exc:
-            if getattr(request, "axes_locked_out", False):
-                # The account is now locked (django-axes): its open session ends too. The
-                # axes middleware answers with the lockout page.
-                logout(request)
-                return redirect("login")
-            attach_errors(form, exc, {"data_hash": NON_FIELD_ERRORS})
-        else:
-            if signature.created:
-                messages.success(request, _("Eligibility signed."))
-            else:  # a replayed form, or a colleague signed this very data meanwhile
-                messages.info(
-                    request, _("This data was signed already: the existing signature stands.")
-                )
-            return redirect("eligibility:screening", pk=subject.pk)
+            ),
+            success=signed,
+        )
+        if response is not None:
+            return response
+        if getattr(request, "axes_locked_out", False):
+            # The account is now locked (django-axes): its open session ends too. The axes
+            # middleware answers with the lockout page.
+            logout(request)
+            return redirect("login")
     if request.method == "POST":
         subject.refresh_from_db()  # show what is stored now (it may have changed meanwhile)
         current = services.get_screening(subject)
