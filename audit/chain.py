@@ -1,11 +1,18 @@
-"""Verify the audit trail: its hash chain, and that no clinical row escaped it.
+"""Verify the audit trail: its hash chains, and that no clinical row escaped it.
 
-Each row's ``row_hash`` is SHA-256 over the previous row's hash followed by the row's
-canonical text (``audit_canonical()`` in the database). A changed value, a deleted row
-or a re-ordered row breaks the chain at the first row affected. A rewrite whose hashes
-were recomputed, or a deleted tail, is caught against the checkpoints kept outside the
-database (``audit.anchor``); a row of a clinical table written with the triggers
-switched off (or whose INSERT event was deleted) is caught by ``unaudited_rows``.
+The trail is one hash chain per subject (``chain_key`` = the subject's id) plus the
+study-level chain (key 0). On each chain the events are numbered 1, 2, 3...
+(``chain_pos``), and each ``row_hash`` is SHA-256 over the previous event's hash on the
+same chain followed by the event's canonical text (``audit_canonical()`` in the
+database, which covers the chain, the position and the global ``chain_seq``). A changed
+value, a deleted, inserted or re-ordered event breaks its chain at the first event
+affected. A rewrite whose hashes were recomputed, or a deleted tail, is caught against
+the checkpoints kept outside the database (``audit.anchor``), which sign every chain's
+head; a row of a clinical table written with the triggers switched off (or whose INSERT
+event was deleted) is caught by ``unaudited_rows``.
+
+Events written before the per-subject chains also keep their hash on the old global
+chain (``legacy_hash``, covered by the new hash); ``verify_legacy_chain`` re-walks it.
 """
 
 from __future__ import annotations
@@ -15,45 +22,144 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from audit.triggers import AUDITED_MODELS, GENESIS_HASH
+from audit.triggers import AUDITED_MODELS, GENESIS_HASH, STUDY_CHAIN, chain_key_of
+
+
+def chain_label(chain_key: int) -> str:
+    return "the study-level chain" if chain_key == STUDY_CHAIN else f"subject {chain_key}'s chain"
 
 
 @dataclass(frozen=True)
 class ChainBreak:
+    chain_key: int
+    chain_pos: int
     chain_seq: int
     problem: str
 
+    @property
+    def where(self) -> str:
+        return f"event #{self.chain_seq} ({chain_label(self.chain_key)}, position {self.chain_pos})"
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events: int  # events verified
+    chains: int  # chains walked
+    broken: ChainBreak | None = None
+
 
 def verify_chain(
-    batch: int = 5000, start: tuple[int, str] | None = None
-) -> tuple[int, ChainBreak | None]:
-    """Return (rows checked, first break or None).
+    batch: int = 5000,
+    *,
+    chains: list[int] | None = None,
+    start: dict[int, tuple[int, str]] | None = None,
+) -> ChainReport:
+    """Walk every chain (or only ``chains``) in order; stop at the first break.
 
-    ``start`` = (sequence, hash) of a row already trusted (a checkpoint): only the rows
-    after it are checked, linked to it.
+    ``start`` maps a chain to (position, hash) of an event already trusted (its head at
+    the last checkpoint): only the events after it are checked, linked to it.
     """
-    last_seq, expected_prev = start if start else (0, GENESIS_HASH)
-    expected_seq, checked = last_seq + 1, 0
+    start = start or {}
+    where = "" if chains is None else "AND e.chain_key = ANY(%(chains)s)"
+    last_key, last_pos = -1, 0
+    current, expected_pos, expected_prev = None, 1, GENESIS_HASH
+    checked, walked = 0, 0
     while True:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT e.chain_seq, e.prev_hash, e.row_hash, audit_canonical(e) "
-                "FROM audit_auditevent e WHERE e.chain_seq > %s ORDER BY e.chain_seq LIMIT %s",
+                "SELECT e.chain_key, e.chain_pos, e.chain_seq, e.prev_hash, e.row_hash, "
+                "audit_canonical(e) FROM audit_auditevent e "
+                f"WHERE (e.chain_key, e.chain_pos) > (%(key)s, %(pos)s) {where} "
+                "ORDER BY e.chain_key, e.chain_pos LIMIT %(batch)s",
+                {"key": last_key, "pos": last_pos, "batch": batch, "chains": chains},
+            )
+            rows = cursor.fetchall()
+        if not rows:
+            return ChainReport(checked, walked)
+        for key, pos, seq, prev_hash, row_hash, canonical in rows:
+            last_key, last_pos = key, pos
+            if key != current:
+                current, walked = key, walked + 1
+                trusted_pos, expected_prev = start.get(key, (0, GENESIS_HASH))
+                expected_pos = trusted_pos + 1
+            if pos < expected_pos:
+                continue  # before the trusted head (checked against the checkpoint)
+            if pos != expected_pos:
+                return ChainReport(
+                    checked,
+                    walked,
+                    ChainBreak(key, pos, seq, f"position {expected_pos} is missing"),
+                )
+            if prev_hash != expected_prev:
+                return ChainReport(
+                    checked, walked, ChainBreak(key, pos, seq, "previous-hash link does not match")
+                )
+            digest = hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+            if digest != row_hash:
+                return ChainReport(
+                    checked, walked, ChainBreak(key, pos, seq, "content does not match its hash")
+                )
+            expected_prev, expected_pos, checked = row_hash, pos + 1, checked + 1
+
+
+def verify_legacy_chain(batch: int = 5000) -> tuple[int, ChainBreak | None]:
+    """Re-walk the single global chain of the events written before the per-subject ones.
+
+    Their ``legacy_hash`` is the hash they had there (what the old checkpoints name);
+    a pre-migration rewrite stays visible here even though the migration re-hashed them.
+    """
+    last_seq, expected_prev, checked = 0, GENESIS_HASH, 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT e.chain_key, e.chain_pos, e.chain_seq, e.legacy_hash, "
+                "audit_canonical_v1(e) FROM audit_auditevent e "
+                "WHERE e.legacy_hash <> '' AND e.chain_seq > %s ORDER BY e.chain_seq LIMIT %s",
                 [last_seq, batch],
             )
             rows = cursor.fetchall()
         if not rows:
             return checked, None
-        for seq, prev_hash, row_hash, canonical in rows:
-            if seq != expected_seq:
-                return checked, ChainBreak(seq, f"row {expected_seq} is missing")
-            if prev_hash != expected_prev:
-                return checked, ChainBreak(seq, "previous-hash link does not match")
-            digest = hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
-            if digest != row_hash:
-                return checked, ChainBreak(seq, "content does not match its hash")
-            expected_prev, expected_seq, checked = row_hash, seq + 1, checked + 1
-            last_seq = seq
+        for key, pos, seq, legacy_hash, canonical in rows:
+            if seq != last_seq + 1:
+                problem = f"event #{last_seq + 1} of the chain before the per-subject chains"
+                return checked, ChainBreak(key, pos, seq, problem + " is missing")
+            digest = hashlib.sha256((expected_prev + canonical).encode()).hexdigest()
+            if digest != legacy_hash:
+                problem = (
+                    "content does not match its hash on the chain before the per-subject chains"
+                )
+                return checked, ChainBreak(key, pos, seq, problem)
+            expected_prev, last_seq, checked = legacy_hash, seq, checked + 1
+
+
+@dataclass(frozen=True)
+class SubjectChainReport:
+    chain_key: int
+    events: int
+    broken: ChainBreak | None  # a break in the chain itself
+    anchor: object | None  # audit.anchor.AnchorProblem on this chain, if any
+    anchored_pos: int  # the chain's position the latest checkpoint signs (0: none yet)
+
+    @property
+    def intact(self) -> bool:
+        return self.broken is None and self.anchor is None
+
+
+def verify_subject_chain(subject) -> SubjectChainReport:
+    """Verify one subject's chain (a casebook's own trail) and its anchored head.
+
+    ``subject``: a Subject or its id.
+    """
+    from audit.anchor import anchored_heads, check_anchor
+
+    key = chain_key_of(subject)
+    report = verify_chain(chains=[key])
+    heads = anchored_heads()
+    problem = check_anchor(chains=[key])
+    return SubjectChainReport(
+        key, report.events, report.broken, problem, heads.get(key, (0, ""))[0]
+    )
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,11 @@ import contextlib
 from django.db import connection
 from psycopg.pq import TransactionStatus
 
-from audit.triggers import CHAIN_LOCK_KEY
+from audit.triggers import CHAIN_LOCK_NAMESPACE, chain_key_of, lock_key
 
 KEYS = ("alter.user_id", "alter.username", "alter.reason", "alter.context")
+# transaction-local: which chain this transaction locked first (reset at commit/rollback)
+LOCKED_KEY = "alter.chain_locked"
 
 
 def _set_all(cursor, values: dict[str, str]) -> None:
@@ -55,27 +57,45 @@ def _transaction_failed() -> bool:
     return raw is not None and raw.info.transaction_status == TransactionStatus.INERROR
 
 
-def lock_audit_chain() -> None:
-    """Take the audit chain's append lock now, before any row lock (held until commit).
+def lock_audit_chain(subject=None) -> None:
+    """Take an audit chain's append lock now, before any row lock (held until commit).
 
-    Every audited write takes this lock in its trigger. A service that locks rows first
-    and appends to the chain later could deadlock with one that did the opposite; taking
-    the chain lock first, in every service, keeps one lock order.
+    ``subject`` (a Subject, its id, or a row that belongs to a subject) names the
+    subject's chain; without it, the study-level chain (sites, users, reference
+    ranges...). Every audited write takes its chain's lock in the trigger; a service that
+    locked rows first and appended later could deadlock with one that did the opposite,
+    so every service takes the chain lock first: one lock order. Writes for different
+    subjects take different locks and never wait for each other.
     """
     if connection.in_atomic_block:
+        key = chain_key_of(subject)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s), set_config(%s, %s, true)",
+                [CHAIN_LOCK_NAMESPACE, lock_key(key), LOCKED_KEY, str(key)],
+            )
 
 
 @contextlib.contextmanager
-def audit_context(*, user=None, reason: str = "", context: str | None = None):
-    """Within the block, writes are recorded with this user, reason and context."""
-    lock_audit_chain()
+def audit_context(*, user=None, reason: str = "", context: str | None = None, subject=None):
+    """Within the block, writes are recorded with this user, reason and context.
+
+    Takes the chain lock first (``lock_audit_chain``): ``subject``'s chain when given;
+    without it, nothing more if the transaction already holds a chain lock (the service
+    took its subject's), else the study-level chain's.
+    """
+    if subject is not None:
+        lock_audit_chain(subject)
+    keys = (*KEYS, LOCKED_KEY)
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT " + ", ".join("coalesce(current_setting(%s, true), '')" for _ in KEYS), KEYS
+            "SELECT " + ", ".join("coalesce(current_setting(%s, true), '')" for _ in keys), keys
         )
-        saved = dict(zip(KEYS, cursor.fetchone(), strict=True))
+        *current, locked = cursor.fetchone()
+        saved = dict(zip(KEYS, current, strict=True))
+    if subject is None and not locked:
+        lock_audit_chain()
+    with connection.cursor() as cursor:
         values = {"alter.reason": reason or ""}
         if user is not None:
             values.update({"alter.user_id": str(user.pk), "alter.username": user.get_username()})

@@ -10,8 +10,9 @@ class AuditEvent(models.Model):
 
     Data rows are written by the ``audit_record_change`` trigger on every audited table;
     logins and workflow actions are inserted by the application. The ``audit_chain``
-    BEFORE INSERT trigger stamps the server time, the database role, the chain sequence
-    and the hashes, whatever the inserting client sent.
+    BEFORE INSERT trigger stamps the server time, the database role, the chain (the
+    subject's, or the study-level one), the position on it, the global sequence and the
+    hashes, whatever the inserting client sent.
     """
 
     class Action(models.TextChoices):
@@ -24,6 +25,10 @@ class AuditEvent(models.Model):
         WORKFLOW = "WORKFLOW", _("Workflow action")
 
     chain_seq = models.BigIntegerField(unique=True, editable=False)
+    # which hash chain the event is on (the subject's id; 0 = the study-level chain) and
+    # its position there, 1, 2, 3... (see audit.triggers)
+    chain_key = models.BigIntegerField(default=0, db_default=0, editable=False)
+    chain_pos = models.BigIntegerField(default=0, db_default=0, editable=False)
     occurred_at = models.DateTimeField(db_default=Now(), editable=False)
     table_name = models.CharField(max_length=100, blank=True)
     record_pk = models.CharField(max_length=64, blank=True)
@@ -37,6 +42,11 @@ class AuditEvent(models.Model):
     db_user = models.CharField(max_length=100, blank=True, editable=False)
     prev_hash = models.CharField(max_length=64, blank=True, editable=False)
     row_hash = models.CharField(max_length=64, blank=True, editable=False)
+    # the row's hash on the single global chain it was written on before the per-subject
+    # chains (empty for later rows); the old checkpoints name these hashes
+    legacy_hash = models.CharField(
+        max_length=64, blank=True, default="", db_default="", editable=False
+    )
 
     class Meta:
         ordering = ["chain_seq"]
@@ -46,10 +56,22 @@ class AuditEvent(models.Model):
             models.Index(KeyTransform("subject_id", "new_data"), name="audit_new_subject_idx"),
             models.Index(KeyTransform("subject_id", "old_data"), name="audit_old_subject_idx"),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["chain_key", "chain_pos"], name="audit_chain_position"),
+        ]
         default_permissions = ("view",)
 
     # Columns the ``audit_chain`` trigger overwrites, whatever the client sent.
-    SERVER_STAMPED = ("chain_seq", "occurred_at", "db_user", "prev_hash", "row_hash")
+    SERVER_STAMPED = (
+        "chain_seq",
+        "chain_key",
+        "chain_pos",
+        "occurred_at",
+        "db_user",
+        "prev_hash",
+        "row_hash",
+        "legacy_hash",
+    )
 
     def __str__(self):
         return f"#{self.chain_seq} {self.action} {self.table_name}:{self.record_pk}"

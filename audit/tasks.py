@@ -1,4 +1,4 @@
-"""Celery beat: anchor the audit chain outside the database (see audit.anchor)."""
+"""Celery beat: anchor the audit chains outside the database (see audit.anchor)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ log = logging.getLogger("audit.checkpoint")
 
 @shared_task
 def checkpoint_audit_chain() -> dict:
-    """Verify the rows since the last checkpoint and append a signed one; log either way."""
+    """Verify the events since the last checkpoint and append a signed one; log either way."""
     try:
         checkpoint = write_checkpoint()
     except AnchorRefused as exc:
@@ -21,4 +21,9 @@ def checkpoint_audit_chain() -> dict:
         return {"anchored": False, "error": str(exc)}
     if checkpoint is None:
         return {"anchored": False, "error": ""}
-    return {"anchored": True, "chain_seq": checkpoint.chain_seq, "row_hash": checkpoint.row_hash}
+    return {
+        "anchored": True,
+        "chains": checkpoint.chains,
+        "chains_changed": len(checkpoint.heads),
+        "digest": checkpoint.digest,
+    }

@@ -61,7 +61,7 @@ def save_versioned(instance, *, expected_version: int, changes: dict, by, reason
     for name, value in changes.items():
         setattr(candidate, name, value)
     candidate.full_clean()
-    with transaction.atomic(), audit_context(user=by, reason=reason):
+    with transaction.atomic(), audit_context(user=by, reason=reason, subject=instance):
         updated = model.objects.filter(pk=instance.pk, version=expected_version).update(
             **changes, version=F("version") + 1, updated_at=Now()
         )

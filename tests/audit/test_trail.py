@@ -199,30 +199,48 @@ def test_three_corrections_can_be_rebuilt_from_the_trail_alone(
 
 
 def test_client_supplied_time_sequence_and_hashes_are_replaced_by_the_server(subject_a):
-    last = AuditEvent.objects.order_by("-chain_seq").first()
+    # a workflow event naming no subject goes on the study-level chain, whatever it claims
+    last = AuditEvent.objects.filter(chain_key=0).order_by("-chain_pos").first()
+    newest = AuditEvent.objects.order_by("-chain_seq").first()
     before = db_clock()
 
     event = AuditEvent.objects.create(
         chain_seq=999_999,
+        chain_key=subject_a.pk,
+        chain_pos=1,
         occurred_at=dt.datetime(2001, 1, 1, tzinfo=dt.UTC),
         action=AuditEvent.Action.WORKFLOW,
         app_username="coord_a",
         db_user="postgres",
         prev_hash="e" * 64,
         row_hash="f" * 64,
+        legacy_hash="d" * 64,
     )
 
     after = db_clock()
     stored = AuditEvent.objects.get(pk=event.pk)
     assert before <= stored.occurred_at <= after
-    assert stored.chain_seq == last.chain_seq + 1
+    assert (stored.chain_key, stored.chain_pos) == (0, last.chain_pos + 1)
+    assert newest.chain_seq < stored.chain_seq < 999_999
     assert stored.prev_hash == last.row_hash
     assert stored.row_hash not in ("f" * 64, "")
+    assert stored.legacy_hash == ""
     assert stored.db_user == settings.DB_APP_ROLE
-    assert verify_chain() == (stored.chain_seq, None)
+    report = verify_chain()
+    assert report.broken is None
+    assert report.events == AuditEvent.objects.count()
     # and the caller is handed what was stored, not what it sent
-    assert (event.chain_seq, event.occurred_at, event.row_hash, event.db_user) == (
+    assert (
+        event.chain_seq,
+        event.chain_key,
+        event.chain_pos,
+        event.occurred_at,
+        event.row_hash,
+        event.db_user,
+    ) == (
         stored.chain_seq,
+        stored.chain_key,
+        stored.chain_pos,
         stored.occurred_at,
         stored.row_hash,
         stored.db_user,

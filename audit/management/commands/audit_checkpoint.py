@@ -5,9 +5,10 @@ from audit.anchor import AnchorRefused, checkpoint_file, write_checkpoint
 
 class Command(BaseCommand):
     help = (
-        "Anchor the audit chain outside the database: verify the rows since the last "
-        "checkpoint, then append a signed checkpoint (position + hash of the newest row) "
-        "to AUDIT_CHECKPOINT_FILE. Celery beat does this every AUDIT_CHECKPOINT_MINUTES."
+        "Anchor the audit chains outside the database: verify the events since the last "
+        "checkpoint, then append a signed checkpoint (every chain's head: the study-level "
+        "chain and each subject's) to AUDIT_CHECKPOINT_FILE. Celery beat does this every "
+        "AUDIT_CHECKPOINT_MINUTES."
     )
 
     def handle(self, *args, **options):
@@ -20,7 +21,7 @@ class Command(BaseCommand):
         else:
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Checkpoint at row {checkpoint.chain_seq} ({checkpoint.row_hash[:16]}…) "
-                    f"written to {checkpoint_file()}."
+                    f"Checkpoint of {checkpoint.chains} chains ({len(checkpoint.heads)} grew; "
+                    f"digest {checkpoint.digest[:16]}…) written to {checkpoint_file()}."
                 )
             )
