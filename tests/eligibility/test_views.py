@@ -22,7 +22,6 @@ from audit.models import AuditEvent
 from eligibility.models import EligibilitySignature, ReferenceRange, Screening
 from subjects.models import StatusChange, Subject, Visit
 from tests.eligibility.test_services import (
-    BAD_PASSWORD,
     COUNTS_A,
     COUNTS_B,
     FAILURE,
@@ -256,7 +255,7 @@ def test_a_wrong_password_on_the_page_signs_nothing_and_says_so_by_the_field(
     response = client.post(sign_url(subject_a), sign_form(client, subject_a, WRONG))
 
     assert response.status_code == 422
-    assert field_errors(response, "password") == [BAD_PASSWORD]
+    assert field_codes(response, "password") == ["wrong_password"]
     assert not EligibilitySignature.objects.exists()
     assert AccessAttempt.objects.get(username="inv_a").failures_since_start == 1
 
@@ -269,7 +268,7 @@ def test_five_wrong_signature_passwords_lock_the_account(
     for attempt in range(1, 5):
         response = client.post(sign_url(subject_a), sign_form(client, subject_a, WRONG))
         assert response.status_code == 422, attempt
-        assert field_errors(response, "password") == [BAD_PASSWORD]
+        assert field_codes(response, "password") == ["wrong_password"]
 
     fifth = sign_form(client, subject_a, WRONG)
     response = client.post(sign_url(subject_a), fifth)  # 5th: the limit
