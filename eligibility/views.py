@@ -51,6 +51,12 @@ def _context(request, subject, form, screening):
         "verdict": verdict,
         "checklist": services.criteria_rows(verdict, valid),
         "pending": [] if valid else services.pending_attestations(verdict),
+        # an active signature of this very data, made without the judgement attestations
+        "attestation_missing": signature is not None
+        and valid is None
+        and not signature.is_void
+        and screening.pk is not None
+        and signature.data_hash == services.data_hash(subject, screening),
         "signature": signature,
         "valid_signature": valid,
         # The service refuses a save outside screening (``not_in_screening``); the page only

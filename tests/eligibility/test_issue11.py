@@ -330,3 +330,32 @@ def test_cross_field_dates_are_the_validators_not_the_forms():
     }
     # the first procedure before consent is no typing error: I01 says it is not met
     validate_screening({"first_procedure_date": dt.date(2026, 1, 2)}, today=TODAY, born=born)
+
+
+def test_a_signature_without_the_attestations_does_not_open_enrolment(
+    subject_a, coordinator_a, investigator_a
+):
+    """A signature made before attestations existed (none stored) covers the data but not
+    the investigator's judgement: enrolment waits for a new signature."""
+    from tests.factories import sign_eligible
+
+    signature = sign_eligible(subject_a, by=coordinator_a)
+    screening = Screening.objects.get()
+    assert services.valid_signature(subject_a, screening) == signature
+    EligibilitySignature.objects.filter(pk=signature.pk).update(attested_criteria=[])
+
+    assert services.valid_signature(subject_a, screening) is None
+    with pytest.raises(ValidationError) as caught:
+        services.assert_enrolable(subject_a, on_date=TODAY, c1d1=None)
+    assert codes_of(caught.value) == {"status": ["not_signed"]}
+
+
+def test_the_page_says_a_signature_lacks_the_attestations(client, subject_a, coordinator_a):
+    from tests.factories import sign_eligible
+
+    signature = sign_eligible(subject_a, by=coordinator_a)
+    EligibilitySignature.objects.filter(pk=signature.pk).update(attested_criteria=[])
+    login(client, coordinator_a)
+    html = page(client.get(screening_url(subject_a)))
+    assert 'id="signature-unattested"' in html
+    assert 'id="signature-valid"' not in html and 'id="signature-stale"' not in html
