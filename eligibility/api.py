@@ -337,7 +337,11 @@ def get_screening(request, subject_id: PathId):
     response={200: ScreeningSaved, 201: ScreeningSaved},
     summary="Enter (201) or correct (200; version and reason required) the screening CRF",
     description=(
-        "Validated like the screening page: plausibility, units per analyte, no future dates. "
+        "Checked by the same service as the screening page, with its error codes: "
+        "`implausible_value`, `unit_required`, `unit_not_for_analyte`, `future_date`, "
+        "`before_birth`, `c1d1_before_screening`, `date_range`, the model's limits "
+        "(`min_value`, `max_value`, `invalid_choice`, `max_digits` ...), and for a correction "
+        "`version_required` and `required` (reason). "
         "Fields left out keep their stored value; `null` clears one. A correction voids an "
         "investigator signature that no longer covers the data. Only while the subject is in "
         "screening: afterwards the screening is read-only (422, as on the page)."
