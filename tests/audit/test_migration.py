@@ -76,8 +76,10 @@ def test_the_old_chain_converted_verifies_per_subject(old_trail, subject_a, subj
         else:
             assert event.chain_key == 0
     assert verify().strip() == (
-        f"Audit chain intact: {len(events)} events on 3 chains verified; "
-        "no checkpoint yet (manage.py audit_checkpoint writes one)."
+        f"Audit chain intact: {len(events)} events on 3 chains verified; anchored only by 1 "
+        "checkpoints of the chain before the per-subject chains, the latest at event "
+        f"#{len(events)} (2026-11-30T00:00:00.000000Z): manage.py audit_checkpoint anchors "
+        "every chain."
     )
 
 

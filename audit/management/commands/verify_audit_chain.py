@@ -1,6 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.anchor import Checkpoint, check_anchor, checkpoint_file, read_checkpoints
+from audit.anchor import (
+    Checkpoint,
+    LegacyCheckpoint,
+    check_anchor,
+    checkpoint_file,
+    read_checkpoints,
+)
 from audit.chain import (
     chain_label,
     unaudited_rows,
@@ -59,12 +65,20 @@ class Command(BaseCommand):
                 f"Audit trail INCOMPLETE: {first.table} row {first.pk} {first.problem}"
                 f" ({len(missing)} such rows found)."
             )
-        checkpoints = [cp for cp in read_checkpoints() if isinstance(cp, Checkpoint)]
+        everything = read_checkpoints()
+        checkpoints = [cp for cp in everything if isinstance(cp, Checkpoint)]
+        legacy = [cp for cp in everything if isinstance(cp, LegacyCheckpoint)]
         if checkpoints:
             last = checkpoints[-1]
             anchored = (
                 f"; anchored: {len(checkpoints)} checkpoints, the latest of "
                 f"{last.chains} chains at {last.written_at}"
+            )
+        elif legacy:
+            anchored = (
+                f"; anchored only by {len(legacy)} checkpoints of the chain before the "
+                f"per-subject chains, the latest at event #{legacy[-1].chain_seq} "
+                f"({legacy[-1].written_at}): manage.py audit_checkpoint anchors every chain"
             )
         elif options["require_checkpoint"]:
             raise CommandError(f"No audit checkpoint in {checkpoint_file()}.")
