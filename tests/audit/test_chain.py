@@ -16,10 +16,11 @@ import json
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, transaction
 
 from audit.backup import owner_connect
 from audit.chain import verify_chain, verify_subject_chain
+from audit.context import lock_audit_chain
 from audit.models import AuditEvent
 from audit.triggers import GENESIS_HASH, chain_key_function_sql, chain_path
 from subjects import services
@@ -369,3 +370,23 @@ def test_tampering_as_owner_leaves_the_app_login_in_place(trail):
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_user")
         assert cursor.fetchone()[0] == settings.DB_APP_ROLE
+
+
+def test_a_lab_result_written_goes_on_its_panels_subjects_chain(subject_a, coordinator_a):
+    from safety.models import LabPanel, LabResult
+
+    with transaction.atomic():
+        lock_audit_chain(subject_a)
+        panel = LabPanel.objects.create(
+            subject=subject_a, sample_date=subject_a.site.today(), recorded_by=coordinator_a
+        )
+        result = LabResult.objects.create(panel=panel, analyte="hb", unit="g/L", value=121)
+
+    written = AuditEvent.objects.filter(
+        table_name__in=["safety_labpanel", "safety_labresult"], action="INSERT"
+    )
+    assert {(e.table_name, e.record_pk, e.chain_key) for e in written} == {
+        ("safety_labpanel", str(panel.pk), subject_a.pk),
+        ("safety_labresult", str(result.pk), subject_a.pk),
+    }
+    assert verify_chain(chains=[subject_a.pk]).broken is None
