@@ -66,6 +66,10 @@ def lock_audit_chain(subject=None) -> None:
     locked rows first and appended later could deadlock with one that did the opposite,
     so every service takes the chain lock first: one lock order. Writes for different
     subjects take different locks and never wait for each other.
+
+    A transaction that needs both takes the study-level chain first, then the subject's
+    (a reference-range write voids signatures of the site's subjects: study, then each
+    subject's); never the study-level chain while holding a subject's.
     """
     if connection.in_atomic_block:
         key = chain_key_of(subject)
