@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Site
 from audit.models import VersionedModel, audited
+from eligibility.plausibility import PLAUSIBLE
 from subjects.models import Subject
 
 YES_NO = [(True, _("Yes")), (False, _("No"))]
@@ -305,7 +306,10 @@ class Screening(VersionedModel):
         _("QTc (ms)"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(250), MaxValueValidator(700)],
+        validators=[
+            MinValueValidator(int(PLAUSIBLE["qtc"][0])),
+            MaxValueValidator(int(PLAUSIBLE["qtc"][1])),
+        ],
     )
     fasting_glucose_value = lab_value(_("fasting glucose"))
     fasting_glucose_unit = lab_unit()

@@ -2,7 +2,12 @@
 
 Not eligibility rules (those are in ``rules.py``): these limits only stop impossible
 values at the field (e.g. Hb 0 or 900 g/L, QTc 50 ms) before anything is stored. Limits
-are in each analyte's canonical unit (``units.CANONICAL``) and deliberately wide.
+are in each analyte's canonical unit (``units.CANONICAL``; QTc in ms) and deliberately wide:
+about ten times beyond the extremes reported in living adults, so that only a slipped digit
+or a wrong unit is stopped (a real extreme value is entered and graded, never refused).
+
+One table for every form with lab values: the screening form and the on-treatment lab panel
+(``safety.plausibility`` converts the panel's other units to these).
 """
 
 from __future__ import annotations
@@ -22,6 +27,14 @@ PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
     "alt": (D(1), D(20000)),  # U/L
     "albumin": (D(5), D(70)),  # g/L
     "glucose": (D(1), D(60)),  # mmol/L
+    "qtc": (D(250), D(700)),  # ms
+    # analytes of the on-treatment lab panel only
+    "wbc": (D(0), D(500)),  # 10^9/L
+    "triglycerides": (D("0.1"), D(150)),  # mmol/L
+    "cholesterol": (D("0.5"), D(50)),  # mmol/L
+    "urine_protein_24h": (D(0), D(50)),  # g/24 h
+    "tsh": (D(0), D(1000)),  # mIU/L
+    "ft4": (D("0.5"), D(300)),  # pmol/L
 }
 
 

@@ -8,8 +8,8 @@ offers in another unit to that canonical unit. Units the screening form does not
 * haemoglobin in ``mmol/L`` (Hb monomer, molar mass 16 114.5 g/mol; CTCAE v4.03 Anemia writes
   100 g/L = 6.2 mmol/L): g/L = mmol/L x 16.1145.
 
-Analytes without a limit in that table (WBC, lipids, urine protein, TSH, FT4, QTc, blood
-pressure) are not checked here: the table is eligibility's to extend.
+Every analyte of the panel has a limit there (blood pressure is not a lab value); QTc has no
+unit conversion (ms only).
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def canonical(analyte: str, value: Decimal, unit: str) -> Decimal | None:
     factor = _PANEL_FACTORS.get((analyte, unit))
     if factor is not None:
         return value * factor
+    if (analyte, unit) == ("qtc", "ms"):
+        return value
     try:
         return units.convert(value, unit, units.CANONICAL[analyte], analyte=analyte)
     except (units.UnitError, KeyError):
@@ -59,4 +61,4 @@ def implausible(analyte: str, value: Decimal, unit: str) -> Implausible | None:
     low, high = PLAUSIBLE[analyte]
     if low <= converted <= high:
         return None
-    return Implausible(low, high, units.CANONICAL[analyte], converted)
+    return Implausible(low, high, units.CANONICAL.get(analyte, unit), converted)

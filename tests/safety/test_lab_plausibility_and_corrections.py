@@ -111,7 +111,29 @@ def test_the_message_names_the_limits_in_the_canonical_unit(subject, coordinator
         ("plt", "3000001", "/mm3", True),
         ("anc", "100000", "/mm3", False),
         ("anc", "100001", "/mm3", True),
-        ("tsh", "900", "mIU/L", False),  # not in the screening table: not checked
+        # analytes of the panel only (same table): WBC 0-500 x10^9/L, triglycerides
+        # 0.1-150 mmol/L (/ 88.57 from mg/dL: 13285 mg/dL = 149.99, 13286 = 150.006),
+        # cholesterol 0.5-50 mmol/L, urine protein 0-50 g/24 h (50 001 mg = 50.001 g),
+        # TSH 0-1000 mIU/L, free T4 0.5-300 pmol/L (x 12.87 from ng/dL: 23.3 = 299.871,
+        # 23.4 = 301.158), QTc 250-700 ms (the screening form's limits)
+        ("wbc", "500", "10^9/L", False),
+        ("wbc", "500.1", "10^9/L", True),
+        ("triglycerides", "13285", "mg/dL", False),
+        ("triglycerides", "13286", "mg/dL", True),
+        ("triglycerides", "0.09", "mmol/L", True),
+        ("cholesterol", "50", "mmol/L", False),
+        ("cholesterol", "50.1", "mmol/L", True),
+        ("urine_protein_24h", "50000", "mg/24 h", False),
+        ("urine_protein_24h", "50001", "mg/24 h", True),
+        ("tsh", "1000", "mIU/L", False),
+        ("tsh", "1000.1", "mIU/L", True),
+        ("ft4", "23.3", "ng/dL", False),
+        ("ft4", "23.4", "ng/dL", True),
+        ("ft4", "0.4", "pmol/L", True),
+        ("qtc", "700", "ms", False),
+        ("qtc", "701", "ms", True),
+        ("qtc", "250", "ms", False),
+        ("qtc", "249", "ms", True),
     ],
 )
 def test_units_screening_does_not_offer_are_brought_to_the_table(analyte, value, unit, refused):
