@@ -204,6 +204,16 @@ class _ModelFormMetaclass(ModelFormMetaclass):
         return super().__new__(mcs, name, bases, attrs)
 
 
+class ParseOnly:
+    """A model form that only parses: the browser's strings become dates, Decimals, bools
+    and choices; every check of the values (the model's own with ``full_clean``, and the
+    clinical ones) runs in the CRF's service, once, with codes — the API's path too
+    (issue 11 A1). Put it before ``ModelForm`` in the bases."""
+
+    def _post_clean(self):
+        pass
+
+
 class Form(HiddenErrorsMixin, forms.Form):
     pass
 

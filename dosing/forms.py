@@ -11,12 +11,11 @@ from django.utils.translation import gettext_lazy as _
 from alter_s006 import forms as edc
 from alter_s006 import protocol as P
 from dosing.models import Dispensing, DoseEvent
-from subjects.forms import ParseOnly
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class DoseEventForm(ParseOnly, edc.ModelForm):
+class DoseEventForm(edc.ParseOnly, edc.ModelForm):
     class Meta:
         model = DoseEvent
         fields = ["kind", "start", "end", "dose_mg", "cycle", "days", "reason", "detail"]
@@ -32,7 +31,7 @@ class DoseEventForm(ParseOnly, edc.ModelForm):
         self.helper.form_tag = False
 
 
-class DispensingForm(ParseOnly, edc.ModelForm):
+class DispensingForm(edc.ParseOnly, edc.ModelForm):
     class Meta:
         model = Dispensing
         fields = ["dispensed_on", "strength_mg", "lot_number", "expiry", "capsules"]

@@ -18,7 +18,7 @@ def _row(*names):
     return Div(*[Div(n, css_class="col-md") for n in names], css_class="row")
 
 
-class ScreeningForm(edc.ModelForm):
+class ScreeningForm(edc.ParseOnly, edc.ModelForm):
     version = edc.VersionField(required=False)
     reason = forms.CharField(
         label=_("Reason for change"),
@@ -61,11 +61,6 @@ class ScreeningForm(edc.ModelForm):
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.layout = _layout(saved)
-
-    def _post_clean(self):
-        """Typing only: the browser's strings become dates, Decimals, bools and choices here;
-        every check of the values (model limits, units, plausibility, dates, reason for
-        change) is ``services.save_screening``'s, the API's path too (issue 11 A1)."""
 
 
 def _yes_no_fields() -> set[str]:

@@ -17,14 +17,6 @@ from subjects.models import STATUS_LABELS, Subject
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class ParseOnly:
-    """A model form that only parses: the model's checks run in the service (``full_clean``),
-    once, with codes, not here and again there."""
-
-    def _post_clean(self):
-        pass
-
-
 class ReasonMixin(edc.Form):
     """Reason for change and the version the form was opened at (optimistic lock)."""
 
@@ -37,7 +29,7 @@ class ReasonMixin(edc.Form):
     )
 
 
-class SubjectRegistrationForm(ParseOnly, edc.ModelForm):
+class SubjectRegistrationForm(edc.ParseOnly, edc.ModelForm):
     class Meta:
         model = Subject
         fields = [
@@ -60,7 +52,7 @@ class SubjectRegistrationForm(ParseOnly, edc.ModelForm):
         self.helper.form_tag = False
 
 
-class SubjectCorrectionForm(ParseOnly, ReasonMixin, edc.ModelForm):
+class SubjectCorrectionForm(edc.ParseOnly, ReasonMixin, edc.ModelForm):
     class Meta:
         model = Subject
         fields = [
