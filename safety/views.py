@@ -17,8 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.access import Action, get_access, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006 import query_params
-from alter_s006.web import attach_errors, call_service, conflict_response, subject_for
-from audit.versioning import EditConflict
+from alter_s006.web import call_service, subject_for
 from queries.services import open_queries
 from safety import ctcae, selectors, services
 from safety.forms import (
@@ -148,13 +147,8 @@ def _ae_new(request, subject):
             lab_result = LabResult.objects.filter(
                 pk=form.cleaned_data["lab_result"], panel__subject=subject
             ).first()
-        try:
-            ae = services.record_ae(
-                subject=subject, by=request.user, lab_result=lab_result, **form.values()
-            )
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
+
+        def recorded(ae):
             messages.success(
                 request,
                 _("Adverse event recorded: %(t)s, grade %(g)s.")
@@ -172,6 +166,17 @@ def _ae_new(request, subject):
                     % {"h": P.SAE_REPORT_HOURS},
                 )
             return redirect("safety:ae", pk=subject.pk, ae_pk=ae.pk)
+
+        done = call_service(
+            request,
+            form,
+            lambda: services.record_ae(
+                subject=subject, by=request.user, lab_result=lab_result, **form.values()
+            ),
+            success=recorded,
+        )
+        if done:
+            return done
     return render(
         request,
         "safety/ae_form.html",
@@ -224,10 +229,11 @@ def _ae_detail(request, subject, ae):
         values = form.values()
         fresh = AdverseEvent.objects.get(pk=ae.pk)
         changes = {k: v for k, v in values.items() if _differs(fresh, k, v)}
-        try:
+
+        def update():
             if not changes:
                 raise ValidationError(_("Nothing was changed."), code="nothing_changed")
-            services.update_ae(
+            return services.update_ae(
                 ae=ae,
                 by=request.user,
                 expected_version=form.cleaned_data.get("version") or 0,
@@ -236,13 +242,17 @@ def _ae_detail(request, subject, ae):
                 grade_from=form.cleaned_data.get("grade_from"),
                 sae_aware_at=form.cleaned_data.get("sae_aware_at"),
             )
-        except EditConflict as exc:
-            return conflict_response(request, exc, request.path)
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            messages.success(request, _("Adverse event updated."))
-            return redirect("safety:ae", pk=subject.pk, ae_pk=ae.pk)
+
+        done = call_service(
+            request,
+            form,
+            update,
+            success=lambda _ae: redirect("safety:ae", pk=subject.pk, ae_pk=ae.pk),
+            message=_("Adverse event updated."),
+            back_url=request.path,
+        )
+        if done:
+            return done
     return render(
         request,
         "safety/ae_detail.html",
@@ -320,22 +330,23 @@ def ae_causality(request, pk, ae_pk):
     require(request.user, Action.SIGN, subject.site_id)
     form = CausalityForm(request.POST)
     if form.is_valid():
-        try:
-            services.sign_causality(
+        done = call_service(
+            request,
+            form,
+            lambda: services.sign_causality(
                 ae=ae,
                 by=request.user,
                 relationship=form.cleaned_data["relationship"],
                 password=form.cleaned_data["password"],
                 request=request,
                 expected_version=form.cleaned_data["version"],
-            )
-        except EditConflict as exc:
-            return conflict_response(request, exc, request.path)
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
-            messages.success(request, _("Causality signed."))
-            return redirect("safety:ae", pk=subject.pk, ae_pk=ae.pk)
+            ),
+            success=lambda _ae: redirect("safety:ae", pk=subject.pk, ae_pk=ae.pk),
+            message=_("Causality signed."),
+            back_url=request.path,
+        )
+        if done:
+            return done
     access = get_access(request.user)
     edit = None
     if access.can(Action.ENTER_DATA, subject.site_id):
@@ -505,20 +516,8 @@ def labs(request, pk):
         require(request.user, Action.ENTER_DATA, subject.site_id)
         form = LabPanelForm(request.POST or None, subject=subject)
     if request.method == "POST" and form.is_valid():
-        try:
-            panel = services.record_lab_panel(
-                subject=subject,
-                by=request.user,
-                sample_date=form.cleaned_data["sample_date"],
-                visit=form.cleaned_data.get("visit"),
-                values=form.values(),
-                systolic=form.cleaned_data.get("systolic"),
-                diastolic=form.cleaned_data.get("diastolic"),
-                qtc_confirmed=form.cleaned_data.get("qtc_confirmed", False),
-            )
-        except ValidationError as exc:
-            attach_errors(form, exc)
-        else:
+
+        def recorded(panel):
             offered = selectors.offered_aes(panel)
             messages.success(
                 request,
@@ -531,6 +530,24 @@ def labs(request, pk):
                     % {"n": len(offered), "g": P.LAB_AE_OFFER_MIN_GRADE},
                 )
             return redirect("safety:labs", pk=subject.pk)
+
+        done = call_service(
+            request,
+            form,
+            lambda: services.record_lab_panel(
+                subject=subject,
+                by=request.user,
+                sample_date=form.cleaned_data["sample_date"],
+                visit=form.cleaned_data.get("visit"),
+                values=form.values(),
+                systolic=form.cleaned_data.get("systolic"),
+                diastolic=form.cleaned_data.get("diastolic"),
+                qtc_confirmed=form.cleaned_data.get("qtc_confirmed", False),
+            ),
+            success=recorded,
+        )
+        if done:
+            return done
     panels = list(selectors.lab_panels(subject))
     offers = selectors.offers_by_panel(panels)
     for panel in panels:
