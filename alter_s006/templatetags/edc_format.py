@@ -152,3 +152,30 @@ def signed_pct(value, places=PCT_PLACES) -> str:
 def unit_label(unit) -> str:
     """``{{ unit|unit_label }}``: "10^9/L" -> "10⁹/L", "umol/L" -> "µmol/L", ">=" -> "≥"."""
     return format_unit(unit)
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal that cannot end the ``<style>`` element."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3C ")
+    return '"' + escaped + '"'
+
+
+@register.simple_tag
+def pdf_page_counter() -> str:
+    """The CSS ``content`` of a PDF's page counter in the page's language ("page 2 of 5",
+    "第 2 页，共 5 页"): the translated sentence cut around its two placeholders, which
+    become ``counter(page)`` and ``counter(pages)``. For a ``@page`` margin box, whose text
+    CSS writes and ``{% translate %}`` cannot reach by itself."""
+    from django.utils.html import mark_safe
+    from django.utils.translation import gettext
+
+    marker = "\x00"
+    sentence = gettext("page %(page)s of %(pages)s") % {"page": marker + "1", "pages": marker + "2"}
+    parts = []
+    for i, chunk in enumerate(sentence.split(marker)):
+        if i:
+            parts.append("counter(page)" if chunk[0] == "1" else "counter(pages)")
+            chunk = chunk[1:]
+        if chunk:
+            parts.append(_css_string(chunk))
+    return mark_safe(" ".join(parts))  # noqa: S308 -- CSS strings escaped by _css_string

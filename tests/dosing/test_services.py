@@ -206,6 +206,7 @@ def test_the_diary_pdf_lists_the_doses_of_the_next_cycle(client, treated, coordi
     assert text.count("10 mg") == 14
     assert "12 mg" not in text
     assert text.count("rest day") == 7  # days 15-21: 03-23..03-29
+    assert "page 1 of 1" in text
 
 
 def test_compliance_from_dispensed_and_returned_capsules(treated, coordinator_a):
@@ -337,6 +338,8 @@ def test_the_diary_speaks_the_patients_language(client, treated, coordinator_a):
         ["pdftotext", "-layout", "-", "-"], input=response.content, capture_output=True, check=True
     ).stdout.decode()
     assert "服药日记" in text  # "dosing diary", rendered with a CJK font and extractable
+    assert "第 1 页，共 1 页" in text  # the page counter of the @page box, translated too
+    assert "page 1 of" not in text
     assert text.count("12 mg") == 14  # C4 (2026-03-09..03-22) at the starting dose
 
 
