@@ -41,6 +41,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LEVELS = (1, 4, 16)
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 READS = 8  # the service's own reads between the lock and the writes
+WAITING_SQL = (  # writers of this database waiting on an advisory lock (a chain lock)
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
 
 
 def app_connect() -> psycopg.Connection:
@@ -106,10 +110,7 @@ def run(targets, writers: int, global_lock: bool) -> dict:
         start_gate.wait()
         began = time.perf_counter()
         while time.perf_counter() - began < SECONDS:
-            waiting = observer.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
-                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-            ).fetchone()[0]
+            waiting = observer.execute(WAITING_SQL).fetchone()[0]
             samples += 1
             waits += 1 if waiting else 0
             time.sleep(0.01)
@@ -158,3 +159,114 @@ def test_bench_audit_concurrency(site_a, coordinator_a):
     # the per-subject trail: nobody waits on another subject's lock
     assert all(results["per-subject", w]["waits"] == 0 for w in LEVELS)
     assert verify_chain().broken is None  # and the chains the run wrote verify
+
+
+def _service_writer(subject_pk, user_pk, global_lock, start, stop, out):
+    """A forked worker process: correct its own subject through the service, over and over."""
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from subjects import services
+    from subjects.models import Subject
+
+    user = get_user_model().objects.get(pk=user_pk)
+    subject = Subject.objects.get(pk=subject_pk)
+    saves, latencies = 0, []
+    start.wait()
+    while not stop.is_set():
+        t0 = time.perf_counter()
+        with transaction.atomic():
+            if global_lock:
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CHAIN_LOCK_KEY])
+            subject = services.correct_subject(
+                subject=subject,
+                expected_version=subject.version,
+                changes={"initials": "AAB" if saves % 2 else "AAC"},
+                by=user,
+                reason="bench",
+            )
+        latencies.append(time.perf_counter() - t0)
+        saves += 1
+    out.put((saves, statistics.median(latencies) if latencies else 0.0))
+
+
+def run_services(subjects, user, writers: int, global_lock: bool) -> dict:
+    import multiprocessing
+
+    from django.db import connections
+
+    ctx = multiprocessing.get_context("fork")
+    start, stop, out = ctx.Event(), ctx.Event(), ctx.Queue()
+    connections.close_all()  # each process opens its own connection
+    procs = [
+        ctx.Process(
+            target=_run_child,
+            args=(_service_writer, subjects[i].pk, user.pk, global_lock, start, stop, out),
+        )
+        for i in range(writers)
+    ]
+    for proc in procs:
+        proc.start()
+    time.sleep(1.0)  # let every process load its subject
+    waits, samples = 0, 0
+    with app_connect() as observer:
+        observer.autocommit = True
+        start.set()
+        began = time.perf_counter()
+        while time.perf_counter() - began < SECONDS:
+            waits += bool(observer.execute(WAITING_SQL).fetchone()[0])
+            samples += 1
+            time.sleep(0.01)
+        stop.set()
+    results = [out.get(timeout=60) for _ in procs]
+    elapsed = time.perf_counter() - began
+    for proc in procs:
+        proc.join(timeout=60)
+    saves = sum(n for n, _ in results)
+    return {
+        "saves_s": saves / elapsed,
+        "median_ms": statistics.median(m for _, m in results) * 1000,
+        "waits": waits,
+        "samples": samples,
+    }
+
+
+def _run_child(target, *args):
+    try:
+        target(*args)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        args[-1].put((0, 0.0))
+    finally:
+        args[-1].close()
+        args[-1].join_thread()  # flush the result before leaving
+        os._exit(0)  # never run the parent's test teardown in the child
+
+
+def test_bench_audit_concurrency_through_the_service(site_a, coordinator_a):
+    """The same, each writer a process correcting its subject with services.correct_subject
+    (what a gunicorn worker does, without HTTP)."""
+    subjects = [make_subject(site_a, coordinator_a, initials="BNS") for _ in range(max(LEVELS))]
+    results = {}
+    for writers in LEVELS:
+        for variant, global_lock in (("per-subject", False), ("global lock", True)):
+            results[variant, writers] = run_services(subjects, coordinator_a, writers, global_lock)
+    print()
+    print(
+        f"services.correct_subject, {SECONDS:.0f} s each, one process per writer, load "
+        f"average {' '.join(f'{x:.2f}' for x in os.getloadavg())} (after the run)"
+    )
+    print(
+        f"{'variant':<12} {'writers':>7} {'saves/s':>8} {'x 1 writer':>10} {'median ms':>9} "
+        f"{'samples with a waiter':>22}"
+    )
+    for (variant, writers), r in results.items():
+        ratio = r["saves_s"] / results[variant, 1]["saves_s"]
+        print(
+            f"{variant:<12} {writers:>7} {r['saves_s']:>8.1f} {ratio:>10.2f} "
+            f"{r['median_ms']:>9.1f} {r['waits']:>11} of {r['samples']:<7}"
+        )
+    assert verify_chain().broken is None
