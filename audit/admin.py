@@ -7,6 +7,8 @@ from audit.models import AuditEvent
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = [
         "chain_seq",
+        "chain_key",
+        "chain_pos",
         "occurred_at",
         "action",
         "table_name",
