@@ -6,10 +6,11 @@ study-level chain (key 0). On each chain the events are numbered 1, 2, 3...
 same chain followed by the event's canonical text (``audit_canonical()`` in the
 database, which covers the chain, the position and the global ``chain_seq``). A changed
 value, a deleted, inserted or re-ordered event breaks its chain at the first event
-affected. A rewrite whose hashes were recomputed, or a deleted tail, is caught against
-the checkpoints kept outside the database (``audit.anchor``), which sign every chain's
-head; a row of a clinical table written with the triggers switched off (or whose INSERT
-event was deleted) is caught by ``unaudited_rows``.
+affected; an event moved to another chain (both chains re-hashed) is on the wrong chain
+for the subject its row names. A rewrite whose hashes were recomputed, or a deleted
+tail, is caught against the checkpoints kept outside the database (``audit.anchor``),
+which sign every chain's head; a row of a clinical table written with the triggers
+switched off (or whose INSERT event was deleted) is caught by ``unaudited_rows``.
 
 Events written before the per-subject chains also keep their hash on the old global
 chain (``legacy_hash``, covered by the new hash); ``verify_legacy_chain`` re-walks it.
@@ -68,7 +69,7 @@ def verify_chain(
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT e.chain_key, e.chain_pos, e.chain_seq, e.prev_hash, e.row_hash, "
-                "audit_canonical(e) FROM audit_auditevent e "
+                "audit_canonical(e), audit_event_chain_key(e) FROM audit_auditevent e "
                 f"WHERE (e.chain_key, e.chain_pos) > (%(key)s, %(pos)s) {where} "
                 "ORDER BY e.chain_key, e.chain_pos LIMIT %(batch)s",
                 {"key": last_key, "pos": last_pos, "batch": batch, "chains": chains},
@@ -76,7 +77,7 @@ def verify_chain(
             rows = cursor.fetchall()
         if not rows:
             return ChainReport(checked, walked)
-        for key, pos, seq, prev_hash, row_hash, canonical in rows:
+        for key, pos, seq, prev_hash, row_hash, canonical, derived in rows:
             last_key, last_pos = key, pos
             if key != current:
                 current, walked = key, walked + 1
@@ -99,6 +100,9 @@ def verify_chain(
                 return ChainReport(
                     checked, walked, ChainBreak(key, pos, seq, "content does not match its hash")
                 )
+            if derived and derived != key:  # 0: not known now (a parent row since deleted)
+                problem = f"is on the wrong chain: its row belongs to {chain_label(derived)}"
+                return ChainReport(checked, walked, ChainBreak(key, pos, seq, problem))
             expected_prev, expected_pos, checked = row_hash, pos + 1, checked + 1
 
 

@@ -390,3 +390,40 @@ def test_a_lab_result_written_goes_on_its_panels_subjects_chain(subject_a, coord
         ("safety_labresult", str(result.pk), subject_a.pk),
     }
     assert verify_chain(chains=[subject_a.pk]).broken is None
+
+
+def test_an_event_moved_to_another_chain_with_both_chains_rehashed_is_caught(trail, subject_b):
+    target = middle(trail)
+    with as_owner() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET chain_key = %s, chain_pos = "
+            "(SELECT max(chain_pos) + 1 FROM audit_auditevent WHERE chain_key = %s) "
+            "WHERE id = %s",
+            [subject_b.pk, subject_b.pk, target.pk],
+        )
+        # close the gap on A's chain and re-hash both chains, as the owner covering tracks
+        cursor.execute(
+            "UPDATE audit_auditevent SET chain_pos = -(chain_pos - 1) "
+            "WHERE chain_key = %s AND chain_pos > %s",
+            [target.chain_key, target.chain_pos],
+        )
+        cursor.execute("UPDATE audit_auditevent SET chain_pos = -chain_pos WHERE chain_pos < 0")
+        for key in (target.chain_key, subject_b.pk):
+            cursor.execute(REHASH_CHAIN.replace("%(key)s", str(int(key))))
+    moved = AuditEvent.objects.get(pk=target.pk)
+
+    assert failure().startswith(
+        f"Audit chain BROKEN at {at(moved)}: is on the wrong chain: its row belongs to "
+        f"subject {target.chain_key}'s chain"
+    )
+
+
+REHASH_CHAIN = """
+DO $$ DECLARE r record; prev text := repeat('0', 64); BEGIN
+  FOR r IN SELECT id FROM audit_auditevent WHERE chain_key = %(key)s ORDER BY chain_pos LOOP
+    UPDATE audit_auditevent e SET prev_hash = prev,
+        row_hash = encode(sha256(convert_to(prev || audit_canonical(e), 'UTF8')), 'hex')
+      WHERE id = r.id RETURNING row_hash INTO prev;
+  END LOOP;
+END $$;
+"""
