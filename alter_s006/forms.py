@@ -60,6 +60,14 @@ class NumberTextInput(forms.TextInput):
         attrs = {k: v for k, v in (attrs or {}).items() if k not in self.NUMBER_ONLY_ATTRS}
         super().__init__(attrs)
 
+    def format_value(self, value):
+        """A stored Decimal as its significant digits: 3.100 is shown "3.1", 120.000 "120"
+        (issue 11 C10: the column's scale is storage, not what was measured). What the user
+        typed (a string) is shown as typed."""
+        if isinstance(value, Decimal) and value.is_finite():
+            return format(value.normalize(), "f")
+        return super().format_value(value)
+
 
 class PlainNumberMixin:
     """A number field that takes only plain ASCII decimal notation, typed as text."""

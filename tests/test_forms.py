@@ -194,3 +194,25 @@ def test_a_typing_slip_reaches_the_field_and_is_refused(field_class, typed, code
     with pytest.raises(forms.ValidationError) as caught:
         field_class().clean(typed)
     assert [e.code for e in caught.value.error_list] == [code]
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        (Decimal("3.100"), "3.1"),
+        (Decimal("120.000"), "120"),
+        (Decimal("0.800"), "0.8"),
+        (Decimal("100"), "100"),
+        (Decimal("0.000"), "0"),
+        (Decimal("1E+3"), "1000"),
+    ],
+)
+def test_a_stored_decimal_is_shown_without_trailing_zeros(stored, shown):
+    """Issue 11 C10: the screening form showed Hb "120.000" and ANC "3.100"."""
+
+    class Lab(edc.Form):
+        value = edc.DecimalField(max_digits=8, decimal_places=3)
+
+    html = str(Lab(initial={"value": stored})["value"])
+    assert f'value="{shown}"' in html
+    assert str(Lab({"value": "3.10"})["value"]).count('value="3.10"') == 1  # as typed
