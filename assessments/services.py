@@ -133,7 +133,7 @@ def record_baseline(*, subject: Subject, by, targets: list[dict], non_targets: l
     ``is_node``, ``baseline_date`` and ``diameter_mm`` (optional for a non-target lesion).
     A refusal names every row at fault at once, each error by its field, with a code."""
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(subject)
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
         _c1d1(locked)
         if locked.lesions.exists():
@@ -424,7 +424,7 @@ def record_timepoint(
     ``confirms_equivocal``: the new lesion is the one seen as equivocal on the assessment
     before, so progression is dated back to that first scan (RECIST 4.3.4)."""
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(subject)
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
         lesions = _lesions(locked)
         previous = _previous(locked)
@@ -521,7 +521,7 @@ def correct_timepoint(
     assessment (their order is the order the nadir is taken in)."""
     reason = require_reason(reason)
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(timepoint.subject_id)
         locked = (
             Subject.objects.select_for_update().select_related("site").get(pk=timepoint.subject_id)
         )
@@ -614,7 +614,7 @@ def correct_lesion(*, lesion: Lesion, by, expected_version: int, reason: str, ch
             code="not_correctable",
         )
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(lesion.subject_id)
         locked = (
             Subject.objects.select_for_update().select_related("site").get(pk=lesion.subject_id)
         )

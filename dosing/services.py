@@ -90,7 +90,7 @@ def add_event(
     """
     c1d1 = _c1d1(subject)
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(subject)
         locked = Subject.objects.select_for_update().get(pk=subject.pk)
         event = DoseEvent(
             subject=locked,
@@ -202,7 +202,7 @@ def record_dispensing(
         dispensed_on=dispensed_on, strength_mg=strength_mg, capsules=capsules, expiry=expiry
     )
     _validate_dispensing(pure, subject)
-    with transaction.atomic(), audit_context(user=by, reason="Dispensed"):
+    with transaction.atomic(), audit_context(user=by, reason="Dispensed", subject=subject):
         row.save()
     return row
 

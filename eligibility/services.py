@@ -197,7 +197,7 @@ def save_screening(
     check_screening(subject, before, changes, expected_version=expected_version, reason=reason)
     # One transaction: the data and the voiding of the signatures it invalidates commit together.
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(subject)
         # The status as locked: an enrolment committed meanwhile closes the screening too.
         locked = Subject.objects.select_for_update().get(pk=subject.pk)
         _require_editable(locked)
@@ -284,7 +284,7 @@ def _create_screening(subject: Subject, changes: dict, *, by, reason: str) -> Sc
     screening = Screening(subject=subject, **changes)
     screening.full_clean(validate_unique=False)
     try:
-        with transaction.atomic(), audit_context(user=by, reason=reason):
+        with transaction.atomic(), audit_context(user=by, reason=reason, subject=subject):
             screening.save()
     except IntegrityError as exc:
         saved = Screening.objects.filter(subject=subject).first()
@@ -311,7 +311,7 @@ def void_stale_signatures(subject: Subject, *, by, why: str = "") -> int:
     stale = [s.pk for s in active if s.data_hash != current]
     if stale:
         reason = "Data changed after signing" + (f": {why}" if why else "")
-        with transaction.atomic(), audit_context(user=by, reason=reason):
+        with transaction.atomic(), audit_context(user=by, reason=reason, subject=subject):
             EligibilitySignature.objects.filter(pk__in=stale).update(
                 voided_at=Now(),
                 void_reason=reason[:500],  # the database clock, as signed_at
@@ -479,7 +479,10 @@ def sign_eligibility(
         _require_attestations(early, attested)
     reauthenticate(by, password, request)  # outside the transaction: failures count
     with transaction.atomic(), audit_context(user=by, reason="Eligibility e-signature"):
-        lock_audit_chain()  # corrections take it too: the data cannot change until commit
+        # audit_context took the study-level chain (a reference-range change voids
+        # signatures under it: none slips through meanwhile); then the subject's (its
+        # corrections take it too: the data cannot change until commit). Study, then subject.
+        lock_audit_chain(subject)
         # Row locks on what the hash covers (demographics, status, screening): a correction,
         # an enrolment or a second signature waits until this one commits, and what is
         # compared below is what is signed.

@@ -13,7 +13,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models.functions import Now
 
-from audit.context import audit_context
+from audit.context import audit_context, lock_audit_chain
 from outbox.models import Notification
 
 
@@ -86,6 +86,8 @@ def send_pending(limit: int = 200) -> dict[str, int]:
     for notification in pending[:limit]:
         address, why_not = address_of(notification)
         with transaction.atomic():
+            # the chain lock before the row lock (one lock order): the subject's, if any
+            lock_audit_chain(notification.related_subject_id)
             row = Notification.objects.select_for_update().get(pk=notification.pk)
             if row.sent_at is not None or row.failed_at is not None:
                 continue  # another worker got there first

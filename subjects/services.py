@@ -193,7 +193,7 @@ def _change_status(*, subject, target, on_date, reason, by, expected_version, c1
     except ValidationError as exc:
         raise ValidationError({"reason": exc}) from exc
     with transaction.atomic():
-        lock_audit_chain()  # before the row lock: one lock order for every writer
+        lock_audit_chain(subject)  # before the row lock: one lock order for every writer
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
         if locked.version != expected_version:
             raise EditConflict(

@@ -419,7 +419,7 @@ def record_ae(
     death on its end date. ``lab_result``: the lab value it was offered from (linked)."""
     require(by, Action.ENTER_DATA, subject.site_id)
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(subject)
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
         ae = AdverseEvent(
             subject=locked,
@@ -511,7 +511,7 @@ def update_ae(
             code="read_only_fields",
         )
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(ae.subject_id)
         locked = Subject.objects.select_for_update().select_related("site").get(pk=ae.subject_id)
         current = AdverseEvent.objects.select_for_update().get(pk=ae.pk)
         if current.version != expected_version:
@@ -606,7 +606,7 @@ def report_missing_grade_history(ae: AdverseEvent) -> None:
         "restore the grade history from the source."
     )
     reason = "Edit check: adverse event without its grade history"
-    with transaction.atomic(), audit_context(reason=reason):  # the chain lock: one query
+    with transaction.atomic(), audit_context(reason=reason, subject=ae.subject_id):
         sync_check(
             record=ae,
             subject=ae.subject,

@@ -41,7 +41,9 @@ def sign_causality(
     reauthenticate(by, password, request)  # outside the transaction: failures count
     with (
         transaction.atomic(),
-        audit_context(user=by, reason=f"Causality e-signature: {relationship}"),
+        audit_context(
+            user=by, reason=f"Causality e-signature: {relationship}", subject=ae.subject_id
+        ),
     ):
         current = AdverseEvent.objects.select_for_update().get(pk=ae.pk)
         if expected_version is not None and current.version != expected_version:

@@ -274,7 +274,7 @@ def record_lab_panel(
         subject, sample_date, visit, values, systolic, diastolic, qtc_confirmed
     )
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(subject)
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
         panel = LabPanel(subject=locked, visit=visit, sample_date=sample_date, recorded_by=by)
         panel.full_clean()
@@ -329,7 +329,7 @@ def correct_lab_panel(
         subject, sample_date, visit, values, systolic, diastolic, qtc_confirmed
     )
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(subject)
         locked = Subject.objects.select_for_update().select_related("site").get(pk=subject.pk)
         current = LabPanel.objects.select_for_update().get(pk=panel.pk)
         if current.version != expected_version:

@@ -106,7 +106,11 @@ def start_sae_workflow(ae: AdverseEvent, *, by=None, aware_at=None) -> SaeReport
     due_at = rules.sae_report_due(aware_at)
     with (
         transaction.atomic(),
-        audit_context(user=by, reason=f"SAE initial report opened, due {_utc(due_at)}"),
+        audit_context(
+            user=by,
+            reason=f"SAE initial report opened, due {_utc(due_at)}",
+            subject=ae.subject_id,
+        ),
     ):
         report = SaeReport.objects.create(
             ae=ae, kind=SaeReport.Kind.INITIAL, sequence=0, aware_at=aware_at, due_at=due_at
@@ -170,7 +174,7 @@ def save_sae_draft(
     require(by, Action.ENTER_DATA, report.ae.subject.site_id)
     narrative = _clean_narrative(narrative)
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(report.ae.subject_id)
         current = SaeReport.objects.select_for_update().get(pk=report.pk)
         if current.submitted_at is not None:
             raise _already_submitted(current)
@@ -218,7 +222,7 @@ def submit_sae_report(
         )
     reauthenticate(by, password, request)  # outside the transaction: failures count
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(report.ae.subject_id)
         current = (
             SaeReport.objects.select_for_update()
             .select_related("ae__subject__site", "ae__term")
@@ -274,7 +278,7 @@ def add_follow_up(*, ae: AdverseEvent, by, due_at: dt.datetime | None = None) ->
             }
         )
     with transaction.atomic():
-        lock_audit_chain()
+        lock_audit_chain(ae.subject_id)
         current = AdverseEvent.objects.select_for_update().get(pk=ae.pk)
         reports = list(current.sae_reports.order_by("sequence"))
         if not current.serious or not reports:
