@@ -3,7 +3,7 @@
 Environment variables (all optional in development, see README):
 DEBUG, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, DATABASE_OWNER_URL, AUDIT_HMAC_KEY,
 AUDIT_CHECKPOINT_FILE, AUDIT_CHECKPOINT_MINUTES, REDIS_URL, EMAIL_URL, HTTPS,
-SESSION_IDLE_MINUTES, CSRF_TRUSTED_ORIGINS.
+SESSION_IDLE_MINUTES, CSRF_TRUSTED_ORIGINS, CONN_MAX_AGE.
 """
 
 from __future__ import annotations
@@ -115,6 +115,14 @@ else:
     _app, DATABASE_OWNER = ensure_embedded_database(VAR_DIR, "alter_app")
     DATABASES = {"default": _app}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# Persistent connections (issue 12): a connection is kept for CONN_MAX_AGE seconds (0 = a
+# new one per request, as before) and checked before its first use in each request, so a
+# connection the database dropped is replaced instead of failing the request. The owner's
+# connection (audit.db_roles.owner_connection) is built from these same settings.
+# The audit actor is per connection: AuditUserMiddleware clears it after every request.
+CONN_MAX_AGE = env_int("CONN_MAX_AGE", default=60, minimum=0, maximum=24 * 60 * 60)
+DATABASES["default"]["CONN_MAX_AGE"] = CONN_MAX_AGE
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("TEST", {})["NAME"] = env(
     "TEST_DATABASE_NAME", default="test_alter_s006"
 )
