@@ -30,7 +30,7 @@ from safety.models import (
 )
 from safety.selectors import in_window, reporting_window
 from safety.services.dose_link import sync_links
-from safety.services.labs import sync_lab_queries
+from safety.services.labs import lab_results_of_terms, sync_lab_queries
 from safety.services.sae import aware, start_sae_workflow
 from subjects.lifecycle import SubjectStatus as S
 from subjects.models import Subject
@@ -461,7 +461,8 @@ def record_ae(
                 start_sae_workflow(ae, by=by, aware_at=ae.learned_on)
             _sync_ae_queries(ae)
             sync_links(ae)
-            sync_lab_queries(locked)
+            linked = [lab_result.pk] if lab_result is not None else []
+            sync_lab_queries(locked, lab_results_of_terms(locked, [term.term], linked))
     return ae
 
 
@@ -519,6 +520,7 @@ def update_ae(
                 current=current, submitted=changes, expected_version=expected_version
             )
         candidate = AdverseEvent.objects.select_related("term", "dose_event").get(pk=current.pk)
+        old_term = candidate.term.term
         for name, value in changes.items():
             setattr(candidate, name, value.strip() if isinstance(value, str) else value)
         check_ae(candidate, locked)
@@ -565,7 +567,8 @@ def update_ae(
                 start_sae_workflow(updated, by=by, aware_at=sae_aware_at or timezone.now())
             _sync_ae_queries(updated)
             sync_links(updated, old_dose_event_id=current.dose_event_id)
-            sync_lab_queries(locked)
+            # only the values of the event's term (before and after) can change their match
+            sync_lab_queries(locked, lab_results_of_terms(locked, {old_term, updated.term.term}))
     return updated
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
@@ -22,6 +22,7 @@ from eligibility import rules as eligibility_rules
 from eligibility import units
 from eligibility.models import ReferenceRange
 from eligibility.services import ref_range
+from queries.models import Query
 from queries.services import sync_check
 from safety import grading, plausibility
 from safety.models import (
@@ -283,7 +284,7 @@ def record_lab_panel(
             for result in results:
                 result.panel = panel
                 result.save()
-            sync_lab_queries(locked)
+            sync_lab_queries(locked, results)
     return panel
 
 
@@ -365,7 +366,8 @@ def correct_lab_panel(
                 if analyte not in wanted:
                     _close_lab_query(old, locked)
                     old.delete()
-            sync_lab_queries(locked, also=touched)
+            panel_results = LabResult.objects.filter(panel=current).select_related("panel")
+            sync_lab_queries(locked, panel_results, also=touched)
     return LabPanel.objects.get(pk=panel.pk)
 
 
@@ -378,25 +380,77 @@ def _close_lab_query(result: LabResult, subject: Subject) -> None:
     )
 
 
-def sync_lab_queries(subject: Subject, also=()) -> None:
-    """A lab value of grade >= 2 without a matching AE keeps a query open until one exists;
-    ``also``: values just corrected, whose query closes when they are no longer offerable."""
-    results = offerable(LabResult.objects.filter(panel__subject=subject).select_related("panel"))
+def _lab_query_text(r: LabResult) -> str:
+    return (
+        f"{r.label} {r.display_value} {r.unit} on {r.panel.sample_date.isoformat()} is "
+        f"CTCAE {P.CTCAE_VERSION} grade {r.grade} ({r.term}) and no adverse event of "
+        "that term covers the date. Please record the adverse event or explain."
+    )
+
+
+def lab_results_of_terms(subject: Subject, terms, also_ids=()) -> list[LabResult]:
+    """The subject's values an AE write can move: of grade >= 2 and one of ``terms`` (the AE's
+    term, before and after), plus ``also_ids`` (the value the AE is recorded from). One query."""
+    rows = LabResult.objects.filter(panel__subject=subject).filter(
+        Q(term__in=[t for t in terms if t], grade__gte=P.LAB_AE_OFFER_MIN_GRADE)
+        | Q(pk__in=list(also_ids))
+    )
+    return list(rows.select_related("panel"))
+
+
+def sync_lab_queries(subject: Subject, results, also=()) -> None:
+    """A lab value of grade >= 2 without a matching AE keeps a query open until one exists.
+
+    Only ``results`` are looked at — the values of the panel just written, or the values of
+    the terms an AE write touched (``lab_results_of_terms``) — never all of the subject's:
+    whether a value is matched depends only on its own term and date and on the subject's AEs
+    of that term. ``also``: values just corrected or removed, whose query closes when they are
+    no longer offerable. A fixed number of statements whatever the number of values (one read
+    of the AEs, one of the open queries, then at most one UPDATE to close, one INSERT to open,
+    and one UPDATE per value whose query text changed — only a corrected value's can)."""
+    results = offerable(results)
     offered = {r.pk for r in results}
-    for r in also:
-        if r.pk not in offered:
-            _close_lab_query(r, subject)
+    closing = {r.pk for r in also if r.pk not in offered}
     matched = matching_terms(subject.pk, results)
-    for r in results:
-        sync_check(
-            record=r,
-            subject=subject,
-            check=_LAB_CHECK,
-            field="value",
-            failing=not matched[r.pk],
-            text=(
-                f"{r.label} {r.display_value} {r.unit} on {r.panel.sample_date.isoformat()} is "
-                f"CTCAE {P.CTCAE_VERSION} grade {r.grade} ({r.term}) and no adverse event of "
-                "that term covers the date. Please record the adverse event or explain."
-            ),
+    failing = {r.pk: r for r in results if not matched[r.pk]}
+    closing |= offered - set(failing)
+    if not closing and not failing:
+        return
+    open_rows = Query.objects.filter(
+        record_type=LabResult._meta.label_lower,
+        edit_check=_LAB_CHECK,
+        origin=Query.Origin.SYSTEM,
+        status=Query.Status.OPEN,
+    )
+    looked_at = open_rows.filter(record_id__in=closing | set(failing))
+    current = dict(looked_at.values_list("record_id", "text"))
+    to_close = [pk for pk in closing if pk in current]
+    if to_close:
+        open_rows.filter(record_id__in=to_close).update(
+            status=Query.Status.CLOSED,
+            closed_at=Now(),
+            resolution="Closed by the system: the data no longer fail the check.",
+            version=F("version") + 1,
+            updated_at=Now(),
         )
+    new = []
+    for pk, r in failing.items():
+        text = _lab_query_text(r)
+        if pk not in current:
+            new.append(
+                Query(
+                    subject=subject,
+                    record_type=LabResult._meta.label_lower,
+                    record_id=pk,
+                    field="value",
+                    edit_check=_LAB_CHECK,
+                    text=text,
+                    origin=Query.Origin.SYSTEM,
+                )
+            )
+        elif current[pk] != text:
+            open_rows.filter(record_id=pk).exclude(text=text).update(
+                text=text, version=F("version") + 1, updated_at=Now()
+            )
+    if new:
+        Query.objects.bulk_create(new)
