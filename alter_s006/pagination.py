@@ -21,10 +21,9 @@ from typing import Annotated
 
 from django.core.paginator import Page, Paginator
 from django.http import HttpResponse
-from ninja import Query
 
 from alter_s006 import query_params
-from alter_s006.api_types import QueryInt
+from alter_s006.api_types import Query, QueryInt  # the strict Query: page is a known parameter
 
 PAGE_SIZE = 50
 """Rows a page by default."""
