@@ -11,14 +11,23 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.db.models import Prefetch
+from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 
 from accounts.access import Action, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006.api_types import Bool, Date, In, Int, Number, PathId, Text
+from alter_s006.pagination import (
+    API_PAGE_DESCRIPTION,
+    PAGE_SIZE,
+    PageQuery,
+    PageSizeQuery,
+    api_page,
+)
 from alter_s006.web import subject_for
 from assessments import notes, recist, services
-from assessments.models import Lesion, Timepoint
+from assessments.models import Lesion, LesionMeasurement, Timepoint
 
 router = Router(tags=["tumour assessments"])
 
@@ -176,7 +185,22 @@ class BestResponseOut(Schema):
     notes: list[NoteOut]
 
 
+def _timepoints(rows):
+    """Timepoints with what ``_timepoint_out`` reads, in a fixed number of queries."""
+    return rows.select_related("visit").prefetch_related(
+        Prefetch(
+            "measurements",
+            queryset=LesionMeasurement.objects.select_related("lesion", "merged_into"),
+        )
+    )
+
+
+def _one_timepoint_out(pk: int) -> dict:
+    return _timepoint_out(_timepoints(Timepoint.objects.all()).get(pk=pk))
+
+
 def _timepoint_out(tp: Timepoint) -> dict:
+    """``tp`` as fetched by ``_timepoints``."""
     return {
         "id": tp.pk,
         "scan_date": tp.scan_date,
@@ -189,7 +213,7 @@ def _timepoint_out(tp: Timepoint) -> dict:
                 "diameter_mm": m.diameter_mm,
                 "merged_into": m.merged_into.lesion_id if m.merged_into else None,
             }
-            for m in tp.measurements.select_related("lesion", "merged_into")
+            for m in tp.measurements.all()
         ],
         "non_target_status": tp.non_target_status,
         "new_lesion": tp.new_lesion,
@@ -274,10 +298,18 @@ def correct_lesion(request, lesion_id: PathId, payload: LesionCorrectionIn):
     "/subjects/{subject_id}/timepoints",
     response=list[TimepointOut],
     summary="Tumour assessments with their derived values, in date order",
+    description=API_PAGE_DESCRIPTION,
 )
-def list_timepoints(request, subject_id: PathId):
+def list_timepoints(
+    request,
+    subject_id: PathId,
+    response: HttpResponse,
+    page: PageQuery = 1,
+    page_size: PageSizeQuery = PAGE_SIZE,
+):
     subject = subject_for(request.auth, subject_id)
-    return [_timepoint_out(tp) for tp in subject.timepoints.select_related("visit")]
+    rows = api_page(request, response, _timepoints(subject.timepoints.all()), page, page_size)
+    return [_timepoint_out(tp) for tp in rows]
 
 
 @router.post(
@@ -297,8 +329,7 @@ def record_timepoint(request, subject_id: PathId, payload: TimepointIn):
     subject = subject_for(request.auth, subject_id)
     require(request.auth, Action.ENTER_DATA, subject.site_id)
     recorded = services.record_timepoint(subject=subject, by=request.auth, **_entries(payload))
-    stored = Timepoint.objects.select_related("visit").get(pk=recorded.timepoint.pk)
-    return Status(201, _timepoint_out(stored))
+    return Status(201, _one_timepoint_out(recorded.timepoint.pk))
 
 
 @router.post(
@@ -357,7 +388,7 @@ def correct_timepoint(request, timepoint_id: PathId, payload: TimepointCorrectio
         reason=payload.reason,
         **_entries(payload),
     )
-    return _timepoint_out(corrected)
+    return _one_timepoint_out(corrected.pk)
 
 
 @router.get(

@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Router, Status
 
@@ -25,6 +27,13 @@ from alter_s006.api_types import (
     QueryBool,
     QueryInt,
     Text,
+)
+from alter_s006.pagination import (
+    API_PAGE_DESCRIPTION,
+    PAGE_SIZE,
+    PageQuery,
+    PageSizeQuery,
+    api_page,
 )
 from alter_s006.web import subject_for
 from dosing.models import DoseEvent
@@ -143,16 +152,32 @@ _AE_FIELDS = [
 ]
 
 
-def _ae_out(ae: AdverseEvent) -> dict:
-    ae = (
-        AdverseEvent.objects.select_related(
+def _aes(subject: Subject):
+    """The subject's AEs with everything ``_ae_out`` reads, in a fixed number of queries."""
+    return (
+        subject.adverse_events.select_related(
             "subject__site", "term", "recorded_by", "causality_signed_by"
         )
-        .prefetch_related("grade_changes", "sae_reports__submitted_by")
-        .get(pk=ae.pk)
+        .prefetch_related(
+            "grade_changes",
+            Prefetch(
+                "sae_reports",
+                queryset=SaeReport.objects.select_related("submitted_by", "signed_by"),
+            ),
+        )
+        .order_by("onset_date", "id")
     )
+
+
+def _one_ae_out(ae: AdverseEvent) -> dict:
+    """One AE as read back after a read or a write."""
+    subject = Subject.objects.select_related("site").get(pk=ae.subject_id)
+    return _ae_out(_aes(subject).get(pk=ae.pk), selectors.reporting_window(subject))
+
+
+def _ae_out(ae: AdverseEvent, window) -> dict:
+    """``ae`` as fetched by ``_aes``; ``window``: its subject's reporting window (read once)."""
     summary = services.grade_summary(ae)
-    window = selectors.reporting_window(ae.subject)
     causality = None
     if ae.causality_signed:
         causality = {
@@ -191,7 +216,9 @@ def _result_out(r: LabResult) -> dict:
     }
 
 
-def _panel_out(panel: LabPanel) -> dict:
+def _panel_out(panel: LabPanel, offers: list[selectors.OfferedAe]) -> dict:
+    """``panel`` as fetched by ``selectors.lab_panels``; ``offers``: its offered AEs (read for
+    all the panels at once by ``selectors.offers_by_panel``)."""
     return {
         "id": panel.pk,
         "subject_id": panel.subject_id,
@@ -209,12 +236,18 @@ def _panel_out(panel: LabPanel) -> dict:
                 "onset_date": o.prefill["onset_date"],
                 "verbatim": o.prefill["verbatim"],
             }
-            for o in selectors.offered_aes(panel)
+            for o in offers
         ],
         "recorded_by": panel.recorded_by.get_username(),
         "created_at": panel.created_at,
         "version": panel.version,
     }
+
+
+def _panels_out(panels) -> list[dict]:
+    panels = list(panels)
+    offers = selectors.offers_by_panel(panels)
+    return [_panel_out(p, offers.get(p.pk, [])) for p in panels]
 
 
 def _term(term_id: int) -> CtcaeTerm:
@@ -352,10 +385,19 @@ def grade_value(request, payload: GradingIn):
     "/subjects/{subject_id}/adverse-events",
     response=list[AeOut],
     summary="The subject's adverse events with grade history, worst grade and SAE reports",
+    description=f"In onset order. {API_PAGE_DESCRIPTION}",
 )
-def list_adverse_events(request, subject_id: PathId):
+def list_adverse_events(
+    request,
+    subject_id: PathId,
+    response: HttpResponse,
+    page: PageQuery = 1,
+    page_size: PageSizeQuery = PAGE_SIZE,
+):
     subject = subject_for(request.auth, subject_id)
-    return [_ae_out(ae) for ae in subject.adverse_events.order_by("onset_date", "id")]
+    window = selectors.reporting_window(subject)
+    rows = api_page(request, response, _aes(subject), page, page_size)
+    return [_ae_out(ae, window) for ae in rows]
 
 
 @router.post(
@@ -380,12 +422,12 @@ def record_adverse_event(request, subject_id: PathId, payload: AeIn):
     data["dose_event"] = _dose_event(subject, data.pop("dose_event_id"))
     data["lab_result"] = _lab_result(subject, data.pop("lab_result_id"))
     ae = services.record_ae(subject=subject, by=request.auth, **data)
-    return Status(201, _ae_out(ae))
+    return Status(201, _one_ae_out(ae))
 
 
 @router.get("/adverse-events/{ae_id}", response=AeOut, summary="One adverse event")
 def get_adverse_event(request, ae_id: PathId):
-    return _ae_out(_ae(request, ae_id))
+    return _one_ae_out(_ae(request, ae_id))
 
 
 @router.patch(
@@ -423,7 +465,7 @@ def update_adverse_event(request, ae_id: PathId, payload: AePatch):
         grade_from=grade_from,
         sae_aware_at=sae_aware_at,
     )
-    return _ae_out(updated)
+    return _one_ae_out(updated)
 
 
 @router.post(
@@ -447,7 +489,7 @@ def sign_causality(request, ae_id: PathId, payload: CausalityIn):
         request=request,
         expected_version=payload.version,
     )
-    return _ae_out(signed)
+    return _one_ae_out(signed)
 
 
 # --- SAE reports ----------------------------------------------------------------------------
@@ -457,15 +499,19 @@ def sign_causality(request, ae_id: PathId, payload: CausalityIn):
     "/sae-reports",
     response=list[SaeReportOut],
     summary="SAE reports of your sites: overdue first, then pending by due time, then submitted",
+    description=API_PAGE_DESCRIPTION,
 )
 def list_sae_reports(
     request,
+    response: HttpResponse,
     overdue: Annotated[QueryBool, Query(False, description="Only reports past due")] = False,
+    page: PageQuery = 1,
+    page_size: PageSizeQuery = PAGE_SIZE,
 ):
     reports = selectors.sae_listing(request.auth)
     if overdue:
         reports = reports.filter(submitted_at__isnull=True, due_at__lt=timezone.now())
-    return [_report_out(r) for r in reports]
+    return [_report_out(r) for r in api_page(request, response, reports, page, page_size)]
 
 
 def _sae_report(request, report_id: int) -> SaeReport:
@@ -545,10 +591,17 @@ def add_sae_follow_up(request, ae_id: PathId, payload: FollowUpIn):
     "/subjects/{subject_id}/lab-panels",
     response=list[LabPanelOut],
     summary="Lab panels (latest first) with CTCAE grades and the AEs they offer",
+    description=API_PAGE_DESCRIPTION,
 )
-def list_lab_panels(request, subject_id: PathId):
+def list_lab_panels(
+    request,
+    subject_id: PathId,
+    response: HttpResponse,
+    page: PageQuery = 1,
+    page_size: PageSizeQuery = PAGE_SIZE,
+):
     subject = subject_for(request.auth, subject_id)
-    return [_panel_out(p) for p in selectors.lab_panels(subject)]
+    return _panels_out(api_page(request, response, selectors.lab_panels(subject), page, page_size))
 
 
 @router.post(
@@ -577,8 +630,7 @@ def record_lab_panel(request, subject_id: PathId, payload: LabPanelIn):
         diastolic=bp.diastolic if bp else None,
         qtc_confirmed=payload.qtc_confirmed,
     )
-    panel = selectors.lab_panels(subject).get(pk=panel.pk)
-    return Status(201, _panel_out(panel))
+    return Status(201, _panels_out(selectors.lab_panels(subject).filter(pk=panel.pk))[0])
 
 
 @router.put(
@@ -614,4 +666,4 @@ def correct_lab_panel(request, panel_id: PathId, payload: LabPanelCorrectionIn):
         diastolic=bp.diastolic if bp else None,
         qtc_confirmed=payload.qtc_confirmed,
     )
-    return _panel_out(selectors.lab_panels(subject).get(pk=panel.pk))
+    return _panels_out(selectors.lab_panels(subject).filter(pk=panel.pk))[0]

@@ -78,9 +78,9 @@ def in_window(subject: Subject, onset: dt.date) -> bool:
 def sae_listing(user):
     """SAE reports the user may see: overdue first, then pending by due time, then submitted."""
     reports = scope(
-        SaeReport.objects.select_related("ae__subject__site", "ae__term", "submitted_by").filter(
-            ae__serious=True
-        ),
+        SaeReport.objects.select_related(
+            "ae__subject__site", "ae__term", "submitted_by", "signed_by"
+        ).filter(ae__serious=True),
         user,
         site_path="ae__subject__site",
     )

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.access import Action, get_access, get_scoped_or_404, require
 from alter_s006 import protocol as P
 from alter_s006 import query_params
+from alter_s006.pagination import web_page
 from alter_s006.web import call_service, subject_for
 from queries.services import open_queries
 from safety import ctcae, selectors, services
@@ -84,11 +85,13 @@ def grade_rows(term: CtcaeTerm | None) -> list[tuple[int, str]]:
 @login_required
 def ae_list(request, pk):
     subject = subject_for(request.user, pk)
-    aes = list(
+    page = web_page(
+        request,
         subject.adverse_events.select_related("term", "dose_event", "causality_signed_by")
         .prefetch_related("grade_changes", "sae_reports")
-        .order_by("-onset_date", "-id")
+        .order_by("-onset_date", "-id"),
     )
+    aes = list(page.object_list)
     for ae in aes:
         ae.summary = services.grade_summary(ae)  # reports an inconsistent record (a query)
     queries = open_queries(aes)
@@ -101,6 +104,7 @@ def ae_list(request, pk):
         {
             "subject": subject,
             "aes": aes,
+            "page": page,
             "window": selectors.reporting_window(subject),
             "after_last_dose": P.AE_REPORTING_DAYS_AFTER_LAST_DOSE,
             "can_edit": access.can(Action.ENTER_DATA, subject.site_id),
@@ -390,13 +394,15 @@ def sae_pdf(request, pk, ae_pk):
 
 @login_required
 def sae_list(request):
-    reports = list(selectors.sae_listing(request.user))
+    listing = selectors.sae_listing(request.user)
+    page = web_page(request, listing)
     return render(
         request,
         "safety/sae_list.html",
         {
-            "reports": reports,
-            "overdue": sum(1 for r in reports if r.overdue),
+            "reports": page.object_list,
+            "page": page,
+            "overdue": listing.filter(submitted_at__isnull=True, due_at__lt=timezone.now()).count(),
             "sae_hours": P.SAE_REPORT_HOURS,
             "now": timezone.now(),
         },
@@ -548,7 +554,8 @@ def labs(request, pk):
         )
         if done:
             return done
-    panels = list(selectors.lab_panels(subject))
+    page = web_page(request, selectors.lab_panels(subject))
+    panels = list(page.object_list)
     offers = selectors.offers_by_panel(panels)
     for panel in panels:
         panel.offers = offers.get(panel.pk, [])
@@ -560,6 +567,7 @@ def labs(request, pk):
             "subject": subject,
             "form": form,
             "panels": panels,
+            "page": page,
             "can_edit": can_edit,
             "offer_min_grade": P.LAB_AE_OFFER_MIN_GRADE,
         },
