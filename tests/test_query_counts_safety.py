@@ -230,7 +230,11 @@ FIVE = {  # with the blood pressure: five results a panel
 def open_anc_queries(subject):
     anc = LabResult.objects.filter(panel__subject=subject, analyte="anc").values("pk")
     return Query.objects.filter(
-        subject=subject, record_id__in=anc, status=Query.Status.OPEN, origin="system"
+        subject=subject,
+        record_type="safety.labresult",
+        record_id__in=anc,
+        status=Query.Status.OPEN,
+        origin="system",
     ).count()
 
 
@@ -256,11 +260,25 @@ def test_ae_and_lab_writes_cost_the_same_with_5_or_60_lab_results(
             outcome="not_recovered",
         )
 
-    small_ae, _ = counted(neutropenia(small))
-    large_ae, _ = counted(neutropenia(large))
+    small_ae, small_event = counted(neutropenia(small))
+    large_ae, large_event = counted(neutropenia(large))
     assert small_ae == large_ae
     # the AE covers every ANC value of its subject: each query closed
     assert (open_anc_queries(small), open_anc_queries(large)) == (0, 0)
+
+    def ended(event):  # ended before the first sample: every ANC value is open again
+        return lambda: services.update_ae(
+            ae=event,
+            by=coordinator_a,
+            expected_version=event.version,
+            reason="Onset corrected from the source",
+            changes={"onset_date": D(2026, 1, 2), "end_date": D(2026, 1, 3), "ongoing": False},
+        )
+
+    small_update, _ = counted(ended(small_event))
+    large_update, _ = counted(ended(large_event))
+    assert small_update == large_update
+    assert (open_anc_queries(small), open_anc_queries(large)) == (1, 12)
 
     def panel(subject):
         return lambda: record_panels(subject, coordinator_a, 40, 41, **FIVE)
