@@ -19,12 +19,20 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from django.db import models
+from django.http import HttpResponse
 from django.utils import translation
 from ninja import Field, Router, Schema, Status
 from pydantic import ConfigDict, WithJsonSchema, create_model
 
 from accounts.access import Action, require, visible_sites
 from alter_s006.api_types import DECIMAL_PATTERN, Bool, Date, Int, Number, PathId, Query, Text
+from alter_s006.pagination import (
+    API_PAGE_DESCRIPTION,
+    PAGE_SIZE,
+    PageQuery,
+    PageSizeQuery,
+    api_page,
+)
 from alter_s006.web import subject_for
 from eligibility import services
 from eligibility.models import EligibilitySignature, Screening
@@ -416,15 +424,21 @@ def sign_eligibility(request, subject_id: PathId, payload: SignatureIn):
     "/screening-log",
     response=ScreeningLogOut,
     summary="Everyone screened at your sites, with outcome, reason and counts per site",
+    description=API_PAGE_DESCRIPTION + " `rows` is paginated; `counts` are over all rows.",
 )
 def screening_log(
     request,
+    response: HttpResponse,
     site: Annotated[Text | None, Query(None, description="Site code", max_length=6)] = None,
+    page: PageQuery = 1,
+    page_size: PageSizeQuery = PAGE_SIZE,
 ):
     sites = visible_sites(request.auth)
     if site:
         sites = sites.filter(code=site)
-    rows, counts = services.screening_log(request.auth, sites)
+    subjects = services.screening_log_subjects(request.auth, sites)
+    rows = services.screening_log_reasons(api_page(request, response, subjects, page, page_size))
+    counts = services.screening_log_counts(subjects)
     return {
         "rows": [
             {

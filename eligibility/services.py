@@ -637,19 +637,21 @@ def failure_reason(verdict: rules.Verdict) -> str:
     return "; ".join(f"{r.code}: {r.reason}" for r in verdict.failing)[:500]
 
 
-def screening_log(user, sites):
-    """Every screened subject with outcome and reason; CONSORT-style counts per site."""
-    subjects = scope(Subject.objects.filter(site__in=sites), user).select_related("site")
-    # The reason screening ended without enrolment: screen failure, withdrawal or death.
-    failures = dict(
-        StatusChange.objects.filter(
-            subject__in=subjects,
-            from_status=S.SCREENING,
-            to_status__in=[S.SCREEN_FAILED, S.WITHDRAWN, S.DIED],
-        ).values_list("subject_id", "reason")
+def screening_log_subjects(user, sites):
+    """Everyone screened at these sites that the user may see, in the log's order."""
+    return (
+        scope(Subject.objects.filter(site__in=sites), user)
+        .select_related("site")
+        .order_by("site__code", "screening_number")
     )
-    counts = list(
-        subjects.values("site__code")
+
+
+def screening_log_counts(subjects) -> list[dict]:
+    """CONSORT-style counts per site, aggregated by the database over all ``subjects``
+    (never over the page shown)."""
+    return list(
+        subjects.order_by()
+        .values("site__code")
         .annotate(
             screened=Count("id"),
             in_screening=Count("id", filter=Q(status=S.SCREENING)),
@@ -661,10 +663,27 @@ def screening_log(user, sites):
         )
         .order_by("site__code")
     )
-    rows = [
-        (s, failures.get(s.pk, "")) for s in subjects.order_by("site__code", "screening_number")
-    ]
-    return rows, counts
+
+
+def screening_log_reasons(subjects) -> list[tuple[Subject, str]]:
+    """(subject, reason screening ended without enrolment) for these subjects (a page of the
+    log): screen failure, withdrawal or death. One query whatever their number."""
+    subjects = list(subjects)
+    failures = dict(
+        StatusChange.objects.filter(
+            subject_id__in=[s.pk for s in subjects],
+            from_status=S.SCREENING,
+            to_status__in=[S.SCREEN_FAILED, S.WITHDRAWN, S.DIED],
+        ).values_list("subject_id", "reason")
+    )
+    return [(s, failures.get(s.pk, "")) for s in subjects]
+
+
+def screening_log(user, sites):
+    """Every screened subject with outcome and reason; CONSORT-style counts per site. The
+    pages and the API show it a page at a time through the three functions above."""
+    subjects = screening_log_subjects(user, sites)
+    return screening_log_reasons(subjects), screening_log_counts(subjects)
 
 
 def can_sign(user, subject: Subject) -> bool:

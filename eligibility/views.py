@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import Action, get_access, require
 from accounts.signatures import printed_name
+from alter_s006.pagination import web_page
 from alter_s006.web import (
     call_service,
     conflict_response,
@@ -245,5 +246,14 @@ def screen_fail(request, pk):
 
 @login_required
 def screening_log(request):
-    rows, counts = services.screening_log(request.user, current_sites(request))
-    return render(request, "eligibility/log.html", {"rows": rows, "counts": counts})
+    subjects = services.screening_log_subjects(request.user, current_sites(request))
+    page = web_page(request, subjects)
+    return render(
+        request,
+        "eligibility/log.html",
+        {
+            "rows": services.screening_log_reasons(page.object_list),
+            "counts": services.screening_log_counts(subjects),
+            "page": page,
+        },
+    )

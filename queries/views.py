@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from accounts.access import scope
+from alter_s006.pagination import web_page
 from alter_s006.web import current_sites
 from queries.models import Query
 
@@ -25,15 +26,24 @@ def query_list(request):
         Query.objects.filter(subject__site__in=current_sites(request), status=status),
         request.user,
         site_path="subject__site",
-    ).select_related("subject__site")[:500]
+    ).select_related("subject__site")
+    page = web_page(
+        request,
+        queries.order_by("subject__site__code", "subject__screening_number", "-raised_at", "-id"),
+    )
     rows = []
-    for query in queries:
-        page = RECORD_PAGES.get(query.record_type)
+    for query in page.object_list:
+        record_page = RECORD_PAGES.get(query.record_type)
         rows.append(
-            (query, page(query) if page else reverse("subjects:detail", args=[query.subject_id]))
+            (
+                query,
+                record_page(query)
+                if record_page
+                else reverse("subjects:detail", args=[query.subject_id]),
+            )
         )
     return render(
         request,
         "queries/list.html",
-        {"rows": rows, "status": status, "statuses": Query.Status.choices},
+        {"rows": rows, "page": page, "status": status, "statuses": Query.Status.choices},
     )

@@ -11,10 +11,19 @@ import enum
 from typing import Annotated
 
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 
 from accounts.access import Action, get_scoped_or_404, require, scope, sites_for
 from alter_s006.api_types import Bool, Date, In, Int, PathId, Query, QueryDate, QueryInt, Text
+from alter_s006.pagination import (
+    API_PAGE_DESCRIPTION,
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    PageQuery,
+    PageSizeQuery,
+    api_page,
+)
 from alter_s006.web import subject_for
 from subjects import lifecycle, selectors, services
 from subjects.models import Subject, Visit
@@ -23,6 +32,16 @@ router = Router(tags=["subjects"])
 
 HistoryTable = enum.StrEnum("HistoryTable", {t: t for t in selectors.HISTORY_TABLES})
 HistoryKind = enum.StrEnum("HistoryKind", {k: k for k in selectors.HISTORY_KINDS})
+# the history page's page size by default (the shared PageSizeQuery's default is smaller)
+HistoryPageSize = Annotated[
+    QueryInt,
+    Query(
+        selectors.HISTORY_PAGE_SIZE,
+        description=f"Rows a page, at most {MAX_PAGE_SIZE}",
+        ge=1,
+        le=MAX_PAGE_SIZE,
+    ),
+]
 
 
 class VisitOut(Schema):
@@ -117,18 +136,27 @@ class AuditOut(Schema):
     new_data: dict | None
 
 
-@router.get("/subjects", response=list[SubjectOut], summary="Subjects you may see")
+@router.get(
+    "/subjects",
+    response=list[SubjectOut],
+    summary="Subjects you may see",
+    description=API_PAGE_DESCRIPTION,
+)
 def list_subjects(
     request,
+    response: HttpResponse,
     site: Annotated[Text | None, Query(None, description="Site code", max_length=6)] = None,
     status: Annotated[lifecycle.SubjectStatus | None, Query(None, description="Status")] = None,
+    page: PageQuery = 1,
+    page_size: PageSizeQuery = PAGE_SIZE,
 ):
     subjects = scope(Subject.objects.select_related("site"), request.auth)
     if site:
         subjects = subjects.filter(site__code=site)
     if status:
         subjects = subjects.filter(status=status)
-    return subjects
+    subjects = subjects.order_by("site__code", "screening_number")
+    return api_page(request, response, subjects, page, page_size)
 
 
 @router.post("/subjects", response={201: SubjectOut}, summary="Register a subject")
@@ -213,17 +241,20 @@ def patch_visit(request, visit_id: PathId, payload: VisitPatch):
     "/subjects/{subject_id}/history",
     response=list[AuditOut],
     summary="Audit trail of the subject and every record that carries it, newest first",
-    description=f"The history page's rows, {selectors.HISTORY_PAGE_SIZE} a page.",
+    description=f"The history page's rows, {selectors.HISTORY_PAGE_SIZE} a page by default. "
+    + API_PAGE_DESCRIPTION,
 )
 def history(
     request,
+    response: HttpResponse,
     subject_id: PathId,
     table: Annotated[HistoryTable | None, Query(None, description="Form (table)")] = None,
     user: Annotated[Text | None, Query(None, description="Username", max_length=150)] = None,
     since: Annotated[QueryDate | None, Query(None, description="From this day (site time)")] = None,
     until: Annotated[QueryDate | None, Query(None, description="To this day (site time)")] = None,
     kind: Annotated[HistoryKind | None, Query(None, description="Kind of event")] = None,
-    page: Annotated[QueryInt, Query(1, description="Page", ge=1, le=10**6)] = 1,
+    page: PageQuery = 1,
+    page_size: HistoryPageSize = selectors.HISTORY_PAGE_SIZE,
 ):
     subject = subject_for(request.auth, subject_id)
     if since and until and since > until:
@@ -236,4 +267,4 @@ def history(
         until=until,
         kind=kind.value if kind else "",
     )
-    return list(selectors.history_page(subject, filters, page).object_list)
+    return api_page(request, response, selectors.history_events(subject, filters), page, page_size)

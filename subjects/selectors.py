@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -78,11 +77,6 @@ def history_events(subject: Subject, filters: HistoryFilters = HistoryFilters())
         end = dt.datetime.combine(filters.until + dt.timedelta(days=1), dt.time(), tz)
         events = events.filter(occurred_at__lt=end)
     return events.order_by("-chain_seq")
-
-
-def history_page(subject: Subject, filters: HistoryFilters, number: int | None) -> Page:
-    """One page of ``history_events`` (the page and the API page alike)."""
-    return Paginator(history_events(subject, filters), HISTORY_PAGE_SIZE).get_page(number or 1)
 
 
 def history_users(subject: Subject) -> list[str]:

@@ -7,6 +7,7 @@ app_name = "subjects"
 urlpatterns = [
     path("", views.subject_list, name="list"),
     path("register/", views.subject_register, name="register"),
+    path("visits/<slug:which>/", views.visit_list, name="visits"),
     path("<int:pk>/", views.subject_detail, name="detail"),
     path("<int:pk>/edit/", views.subject_edit, name="edit"),
     path("<int:pk>/status/", views.subject_transition, name="transition"),

@@ -7,6 +7,7 @@ import datetime as dt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +25,7 @@ from accounts.access import (
     visible_sites,
 )
 from alter_s006 import protocol, query_params
+from alter_s006.pagination import web_page
 from alter_s006.web import SITE_SESSION_KEY, call_service, current_sites, subject_for
 from subjects import lifecycle, selectors, services
 from subjects.forms import (
@@ -53,27 +55,31 @@ def switch_site(request):
     return redirect(target)
 
 
-def _visit_rows(sites, horizon_days: int):
-    """Open visits of these sites that are overdue or due within ``horizon_days``."""
-    overdue, due = Q(), Q()
+DASHBOARD_SHOWN = 10  # rows of each visit list on the dashboard; "see all" pages the rest
+
+VISIT_LISTS = {"overdue": "latest", "due": "target_date"}  # list -> order
+
+
+def _open_visits(sites, which: str, horizon_days: int = protocol.DUE_SOON_DAYS):
+    """Open visits of these sites, overdue (``which="overdue"``) or due within
+    ``horizon_days`` (``"due"``), each site by its own day; in the list's order."""
+    wanted = Q(pk__in=[])
     for site in sites:
         today = site.today()
-        overdue |= Q(subject__site=site, latest__lt=today)
-        due |= Q(
-            subject__site=site,
-            earliest__lte=today + dt.timedelta(days=horizon_days),
-            latest__gte=today,
-        )
-    base = (
-        Visit.objects.filter(actual_date__isnull=True, missed=False)
-        .select_related("subject__site")
-        .filter(subject__status__in=[s.value for s in lifecycle.ACTIVE_STATUSES])
-    )
-    if not sites:
-        return [], []
+        if which == "overdue":
+            wanted |= Q(subject__site=site, latest__lt=today)
+        else:
+            wanted |= Q(
+                subject__site=site,
+                earliest__lte=today + dt.timedelta(days=horizon_days),
+                latest__gte=today,
+            )
     return (
-        list(base.filter(overdue).order_by("latest")[:50]),
-        list(base.filter(due).order_by("target_date")[:50]),
+        Visit.objects.filter(actual_date__isnull=True, missed=False)
+        .filter(subject__status__in=[s.value for s in lifecycle.ACTIVE_STATUSES])
+        .filter(wanted)
+        .select_related("subject__site")
+        .order_by(VISIT_LISTS[which], "id")
     )
 
 
@@ -86,7 +92,7 @@ def home(request):
     subjects = Subject.objects.filter(site__in=sites)
     counts = dict(subjects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     status_counts = [(s, STATUS_LABELS[s], counts.get(s.value, 0)) for s in lifecycle.SubjectStatus]
-    overdue, due = _visit_rows(sites, horizon_days=7)
+    overdue, due = _open_visits(sites, "overdue"), _open_visits(sites, "due")
     recent = subjects.select_related("site").order_by("-updated_at")[:8]
     by_site = (
         subjects.values("site__code", "site__name")
@@ -113,8 +119,10 @@ def home(request):
             "sites": sites,
             "status_counts": status_counts,
             "total": sum(counts.values()),
-            "overdue": overdue,
-            "due": due,
+            "overdue": overdue[:DASHBOARD_SHOWN],
+            "overdue_count": overdue.count(),
+            "due": due[:DASHBOARD_SHOWN],
+            "due_count": due.count(),
             "recent": recent,
             "sae_pending": sae_pending["pending"],
             "sae_overdue": sae_pending["overdue"],
@@ -123,6 +131,22 @@ def home(request):
             ).count(),
             "awaiting": selectors.awaiting_signature(request.user, sites),
         },
+    )
+
+
+@login_required
+def visit_list(request, which):
+    """Every overdue (or due soon) open visit of the shown sites, a page at a time: the
+    dashboard's "see all"."""
+    if which not in VISIT_LISTS:
+        raise Http404
+    sites = list(current_sites(request))
+    visits = scope(_open_visits(sites, which), request.user, site_path="subject__site")
+    page = web_page(request, visits)
+    return render(
+        request,
+        "subjects/visit_list.html",
+        {"page": page, "which": which, "due_soon_days": protocol.DUE_SOON_DAYS},
     )
 
 
@@ -140,11 +164,13 @@ def subject_list(request):
             | Q(subject_number__icontains=query)
             | Q(initials__iexact=query)
         )
+    page = web_page(request, subjects.order_by("site__code", "screening_number"))
     return render(
         request,
         "subjects/subject_list.html",
         {
-            "subjects": subjects[:500],
+            "subjects": page.object_list,
+            "page": page,
             "status": status,
             "q": query,
             "statuses": [(s.value, STATUS_LABELS[s]) for s in lifecycle.SubjectStatus],
@@ -384,11 +410,9 @@ def _history_filters(request) -> selectors.HistoryFilters:
 def subject_history(request, pk):
     subject = subject_for(request.user, pk)
     filters = _history_filters(request)
-    page = selectors.history_page(
-        subject, filters, query_params.whole_number(request, "page", max_value=10**6)
+    page = web_page(
+        request, selectors.history_events(subject, filters), size=selectors.HISTORY_PAGE_SIZE
     )
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "subjects/history.html",
@@ -397,7 +421,6 @@ def subject_history(request, pk):
             "rows": selectors.fold_history(page.object_list),
             "page": page,
             "filters": filters,
-            "query": query.urlencode(),
             "tables": list(selectors.HISTORY_TABLES.items()),
             "kinds": [(k, label) for k, (_action, label) in selectors.HISTORY_KINDS.items()],
             "users": selectors.history_users(subject),

@@ -473,6 +473,7 @@ ACCESS: dict[str, Url] = {
         setup=signed_for_enrolment,
     ),
     "subjects:history": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args),
+    "subjects:visits": Url({"GET": (302, 200, 200, 200, 200, 200)}, args=lambda w: ["overdue"]),
     "subjects:visit": Url(
         {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
         args=visit_args,
