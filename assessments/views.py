@@ -77,6 +77,9 @@ def spider(subject, timepoints) -> dict | None:
 def overview(request, pk):
     subject = subject_for(request.user, pk)
     lesions = list(subject.lesions.all())
+    # Not paginated (issue 12 goal 3): one subject's assessments, every 6 weeks from C1D1
+    # (P.TUMOUR_ASSESSMENT_INTERVAL_DAYS) over at most P.MAX_CYCLES cycles, are a few dozen at
+    # most, and the spider plot and best response need them all. Fixed number of queries.
     timepoints = list(
         subject.timepoints.select_related("visit").prefetch_related(
             "measurements__lesion", "measurements__merged_into"

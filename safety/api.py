@@ -6,7 +6,9 @@ site's record is 404), writes need a coordinator or investigator of the subject'
 causality signature an investigator (403 otherwise). Refusals are 422
 ``{"errors": [{"field", "code", "message"}]}`` with the services' field names (``onset_date``,
 ``anc-unit``), 409 on a stale ``version``. Everything derived (worst grade, days at each grade,
-reporting window, overdue, offered AEs) is computed from the stored records each time.
+reporting window, overdue, offered AEs) is computed from the stored records each time, for a
+whole page at once: the lists (adverse events, SAE reports, lab panels) are paginated
+(``alter_s006.pagination``) and answer in the same number of queries whatever their length.
 """
 
 from __future__ import annotations
@@ -152,10 +154,10 @@ _AE_FIELDS = [
 ]
 
 
-def _aes(subject: Subject):
-    """The subject's AEs with everything ``_ae_out`` reads, in a fixed number of queries."""
+def _aes():
+    """AEs with everything ``_ae_out`` reads, in a fixed number of queries."""
     return (
-        subject.adverse_events.select_related(
+        AdverseEvent.objects.select_related(
             "subject__site", "term", "recorded_by", "causality_signed_by"
         )
         .prefetch_related(
@@ -171,8 +173,8 @@ def _aes(subject: Subject):
 
 def _one_ae_out(ae: AdverseEvent) -> dict:
     """One AE as read back after a read or a write."""
-    subject = Subject.objects.select_related("site").get(pk=ae.subject_id)
-    return _ae_out(_aes(subject).get(pk=ae.pk), selectors.reporting_window(subject))
+    row = _aes().get(pk=ae.pk)
+    return _ae_out(row, selectors.reporting_window(row.subject))
 
 
 def _ae_out(ae: AdverseEvent, window) -> dict:
@@ -396,7 +398,7 @@ def list_adverse_events(
 ):
     subject = subject_for(request.auth, subject_id)
     window = selectors.reporting_window(subject)
-    rows = api_page(request, response, _aes(subject), page, page_size)
+    rows = api_page(request, response, _aes().filter(subject=subject), page, page_size)
     return [_ae_out(ae, window) for ae in rows]
 
 
