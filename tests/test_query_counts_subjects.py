@@ -362,3 +362,32 @@ def test_the_visit_list_takes_as_many_queries_for_1_row_as_for_30(client, site_a
         thirty, second = queries_of(call)
         assert second.context["page"].paginator.count == 30
     assert one == thirty
+
+
+def test_the_dashboards_awaiting_signature_list_is_bounded_and_flat(
+    client, site_a, coordinator_a, investigator_a
+):
+    """Subjects eligible on their stored data and not signed: the first few listed, the count
+    of all, in as many queries for 1 as for 30."""
+    from eligibility import services as eligibility
+    from subjects.selectors import AWAITING_SHOWN
+    from tests.factories import add_reference_ranges, eligible_screening_data
+
+    add_reference_ranges(site_a)
+
+    def screened(n):
+        for subject in register(site_a, coordinator_a, n):
+            eligibility.save_screening(
+                subject=subject,
+                changes=eligible_screening_data(subject),
+                expected_version=None,
+                by=coordinator_a,
+            )
+
+    call = page_get(client, investigator_a, "home")
+    one, thirty, first, second = same_for_1_and_30(screened, call)
+    assert one == thirty
+    assert first.context["awaiting"].eligibility_count == 1
+    assert second.context["awaiting"].eligibility_count == 30
+    assert len(second.context["awaiting"].eligibility) == AWAITING_SHOWN
+    assert "… 30 in all" in second.content.decode()
