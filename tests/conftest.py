@@ -3,16 +3,25 @@
 import pytest
 
 from accounts.models import Role
+from audit.backup import owner_connect
 from audit.db_roles import owner_connection
 from tests.factories import SiteFactory, make_subject, member
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(request, django_test_environment, django_db_blocker, django_db_keepdb):
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_keepdb,
+    django_db_modify_db_settings,  # a database of its own for each xdist worker
+):
     """pytest-django's set-up, made with the owner's login as a deployment would.
 
     The test database is created and migrated by the owner (DATABASE_OWNER_URL); every
-    test then connects exactly as the app does, with its own restricted login.
+    test then connects exactly as the app does, with its own restricted login. Under
+    pytest-xdist each worker has its own database: the name gets the worker's suffix
+    (``test_alter_s006_gw0``, ...).
     """
     from django.test.utils import setup_databases, teardown_databases
 
@@ -30,6 +39,14 @@ def django_db_setup(request, django_test_environment, django_db_blocker, django_
         from django.db import connections
 
         connections.close_all()  # the app's connections, or the owner cannot drop the database
+        # and those of other threads: a live server's request still running when its
+        # browser test ended (the last test of an xdist worker can be one)
+        with owner_connect("postgres") as owner:
+            owner.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                [connections["default"].settings_dict["NAME"]],
+            )
         with django_db_blocker.unblock(), owner_connection():
             teardown_databases(db_cfg, verbosity=verbosity)
 
