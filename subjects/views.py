@@ -123,6 +123,7 @@ def home(request):
             "overdue_count": overdue.count(),
             "due": due[:DASHBOARD_SHOWN],
             "due_count": due.count(),
+            "due_soon_days": protocol.DUE_SOON_DAYS,
             "recent": recent,
             "sae_pending": sae_pending["pending"],
             "sae_overdue": sae_pending["overdue"],

@@ -31,6 +31,7 @@ PATTERNS = {
     "dosing days": r"\bdays 1\s*[-–]\s*14\b",
     "lab-offer grade": r"\bgrade 2 or more\b",
     "lockout": r"\bAfter 5 failed\b",
+    "dashboard horizon": r"\bnext 7 days\b",
 }
 PATTERN = re.compile("|".join(f"(?:{p})" for p in PATTERNS.values()), re.IGNORECASE)
 
