@@ -177,6 +177,27 @@ class Visit(VersionedModel):
 
     class Meta:
         ordering = ["target_date", "kind", "number"]
+        indexes = [
+            # The dashboard's visit lists (subjects.views._open_visits): open visits only,
+            # overdue ones in window-close order, due ones in target-date order (both then
+            # by id), and the due count (window opened by today + horizon). An index scan
+            # that stops at the rows shown, not a scan and sort of every visit.
+            models.Index(
+                fields=["latest", "id"],
+                condition=Q(actual_date__isnull=True, missed=False),
+                name="visit_open_latest_idx",
+            ),
+            models.Index(
+                fields=["target_date", "id"],
+                condition=Q(actual_date__isnull=True, missed=False),
+                name="visit_open_target_idx",
+            ),
+            models.Index(
+                fields=["earliest"],
+                condition=Q(actual_date__isnull=True, missed=False),
+                name="visit_open_earliest_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["subject", "code"], name="visit_subject_code_unique"),
             models.CheckConstraint(
