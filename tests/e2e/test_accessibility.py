@@ -190,7 +190,10 @@ def test_an_adverse_event_recorded_with_the_keyboard_alone(
     try:
         page.goto(f"{live_server.url}/subjects/{treated.pk}/adverse-events/new/")
         tab_to(page, "#term-search")
-        page.keyboard.type("hypertens")
+        # the results of the whole word: under load a pause in the typing sends a search for
+        # part of it, whose list the last answer replaces (taking the focus with it)
+        with page.expect_response(lambda r: r.url.endswith("?q=hypertens")):
+            page.keyboard.type("hypertens")
         expect(page.locator("#term-results .term-option").first).to_be_visible()
         tab_to(page, "#term-results .term-option")
         while page.evaluate("document.activeElement.querySelector('strong').textContent") != (
