@@ -144,7 +144,7 @@ class CausalityOut(Schema):
     meaning: str
 
 
-class SignatureOut(Schema):
+class SaeSignatureOut(Schema):
     signed_by: str
     printed_name: str
     meaning: str
@@ -173,7 +173,7 @@ class SaeReportOut(Schema):
     data_hash: str | None = Field(
         ..., description="What an investigator signs to submit it (null once submitted)"
     )
-    signature: SignatureOut | None = Field(
+    signature: SaeSignatureOut | None = Field(
         ..., description="The investigator's e-signature that submitted it"
     )
     version: int

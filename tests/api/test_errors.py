@@ -324,3 +324,27 @@ def test_every_operation_documents_its_error_codes(client, db):
                 ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                 if "version" in schemas[ref.rsplit("/", 1)[-1]]["properties"]:
                     assert 409 in codes, where
+
+
+def test_every_schema_of_the_api_has_its_own_name():
+    """Two schemas of one name are one component in the OpenAPI document: the second
+    silently replaced the first (the SAE signature replaced the eligibility signature, and
+    the eligibility answer no longer matched its document)."""
+    from ninja import Schema
+
+    from alter_s006.api import api
+
+    api.get_openapi_schema()  # imports every router's schemas
+    seen: dict[str, str] = {}
+
+    def walk(cls):
+        for sub in cls.__subclasses__():
+            if sub.__module__.split(".")[0] in {
+                "accounts", "alter_s006", "assessments", "dosing", "eligibility", "safety",
+                "subjects", "queries", "audit", "outbox",
+            }:  # fmt: skip
+                where = f"{sub.__module__}.{sub.__qualname__}"
+                assert seen.setdefault(sub.__name__, where) == where, (seen[sub.__name__], where)
+            walk(sub)
+
+    walk(Schema)
