@@ -1,11 +1,16 @@
 """Benchmark, run by hand (not collected by the suite):
 
     TEST_DATABASE_NAME=bench_h9_crf .venv/bin/pytest tests/bench/bench_crf_save.py -s \
-        -p no:cacheprovider                 (BENCH_ROUNDS=60 by default)
+        -p no:cacheprovider
+
+    BENCH_ROUNDS=60 (default); BENCH_SERVER=client: Django's test client instead of gunicorn;
+    BENCH_CONN_MAX_AGE=0: gunicorn opens a new database connection per request (as before
+    issue 12), default the settings' CONN_MAX_AGE.
 
 Issue 12, goal 1: a CRF save within 2x of a bare insert. Interleaved in one run, each round
-times one request of each kind through Django's test client (the whole middleware stack,
-committed transactions: the database is not wrapped in a test transaction):
+times one request of each kind, over HTTP to gunicorn (gthread, 2 workers x 8 threads, one
+kept-alive client connection) serving this database with committed transactions (the test
+is transactional=True, nothing is wrapped in a test transaction):
 
 - ``floor``: a bare Django view doing one INSERT into a plain table, behind the same
   middleware, registered only here (this module is the test URLconf);
@@ -64,6 +69,8 @@ FLOOR_TABLE = "bench_floor"
 # gunicorn over HTTP when installed (as the issue measured), else the test client
 GUNICORN = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
 SERVER = os.environ.get("BENCH_SERVER", "gunicorn" if Path(GUNICORN).exists() else "client")
+# the server's CONN_MAX_AGE (BENCH_CONN_MAX_AGE=0: a new connection per request, as before)
+SERVER_CONN_MAX_AGE = int(os.environ.get("BENCH_CONN_MAX_AGE", settings.CONN_MAX_AGE))
 
 
 @csrf_exempt
@@ -152,6 +159,7 @@ def gunicorn_server():
         "DATABASE_URL": f"postgres://{s['USER']}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}"
         f"/{s['NAME']}",
         "AUDIT_CHECKPOINT_FILE": str(settings.AUDIT_CHECKPOINT_FILE),
+        "CONN_MAX_AGE": str(SERVER_CONN_MAX_AGE),
     }
     if s["PASSWORD"]:
         env["DATABASE_URL"] = env["DATABASE_URL"].replace(
@@ -291,7 +299,8 @@ def test_bench_crf_save(client, site_a, coordinator_a, investigator_a):
     print(
         f"CRF saves, {'gunicorn gthread 2x8 over HTTP' if SERVER == 'gunicorn' else 'test client'}"
         f", {ROUNDS} interleaved rounds, {os.cpu_count()} cores, "
-        f"CONN_MAX_AGE={connection.settings_dict['CONN_MAX_AGE']}; load average before "
+        f"CONN_MAX_AGE={SERVER_CONN_MAX_AGE if SERVER == 'gunicorn' else settings.CONN_MAX_AGE}"
+        f"; load average before "
         f"{' '.join(f'{x:.2f}' for x in load_before)}, after "
         f"{' '.join(f'{x:.2f}' for x in load_after)}"
     )
