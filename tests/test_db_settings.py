@@ -132,3 +132,21 @@ def test_consecutive_requests_on_one_connection_are_recorded_with_their_own_user
             "coalesce(current_setting('alter.username', true), '')"
         )
         assert cursor.fetchone() == ("", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_api_request_leaves_no_actor_on_the_kept_connection(client):
+    """The API names its user after authentication (bearer token); the middleware clears it."""
+    from accounts.models import ApiToken
+
+    user = member("leak_api", Role.DATA_MANAGER, None)
+    token = ApiToken.issue(user)[1]
+    response = client.get("/api/v1/sites", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(current_setting('alter.user_id', true), ''), "
+            "coalesce(current_setting('alter.username', true), ''), "
+            "coalesce(current_setting('alter.context', true), '')"
+        )
+        assert cursor.fetchone() == ("", "", "")
