@@ -66,6 +66,19 @@ def _checkpoint_file(settings, tmp_path):
     settings.AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language. A request in Chinese leaves the thread's
+    language activated after it (Django does not reset it), which made a later test that
+    reads a message without a request see Chinese, depending on the order of the tests."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def site_a(db):
     return SiteFactory(code="GZ01", name="Guangzhou Cancer Center", time_zone="Asia/Shanghai")
