@@ -22,6 +22,7 @@ Fixed seed: the same call builds the same study.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import time
@@ -64,15 +65,47 @@ class Study:
         )
 
 
-def _enrol(subject: Subject, investigator, coordinator, c1d1: dt.date) -> None:
+@contextlib.contextmanager
+def _timed(clock: dict[str, tuple[float, int]], part: str):
+    """Add the block's time to ``clock[part]`` (seconds, calls)."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        total, calls = clock.get(part, (0.0, 0))
+        clock[part] = (total + time.perf_counter() - t0, calls + 1)
+
+
+def _enrol(subject: Subject, investigator, coordinator, c1d1: dt.date, clock: dict) -> None:
     """The site's enrolment, through the services (screening, signature, status change)."""
     on_date = c1d1 - dt.timedelta(days=2)
+    with _timed(clock, "save_screening"):
+        _save_screening(subject, coordinator, on_date, c1d1)
+    with _timed(clock, "sign_eligibility"):
+        _sign(subject, investigator)
+    subject.refresh_from_db()
+    with _timed(clock, "change_status"):
+        services.change_status(
+            subject=subject,
+            target="enrolled",
+            on_date=on_date,
+            reason="",
+            by=coordinator,
+            expected_version=subject.version,
+            c1d1=c1d1,
+        )
+
+
+def _save_screening(subject, coordinator, on_date, c1d1):
     eligibility.save_screening(
         subject=subject,
         changes=eligible_screening_data(subject, anchor=on_date, planned_c1d1=c1d1),
         expected_version=None,
         by=coordinator,
     )
+
+
+def _sign(subject, investigator):
     eligibility.sign_eligibility(
         subject=subject,
         by=investigator,
@@ -80,16 +113,6 @@ def _enrol(subject: Subject, investigator, coordinator, c1d1: dt.date) -> None:
         expected_hash=eligibility.data_hash(subject, eligibility.get_screening(subject)),
         attested=eligibility.pending_attestations(eligibility.evaluate(subject)),
         request=RequestFactory().post("/"),
-    )
-    subject.refresh_from_db()
-    services.change_status(
-        subject=subject,
-        target="enrolled",
-        on_date=on_date,
-        reason="",
-        by=coordinator,
-        expected_version=subject.version,
-        c1d1=c1d1,
     )
 
 
@@ -119,7 +142,8 @@ def generate(
         data_manager = member("dm_bench", Role.DATA_MANAGER, None)
         study = Study(sites, coordinators, investigators, data_manager)
 
-        t0 = time.perf_counter()
+        t0 = t_last = time.perf_counter()
+        clock: dict[str, tuple[float, int]] = {}
         for i in range(n_subjects):
             site = sites[i % n_sites]
             today = site.today()
@@ -129,22 +153,26 @@ def generate(
                 consent = c1d1 - dt.timedelta(days=rng.randint(7, 20))
             else:
                 consent = today - dt.timedelta(days=rng.randint(0, 25))
-            subject = services.register_subject(
-                site=site,
-                by=coordinators[site.pk],
-                sex=rng.choice("FM"),
-                date_of_birth=dt.date(rng.randint(1962, 1995), rng.randint(1, 12), 15),
-                initials="".join(rng.choice("ABCDEFGHJKLMNPQRSTWXYZ") for _ in range(3)),
-                consent_date=consent,
-                consent_version="2.1",
-            )
+            with _timed(clock, "register_subject"):
+                subject = services.register_subject(
+                    site=site,
+                    by=coordinators[site.pk],
+                    sex=rng.choice("FM"),
+                    date_of_birth=dt.date(rng.randint(1962, 1995), rng.randint(1, 12), 15),
+                    initials="".join(rng.choice("ABCDEFGHJKLMNPQRSTWXYZ") for _ in range(3)),
+                    consent_date=consent,
+                    consent_version="2.1",
+                )
             study.subjects += 1
             if enrol:
-                _enrol(subject, investigators[site.pk], coordinators[site.pk], c1d1)
+                _enrol(subject, investigators[site.pk], coordinators[site.pk], c1d1, clock)
                 study.enrolled += 1
             if progress and (i + 1) % 500 == 0:
-                rate = (i + 1) / (time.perf_counter() - t0)
-                print(f"  generator: {i + 1} subjects, {rate:.0f}/s", flush=True)
+                rate = 500 / (time.perf_counter() - t_last)
+                t_last = time.perf_counter()
+                parts = ", ".join(f"{k} {t * 1000 / n:.0f}" for k, (t, n) in clock.items())
+                print(f"  generator: {i + 1} subjects, {rate:.0f}/s; ms per call: {parts}")
+                clock.clear()
         study.timings["services"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
