@@ -126,3 +126,19 @@ def test_the_three_filters_in_a_template():
 def test_unit_label_output_is_escaped_like_any_text():
     html = Template("{% load edc_format %}{{ u|unit_label }}").render(Context({"u": "<b>mg</b>"}))
     assert html == "&lt;b&gt;mg&lt;/b&gt;"
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        ("ANC 3.1 10^9/L; needs >= 1.5 10^9/L", "ANC 3.1 10⁹/L; needs ≥ 1.5 10⁹/L"),
+        ("bilirubin 10 umol/L <= 1.5 × ULN", "bilirubin 10 µmol/L ≤ 1.5 × ULN"),
+        ("总胆红素 10 umol/L；需 ≤ 1.5 × ULN", "总胆红素 10 µmol/L；需 ≤ 1.5 × ULN"),
+        ("normal, html and mL stay as written", "normal, html and mL stay as written"),
+        (None, ""),
+    ],
+)
+def test_units_inside_a_sentence_are_printed_properly(text, printed):
+    from alter_s006.templatetags.edc_format import format_units_in_text
+
+    assert format_units_in_text(text) == printed

@@ -136,6 +136,27 @@ def format_unit(unit) -> str:
     return text
 
 
+# The rules safe inside a sentence: no word of prose looks like "10^9", "umol" or ">=".
+_TEXT_RULES = tuple(_UNIT_RULES[i] for i in (0, 1, 3, 5))  # "× ULN" stays spaced
+
+
+def format_units_in_text(text) -> str:
+    """Units and comparators inside a sentence written as in print ("Hb 120 g/L; ANC 3.1
+    10^9/L >= 1.5" -> "... 10⁹/L ≥ 1.5"), for reasons the rules word with plain units."""
+    if text is None:
+        return ""
+    text = str(text)
+    for pattern, replacement in _TEXT_RULES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+@register.filter
+def units_in_text(text) -> str:
+    """``{{ reason|units_in_text }}``: the units and comparators of a sentence as printed."""
+    return format_units_in_text(text)
+
+
 @register.filter(is_safe=True)
 def num(value, places=MAX_PLACES) -> str:
     """``{{ value|num }}``: 3.500 -> "3.5", 12 -> "12", -4 -> "−4"; ``|num:1`` for one place."""

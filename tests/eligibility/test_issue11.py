@@ -296,7 +296,7 @@ def test_the_chinese_page_shows_chinese_titles_and_reasons(client, subject_a, co
     html = page(client.get(screening_url(subject_a)))
     assert "器官功能良好" in html  # I08 "Adequate organ function"
     # the failing part's reason, ANC named and worded in Chinese
-    assert "中性粒细胞绝对计数 1.2 10^9/L；需 ≥ 1.5 10^9/L" in html
+    assert "中性粒细胞绝对计数 1.2 10⁹/L；需 ≥ 1.5 10⁹/L" in html
     assert "待研究者确认" in html  # "pending the investigator's attestation"
     assert "Adequate organ function" not in html
     assert "needs >=" not in html
