@@ -584,6 +584,11 @@ def _grade_from(value: Decimal, starts: tuple[Decimal, ...]) -> int:
     return sum(1 for start in starts if value >= start)
 
 
+def _plain(value: Decimal) -> str:
+    """A stored limit by its significant digits: 40.000 -> "40", 1.200 -> "1.2"."""
+    return format(value.normalize(), "f")
+
+
 def _ratio(value: Decimal, reference: Decimal) -> str:
     with localcontext() as context:
         context.rounding = ROUND_CEILING
@@ -596,7 +601,10 @@ def _beyond_range_note(grade: int, value: Decimal, limit: Decimal | None, below:
     if grade < 2 or (value < limit if below else value > limit):
         return ""
     side = "below the LLN" if below else "above the ULN"
-    return f"Graded by the CTCAE absolute threshold although the value is not {side} ({limit})."
+    return (
+        "Graded by the CTCAE absolute threshold although the value is not "
+        f"{side} ({_plain(limit)})."
+    )
 
 
 _GRADE_4_CLINICAL = (
@@ -627,7 +635,7 @@ def _grade_hb(inp: _Input) -> GradeResult:
         return _result("hb", _HB_INCREASED if _ANEMIA not in inp.terms else "", 0)
     above_baseline = inp.baseline is not None and inp.baseline > uln
     reference = inp.baseline if above_baseline else uln
-    named = f"baseline ({reference})" if above_baseline else f"ULN ({reference})"
+    named = f"baseline ({_plain(reference)})" if above_baseline else f"ULN ({_plain(reference)})"
     if inp.value <= reference:
         return _result("hb", _HB_INCREASED, 0, f"Above the ULN but not above the {named}.")
     if inp.unit not in _HB_STEP:
@@ -644,7 +652,7 @@ def _grade_hb(inp: _Input) -> GradeResult:
         "hb",
         _HB_INCREASED,
         grade,
-        f"Increase of {inp.value - reference} {inp.unit} above the {named}.",
+        f"Increase of {_plain(inp.value - reference)} {inp.unit} above the {named}.",
     )
 
 
@@ -660,7 +668,7 @@ def _by_uln(term: str, inp: _Input) -> int:
 def _grade_x_uln(term: str) -> Callable[[_Input], GradeResult]:
     def grade_it(inp: _Input) -> GradeResult:
         grade = _by_uln(term, inp)
-        note = f"{_ratio(inp.value, inp.uln)} x ULN ({inp.uln} {inp.unit})."
+        note = f"{_ratio(inp.value, inp.uln)} x ULN ({_plain(inp.uln)} {inp.unit})."
         return _result(inp.analyte.key, term, grade, note)
 
     return grade_it
@@ -668,14 +676,14 @@ def _grade_x_uln(term: str) -> Callable[[_Input], GradeResult]:
 
 def _grade_creatinine(inp: _Input) -> GradeResult:
     by_uln = _by_uln(_CREATININE, inp)
-    ratios = f"{_ratio(inp.value, inp.uln)} x ULN ({inp.uln} {inp.unit})"
+    ratios = f"{_ratio(inp.value, inp.uln)} x ULN ({_plain(inp.uln)} {inp.unit})"
     if inp.baseline is None:
         return _result("creatinine", _CREATININE, by_uln, f"{ratios}.")
     if inp.baseline == 0:
         raise GradingError("baseline", "The baseline must be greater than zero.", "not_positive")
     ends = tuple(m * inp.baseline for m in _CREATININE_X_BASELINE)
     by_baseline = _grade_above(inp.value, lambda: inp.baseline, ends)
-    ratios += f"; {_ratio(inp.value, inp.baseline)} x baseline ({inp.baseline} {inp.unit})."
+    ratios += f"; {_ratio(inp.value, inp.baseline)} x baseline ({_plain(inp.baseline)} {inp.unit})."
     if by_baseline > by_uln:
         decided = "Grade set by the baseline criterion (CTCAE: the higher of the two)."
         return _result("creatinine", _CREATININE, by_baseline, ratios, decided)

@@ -997,3 +997,11 @@ def test_an_analyte_may_use_the_limits_of_its_terms():
             continue
         used = {name for term in spec.terms for name in TERM_LIMITS[term]}
         assert (spec.needs_lln, spec.needs_uln) == ("lln" in used, "uln" in used), spec.key
+
+
+def test_notes_write_stored_limits_by_their_significant_digits():
+    """Issue 11 C10: a ULN stored as 40.000 U/L was written "1.30 x ULN (40.000 U/L)"."""
+    result = grade("alt", "52", "U/L", uln=D("40.000"))
+    assert result.grade == 1  # 52 / 40 = 1.3: ">ULN - 3.0 x ULN"
+    assert "1.30 x ULN (40 U/L)" in result.note
+    assert "40.000" not in result.note
