@@ -149,7 +149,7 @@ def _check_plausible(analyte: str, value: Decimal, unit: str) -> None:
             "hi": found.high,
             "cu": format_unit(found.unit),
         },
-        "implausible",
+        "implausible_value",
     )
 
 

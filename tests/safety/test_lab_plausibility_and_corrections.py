@@ -90,7 +90,7 @@ def test_values_on_the_edge_of_the_table_are_stored(subject, coordinator_a, anal
 )
 def test_impossible_values_are_refused_by_the_field(subject, coordinator_a, analyte, value, unit):
     assert codes(lambda: panel(subject, coordinator_a, {analyte: (value, unit)})) == {
-        f"{analyte}-value": ["implausible"]
+        f"{analyte}-value": ["implausible_value"]
     }
 
 
@@ -210,7 +210,7 @@ def test_a_correction_needs_a_reason_the_version_read_and_plausible_values(
         "reason": ["required"]
     }
     assert codes(lambda: correct(recorded, coordinator_a, {"hb": ("900", "g/L")})) == {
-        "hb-value": ["implausible"]
+        "hb-value": ["implausible_value"]
     }
     with pytest.raises(EditConflict):
         correct(recorded, coordinator_a, {"hb": ("125", "g/L")}, expected_version=0)
@@ -240,7 +240,7 @@ def test_the_correction_over_the_api(client, subject, coordinator_a, monitor_a):
     assert (out["version"], out["results"][0]["grade"], out["offered_aes"]) == (2, 0, [])
     assert api.send("PUT", path, fixed).status_code == 409
     implausible = {**fixed, "version": 2, "values": {"hb": {"value": "900", "unit": "g/L"}}}
-    assert error_codes(api.send("PUT", path, implausible)) == {"hb-value": ["implausible"]}
+    assert error_codes(api.send("PUT", path, implausible)) == {"hb-value": ["implausible_value"]}
     assert error_codes(api.send("PUT", path, {**fixed, "version": 2, "reason": ""})) == {
         "reason": ["required"]
     }
