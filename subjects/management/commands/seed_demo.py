@@ -161,7 +161,7 @@ class Command(BaseCommand):
             sites = {code: self._site(code, name, tz) for code, name, tz in SITES}
             users = self._users(sites)
             with audit_context(context="seed_demo"):
-                created = sum(self._subject(d, sites[d.site], users) for d in DEMOS)
+                created = sum(self._seed_subject(d, sites[d.site], users) for d in DEMOS)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo study ready: {len(sites)} sites, {Subject.objects.count()} subjects "
@@ -238,7 +238,7 @@ class Command(BaseCommand):
         users["_logins"] = logins
         return users
 
-    def _subject(self, demo: Demo, site: Site, users) -> bool:
+    def _seed_subject(self, demo: Demo, site: Site, users) -> bool:
         if Subject.objects.filter(site=site, initials=demo.initials).exists():
             return False
         today = site.today()
