@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from accounts.models import Site
 from audit.models import VersionedModel, audited
@@ -405,7 +406,8 @@ class EligibilitySignature(models.Model):
     ``signature_hash`` binds them with the data hash, the meaning and the signer.
     """
 
-    MEANING = "I confirm this subject meets all eligibility criteria"
+    # Recorded (and hashed) in English, the language of the record; shown translated too.
+    MEANING = gettext_noop("I confirm this subject meets all eligibility criteria")
 
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="signatures")
     signed_by = models.ForeignKey(

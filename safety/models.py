@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from alter_s006 import protocol as P
 from audit.models import VersionedModel, audited
@@ -114,7 +115,8 @@ class AdverseEvent(VersionedModel):
         Action.REDUCED: DoseEvent.Kind.REDUCTION,
         Action.WITHDRAWN: DoseEvent.Kind.DISCONTINUATION,
     }
-    CAUSALITY_MEANING = (
+    # Recorded (and hashed) in English, the language of the record; shown translated too.
+    CAUSALITY_MEANING = gettext_noop(
         "I have assessed the relationship of this adverse event to anlotinib as stated"
     )
 
@@ -309,7 +311,7 @@ class SaeReport(VersionedModel):
     signed_at = models.DateTimeField(null=True, blank=True, editable=False)
     signed_hash = models.CharField(max_length=64, blank=True, editable=False)
 
-    SUBMISSION_MEANING = (
+    SUBMISSION_MEANING = gettext_noop(
         "I have reviewed this serious adverse event report and approve its submission"
     )
 

@@ -215,10 +215,26 @@ def test_the_signature_page_shows_the_meaning_and_the_printed_name(
 
     assert (
         '<blockquote class="fs-5 border-start border-4 ps-3" id="signature-meaning">'
-        "I confirm this subject meets all eligibility criteria</blockquote>"
+        "“I confirm this subject meets all eligibility criteria”</blockquote>"
     ) in html
     assert "Signed as Test Inv_A." in html
     assert 'type="password"' in html
+
+
+def test_the_meaning_is_shown_as_recorded_and_in_the_readers_language(
+    client, subject_a, coordinator_a, investigator_a
+):
+    """The meaning is recorded (and hashed) in English; a Chinese reader sees it translated
+    beside the recorded words."""
+    enter(subject_a, coordinator_a)
+    login(client, investigator_a)
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
+
+    html = page(client.get(sign_url(subject_a)))
+
+    meaning = re.search(r'id="signature-meaning">(.*?)</blockquote>', html, re.S).group(1)
+    assert "“I confirm this subject meets all eligibility criteria”" in meaning
+    assert "本人确认该受试者符合全部入选资格标准" in meaning
 
 
 def test_the_investigator_signs_through_the_page_and_the_signature_is_shown(
@@ -238,7 +254,7 @@ def test_the_investigator_signs_through_the_page_and_the_signature_is_shown(
     html = page(client.get(response["Location"]))
     assert "Eligibility signed." in html
     shown = re.search(r'id="signature-valid">(.*?)</div>', html, re.S).group(1)
-    assert "<strong>Test Inv_A</strong> — I confirm this subject meets all eligibility" in shown
+    assert "<strong>Test Inv_A</strong> — “I confirm this subject meets all eligibility" in shown
     # Guangzhou is UTC+8 all year (China Standard Time, no daylight saving).
     utc = signature.signed_at.astimezone(dt.UTC)
     local = utc + dt.timedelta(hours=8)
