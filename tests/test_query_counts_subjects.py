@@ -268,7 +268,19 @@ def record_cycles(subject, user, upto: int):
         )
 
 
-@pytest.mark.parametrize("name", ["subjects:detail", "subjects:history"])
+SUBJECT_PAGES = [
+    "subjects:detail",
+    "subjects:history",
+    "eligibility:screening",
+    "dosing:calendar",
+    "dosing:accountability",
+    "assessments:overview",
+    "safety:ae_list",
+    "safety:labs",
+]
+
+
+@pytest.mark.parametrize("name", SUBJECT_PAGES)
 def test_a_subjects_pages_take_as_many_queries_with_1_cycle_as_with_35(
     client, site_a, coordinator_a, name
 ):
@@ -283,7 +295,9 @@ def test_a_subjects_pages_take_as_many_queries_with_1_cycle_as_with_35(
         assert subject.visits.filter(kind="cycle", actual_date__isnull=False).count() == 35
         thirty_five, response = queries_of(page_get(client, coordinator_a, name, subject.pk))
     assert one == thirty_five
-    assert 'data-code="C35D1"' in response.content.decode() or name == "subjects:history"
+    assert response.status_code == 200
+    if name == "subjects:detail":
+        assert 'data-code="C35D1"' in response.content.decode()
 
 
 def test_the_visits_and_history_api_take_as_many_queries_with_1_cycle_as_with_35(
