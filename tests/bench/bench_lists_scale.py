@@ -37,6 +37,7 @@ from django.urls import reverse
 
 from accounts.models import ApiToken
 from audit.db_roles import owner_connection
+from queries.models import Query
 from safety import services as safety_services
 from safety.models import AdverseEvent, CtcaeTerm, SaeReport
 from subjects import services
@@ -152,9 +153,21 @@ def _serious_ae(subject: Subject, by, term: CtcaeTerm, day: dt.date):
     )
 
 
+def _query_panel(subject: Subject, by, day: dt.date):
+    """A lab panel whose ANC is grade 2 with no AE of that term: an open query (the query
+    list grows with the study)."""
+    return safety_services.record_lab_panel(
+        subject=subject,
+        by=by,
+        sample_date=day,
+        values={"anc": ("1.2", "10^9/L"), "hb": ("118", "g/L"), "alt": ("30", "U/L")},
+    )
+
+
 def _add_saes(study: Study, after_pk: int) -> int:
-    """One SAE for every SAE_EVERY-th enrolled subject registered after ``after_pk`` whose
-    C1D1 is at least 30 days back (put on treatment first). Returns how many."""
+    """One SAE (and one lab panel raising a query) for every SAE_EVERY-th enrolled subject
+    registered after ``after_pk`` whose C1D1 is at least 30 days back (put on treatment
+    first). Returns how many."""
     term = CtcaeTerm.objects.get(term="Febrile neutropenia")
     cutoff = study.sites[0].today() - dt.timedelta(days=30)
     enrolled = Subject.objects.filter(
@@ -167,6 +180,7 @@ def _add_saes(study: Study, after_pk: int) -> int:
         by = study.coordinators[subject.site_id]
         subject = _on_treatment(subject, by)
         _serious_ae(subject, by, term, subject.c1d1_date + dt.timedelta(days=9))
+        _query_panel(subject, by, subject.c1d1_date + dt.timedelta(days=8))
         n += 1
     return n
 
@@ -254,20 +268,53 @@ def _targets(subject_pk: int) -> list[tuple[str, str, bool]]:
     ]
 
 
-def _measure(client, url: str, headers: dict) -> tuple[float, int, int, int]:
-    """(median ms of ROUNDS, queries of one request, bytes, status)."""
+SQL_SAMPLES = 5
+
+
+class _SqlClock:
+    """Wall time of every statement the request sends (``execute_wrapper``: the round trip,
+    rows included; Django's own captured times are rounded to the millisecond)."""
+
+    def __init__(self):
+        self.statements: list[tuple[float, str]] = []
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.statements.append(((time.perf_counter() - start) * 1000, sql))
+
+
+def _measure(client, url: str, headers: dict) -> tuple:
+    """(median ms of ROUNDS, queries of one request, bytes, status, median SQL ms of one
+    request over SQL_SAMPLES requests, that request's 3 slowest statements)."""
     client.get(url, headers=headers)  # warm up (session, caches)
-    reset_queries()
+    reset_queries()  # the debug log is a bounded deque: a full one captures nothing
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url, headers=headers)
     queries = len(ctx.captured_queries)
     status, size = response.status_code, len(response.content)
+    sql_ms, slowest = [], []
+    for _ in range(SQL_SAMPLES):
+        clock = _SqlClock()
+        with connection.execute_wrapper(clock):
+            client.get(url, headers=headers)
+        sql_ms.append(sum(ms for ms, _sql in clock.statements))
+        slowest = sorted(clock.statements, key=lambda row: -row[0])[:3]
     times = []
     for _ in range(ROUNDS):
         start = time.perf_counter()
         client.get(url, headers=headers)
         times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000, queries, size, status
+    return (
+        statistics.median(times) * 1000,
+        queries,
+        size,
+        status,
+        statistics.median(sql_ms),
+        slowest,
+    )
 
 
 def _measure_all(client, users: dict, tokens: dict, subject_pk: int) -> dict:
@@ -284,7 +331,8 @@ def _counts() -> str:
     return (
         f"{Subject.objects.count()} subjects, {Visit.objects.count()} visits "
         f"({Visit.objects.filter(actual_date__isnull=True, missed=False).count()} open), "
-        f"{AdverseEvent.objects.count()} AEs, {SaeReport.objects.count()} SAE reports"
+        f"{AdverseEvent.objects.count()} AEs, {SaeReport.objects.count()} SAE reports, "
+        f"{Query.objects.filter(status='open').count()} open queries"
     )
 
 
@@ -333,15 +381,15 @@ def test_bench_lists_scale(client):
         f"load average: {N_SMALL}: {load_small_before} -> {load_small_after}; "
         f"{N_LARGE}: {load_large_before} -> {load_large_after}"
     )
-    header = (
-        f"| list | user | ms {N_SMALL} | ms {N_LARGE} | x time | queries {N_SMALL} | "
-        f"queries {N_LARGE} | bytes {N_SMALL} | bytes {N_LARGE} | flag |"
+    print(
+        f"| list | user | ms {N_SMALL} | ms {N_LARGE} | x time | SQL ms {N_SMALL} | "
+        f"SQL ms {N_LARGE} | queries {N_SMALL} | queries {N_LARGE} | bytes {N_SMALL} | "
+        f"bytes {N_LARGE} | flag |"
     )
-    print(header)
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     failing = []
-    for (label, who), (ms_s, q_s, b_s, st_s) in small.items():
-        ms_l, q_l, b_l, st_l = large[label, who]
+    for (label, who), (ms_s, q_s, b_s, st_s, sql_s, _slow) in small.items():
+        ms_l, q_l, b_l, st_l, sql_l, slow_l = large[label, who]
         ratio = ms_l / ms_s
         flags = []
         if ratio > 2:
@@ -351,11 +399,14 @@ def test_bench_lists_scale(client):
         if st_s != 200 or st_l != 200:
             flags.append(f"status {st_s}/{st_l}")
         if flags:
-            failing.append((label, who, flags))
+            failing.append((label, who, flags, slow_l))
         print(
-            f"| {label} | {who} | {ms_s:.1f} | {ms_l:.1f} | {ratio:.2f} | {q_s} | {q_l} | "
-            f"{b_s} | {b_l} | {'**' + ', '.join(flags) + '**' if flags else 'ok'} |"
+            f"| {label} | {who} | {ms_s:.1f} | {ms_l:.1f} | {ratio:.2f} | {sql_s:.1f} | "
+            f"{sql_l:.1f} | {q_s} | {q_l} | {b_s} | {b_l} | "
+            f"{'**' + ', '.join(flags) + '**' if flags else 'ok'} |"
         )
     print(f"\n{len(failing)} of {len(small)} rows fail the goal:")
-    for label, who, flags in failing:
-        print(f"  {label} ({who}): {', '.join(flags)}")
+    for label, who, flags, slow in failing:
+        print(f"  {label} ({who}): {', '.join(flags)}; slowest statements at {N_LARGE}:")
+        for ms, sql in slow:
+            print(f"    {ms:6.1f} ms  {sql[:300]}")
