@@ -31,7 +31,7 @@ class BearerAuth(HttpBearer):
             return None
         if AxesProxyHandler.is_locked(request, {"username": found.user.get_username()}):
             raise AccountLocked(found.user.get_username())
-        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        found.touch(timezone.now())
         request.user = found.user
         set_actor(found.user, context="api")
         return found.user

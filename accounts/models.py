@@ -101,11 +101,22 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    # ``last_used_at`` says when the token was last used to this precision: a request writes
+    # it only when the stored time is older (one UPDATE a minute at most, not one a request).
+    LAST_USED_PRECISION = datetime.timedelta(seconds=60)
+
     class Meta:
         verbose_name = _("API token")
 
     def __str__(self):
         return f"{self.prefix}… ({self.user})"
+
+    def touch(self, now: datetime.datetime) -> None:
+        """Record a use at ``now`` unless one within ``LAST_USED_PRECISION`` is recorded."""
+        if self.last_used_at is not None and now - self.last_used_at < self.LAST_USED_PRECISION:
+            return
+        ApiToken.objects.filter(pk=self.pk).update(last_used_at=now)
+        self.last_used_at = now
 
     @staticmethod
     def hash(key: str) -> str:

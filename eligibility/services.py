@@ -7,13 +7,14 @@ the signature is voided (audited, with the reason) and enrolment needs a new one
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
@@ -21,7 +22,7 @@ from accounts.access import Action, get_access, require, scope
 from accounts.signatures import content_hash, printed_name, reauthenticate
 from alter_s006 import protocol as P
 from audit.context import audit_context, lock_audit_chain
-from audit.versioning import EditConflict, save_versioned
+from audit.versioning import EditConflict, require_reason
 from eligibility import rules
 from eligibility.models import EligibilitySignature, ReferenceRange, Screening
 from eligibility.validation import validate_screening
@@ -190,25 +191,60 @@ def save_screening(
     screen failure the data the decision rested on is read-only, on the page and the API.
     """
     _require_editable(subject)
-    current = get_screening(subject)
-    # Compare with the row as stored: the caller's instance may carry typed values already.
-    before = Screening.objects.filter(pk=current.pk).first() if current.pk else current
+    before = _stored_screening(subject)
     changes = _typed_changes(changes)
     check_screening(subject, before, changes, expected_version=expected_version, reason=reason)
+    if before.pk is not None and before.version != expected_version:
+        raise EditConflict(current=before, submitted=changes, expected_version=expected_version)
     # One transaction: the data and the voiding of the signatures it invalidates commit together.
     with transaction.atomic():
         lock_audit_chain(subject)
         # The status as locked: an enrolment committed meanwhile closes the screening too.
         locked = Subject.objects.select_for_update().get(pk=subject.pk)
         _require_editable(locked)
-        if current.pk is None:
+        if before.pk is None:
             screening = _create_screening(subject, changes, by=by, reason=reason)
         else:
-            screening = save_versioned(
-                current, expected_version=expected_version, changes=changes, by=by, reason=reason
-            )
+            screening = _correct_screening(before, changes, expected_version, by=by, reason=reason)
         void_stale_signatures(subject, by=by, why=_changed_fields(before, changes))
     subject.screening = screening  # the caller's subject reads the data just saved
+    return screening
+
+
+def _stored_screening(subject: Subject) -> Screening:
+    """The screening as stored, to compare with and validate over (read again: the caller's
+    instance may carry typed values already); unsaved when the caller read it before its
+    first save (a concurrent first save then conflicts on the insert)."""
+    opened = Subject.screening.related
+    if opened.is_cached(subject) and getattr(opened.get_cached_value(subject), "pk", None) is None:
+        return Screening(subject=subject)
+    return Screening.objects.filter(subject_id=subject.pk).first() or Screening(subject=subject)
+
+
+def _correct_screening(
+    before: Screening, changes: dict, expected_version: int, *, by, reason: str
+) -> Screening:
+    """A correction of the stored screening ``before`` (read at ``expected_version`` and
+    validated with ``changes`` by ``check_screening``), within the caller's transaction and its
+    subject's chain lock: one UPDATE, if the row is still at that version (else
+    ``EditConflict``). The row then reads ``before`` with ``changes`` and the next version:
+    it is not read back (``updated_at``, the database's clock, is read if asked for)."""
+    reason = require_reason(reason)
+    with audit_context(user=by, reason=reason):
+        updated = Screening.objects.filter(pk=before.pk, version=expected_version).update(
+            **changes, version=F("version") + 1, updated_at=Now()
+        )
+        if updated == 0:
+            raise EditConflict(
+                current=Screening.objects.get(pk=before.pk),
+                submitted=changes,
+                expected_version=expected_version,
+            )
+    screening = copy.copy(before)
+    for name, value in changes.items():
+        setattr(screening, name, value)
+    screening.version = expected_version + 1
+    screening.__dict__.pop("updated_at", None)
     return screening
 
 

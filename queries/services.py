@@ -8,14 +8,28 @@ from django.db.models.functions import Now
 
 from queries.models import Query
 
+# Set on a record instance inserted in the current transaction (``mark_new``).
+_NEW = "_queries_none_open"
+
 
 def record_type(record) -> str:
     return record._meta.label_lower
 
 
+def mark_new(record) -> None:
+    """``record`` was just inserted (in the caller's transaction): no query can name it yet,
+    so ``sync_check`` on this instance has nothing to look up and nothing to close (a query
+    names its record by type and id, and a new row's id was never used before)."""
+    setattr(record, _NEW, True)
+
+
 def sync_check(*, record, subject, check: str, field: str, failing: bool, text: str) -> None:
     """Keep one open system query per (record, check) while the check fails; close it, with a
-    note, once the data no longer fails it."""
+    note, once the data no longer fails it. On a record ``mark_new`` marked: only the INSERT
+    of a failing check's query (no statement when it passes)."""
+    new = getattr(record, _NEW, False)
+    if new and not failing:
+        return
     rows = Query.objects.filter(
         record_type=record_type(record),
         record_id=record.pk,
@@ -24,7 +38,7 @@ def sync_check(*, record, subject, check: str, field: str, failing: bool, text: 
         status=Query.Status.OPEN,
     )
     if failing:
-        if not rows.exists():
+        if new or not rows.exists():
             Query.objects.create(
                 subject=subject,
                 record_type=record_type(record),
@@ -34,6 +48,7 @@ def sync_check(*, record, subject, check: str, field: str, failing: bool, text: 
                 text=text,
                 origin=Query.Origin.SYSTEM,
             )
+            setattr(record, _NEW, False)  # it has one now
         else:
             rows.exclude(text=text).update(text=text, version=F("version") + 1, updated_at=Now())
     else:

@@ -4,11 +4,12 @@ flag and its query, and the grade summary of the AE log.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -18,7 +19,7 @@ from accounts.access import Action, require
 from alter_s006 import protocol as P
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
-from queries.services import sync_check
+from queries.services import mark_new, sync_check
 from safety import adverse_events as rules
 from safety import ctcae
 from safety.models import (
@@ -30,7 +31,7 @@ from safety.models import (
 )
 from safety.selectors import in_window, reporting_window
 from safety.services.dose_link import sync_links
-from safety.services.labs import lab_results_of_terms, sync_lab_queries
+from safety.services.labs import lab_results_of_terms, loaded_relations, sync_lab_queries
 from safety.services.sae import aware, start_sae_workflow
 from subjects.lifecycle import SubjectStatus as S
 from subjects.models import Subject
@@ -222,16 +223,37 @@ def check_ae(ae: AdverseEvent, subject: Subject) -> None:
     if errors:
         raise ValidationError(errors)
     try:
-        ae.full_clean()
+        # The model's check constraints are the rules checked above, each with its code
+        # (end date or ongoing, end not before onset, grade 1 to 5): the database enforces
+        # them again on the write (``_constraint_error``), so they are not queried here.
+        ae.full_clean(exclude=loaded_relations(ae), validate_constraints=False)
     except ValidationError as exc:
         raise ValidationError(exc.error_dict) from exc
+
+
+# The model's check constraints, by name: the field and the code of the same rule above.
+_CONSTRAINT_ERRORS = {
+    "ae_end_date_or_ongoing": ("end_date", "end_date_or_ongoing"),
+    "ae_end_not_before_onset": ("end_date", "end_before_onset"),
+    "ae_grade_1_to_5": ("grade", "invalid_grade"),
+}
+
+
+def _constraint_error(exc: IntegrityError) -> ValidationError:
+    """A check constraint the database refused (``check_ae`` missed it): a 422 on its field
+    with its code and the constraint's message, not a 500. Anything else is re-raised."""
+    name = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    if name not in _CONSTRAINT_ERRORS:
+        raise exc
+    field, code = _CONSTRAINT_ERRORS[name]
+    constraint = next(c for c in AdverseEvent._meta.constraints if c.name == name)
+    return ValidationError({field: _e(constraint.get_violation_error_message(), code)})
 
 
 # --- adverse events: side effects ---------------------------------------------------------------
 
 
-def _window_text(subject: Subject, onset: dt.date) -> str:
-    window = reporting_window(subject)
+def _window_text(subject: Subject, onset: dt.date, window) -> str:
     if window is None:
         return (
             f"The onset {onset.isoformat()} is before the first dose of anlotinib: adverse "
@@ -250,14 +272,18 @@ def _window_text(subject: Subject, onset: dt.date) -> str:
     )
 
 
-def _sync_ae_queries(ae: AdverseEvent) -> None:
+def _sync_ae_queries(ae: AdverseEvent, window=False) -> None:
+    """``window``: the subject's reporting window if the caller has read it (else read here,
+    only when the event is outside it: the query's text names it)."""
+    if ae.out_of_window and window is False:
+        window = reporting_window(ae.subject)
     sync_check(
         record=ae,
         subject=ae.subject,
         check="safety.ae_outside_window",
         field="onset_date",
         failing=ae.out_of_window,
-        text=_window_text(ae.subject, ae.onset_date),
+        text=_window_text(ae.subject, ae.onset_date, window) if ae.out_of_window else "",
     )
 
 
@@ -448,9 +474,17 @@ def record_ae(
             raise ValidationError(
                 {"lab_result": _e(_("This lab value is another subject's."), "other_subject")}
             )
-        ae.out_of_window = not in_window(locked, onset_date)
+        window = reporting_window(locked)
+        ae.out_of_window = not (window is not None and window.contains(onset_date))
         with audit_context(user=by, reason=f"Adverse event recorded: {term.term} grade {grade}"):
-            ae.save()
+            try:
+                ae.save()
+            except IntegrityError as exc:
+                raise _constraint_error(exc) from exc
+            if not ae.fatal:
+                # no query names the new event yet (a fatal one may have: recording the death
+                # re-flags the subject's events, this one among them)
+                mark_new(ae)
             GradeChange.objects.create(ae=ae, grade=grade, from_date=onset_date, recorded_by=by)
             if lab_result is not None:
                 LabResult.objects.filter(pk=lab_result.pk).update(
@@ -459,7 +493,7 @@ def record_ae(
             _record_death(ae, locked, by)
             if ae.serious:
                 start_sae_workflow(ae, by=by, aware_at=ae.learned_on)
-            _sync_ae_queries(ae)
+            _sync_ae_queries(ae, window)
             sync_links(ae)
             linked = [lab_result.pk] if lab_result is not None else []
             sync_lab_queries(locked, lab_results_of_terms(locked, [term.term], linked))
@@ -514,12 +548,18 @@ def update_ae(
     with transaction.atomic():
         lock_audit_chain(ae.subject_id)
         locked = Subject.objects.select_for_update().select_related("site").get(pk=ae.subject_id)
-        current = AdverseEvent.objects.select_for_update().get(pk=ae.pk)
+        # the event's row locked (not its term's, dose modification's or recorder's)
+        current = (
+            AdverseEvent.objects.select_for_update(of=("self",))
+            .select_related("term", "dose_event", "recorded_by")
+            .get(pk=ae.pk)
+        )
         if current.version != expected_version:
             raise EditConflict(
                 current=current, submitted=changes, expected_version=expected_version
             )
-        candidate = AdverseEvent.objects.select_related("term", "dose_event").get(pk=current.pk)
+        current.subject = locked
+        candidate = copy.copy(current)  # its own field values and related objects
         old_term = candidate.term.term
         for name, value in changes.items():
             setattr(candidate, name, value.strip() if isinstance(value, str) else value)
@@ -538,7 +578,8 @@ def update_ae(
             )
         history = _grade_history_changes(current, candidate, grade_from, locked.site.today())
         fields = {name: getattr(candidate, name) for name in changes}
-        fields["out_of_window"] = not in_window(locked, candidate.onset_date)
+        window = reporting_window(locked)
+        fields["out_of_window"] = not (window is not None and window.contains(candidate.onset_date))
         if candidate.term_id != current.term_id and current.causality_signed:
             fields.update(
                 relationship="",
@@ -547,9 +588,12 @@ def update_ae(
                 causality_signed_at=None,
             )
         with audit_context(user=by, reason=reason):
-            AdverseEvent.objects.filter(pk=current.pk).update(
-                **fields, version=F("version") + 1, updated_at=Now()
-            )
+            try:
+                AdverseEvent.objects.filter(pk=current.pk).update(
+                    **fields, version=F("version") + 1, updated_at=Now()
+                )
+            except IntegrityError as exc:
+                raise _constraint_error(exc) from exc
             for row, grade, from_date in history:
                 if row is None:
                     GradeChange.objects.create(
@@ -559,13 +603,18 @@ def update_ae(
                     GradeChange.objects.filter(pk=row.pk).update(
                         grade=grade, from_date=from_date, version=F("version") + 1, updated_at=Now()
                     )
-            updated = AdverseEvent.objects.select_related("term", "subject__site").get(
-                pk=current.pk
-            )
+            # the event as written, without reading it back: the candidate with the written
+            # fields and the next version; ``updated_at`` (the database's clock) is read
+            # from the row if asked for (a deferred field)
+            updated = candidate
+            for name, value in fields.items():
+                setattr(updated, name, value)
+            updated.version = current.version + 1
+            updated.__dict__.pop("updated_at", None)
             _record_death(updated, locked, by)
             if updated.serious and not current.serious:
                 start_sae_workflow(updated, by=by, aware_at=sae_aware_at or timezone.now())
-            _sync_ae_queries(updated)
+            _sync_ae_queries(updated, window)
             sync_links(updated, old_dose_event_id=current.dose_event_id)
             # only the values of the event's term (before and after) can change their match
             sync_lab_queries(locked, lab_results_of_terms(locked, {old_term, updated.term.term}))
