@@ -221,6 +221,13 @@ def _stored_screening(subject: Subject) -> Screening:
     return Screening.objects.filter(subject_id=subject.pk).first() or Screening(subject=subject)
 
 
+def _as_stored(field, value):
+    """``value`` as the column returns it: a decimal to the field's places (30 -> 30.000)."""
+    if isinstance(value, Decimal) and getattr(field, "decimal_places", None) is not None:
+        return value.quantize(Decimal(1).scaleb(-field.decimal_places))
+    return value
+
+
 def _correct_screening(
     before: Screening, changes: dict, expected_version: int, *, by, reason: str
 ) -> Screening:
@@ -242,7 +249,7 @@ def _correct_screening(
             )
     screening = copy.copy(before)
     for name, value in changes.items():
-        setattr(screening, name, value)
+        setattr(screening, name, _as_stored(Screening._meta.get_field(name), value))
     screening.version = expected_version + 1
     screening.__dict__.pop("updated_at", None)
     return screening

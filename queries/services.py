@@ -8,8 +8,11 @@ from django.db.models.functions import Now
 
 from queries.models import Query
 
-# Set on a record instance inserted in the current transaction (``mark_new``).
-_NEW = "_queries_none_open"
+# On a record instance: the checks known to have no open system query on it within the
+# current write ("all" for a row just inserted: ``mark_new``; those ``close_checks`` closed).
+_CLOSED = "_queries_known_closed"
+_ALL = "all"
+_RESOLUTION = "Closed by the system: the data no longer fail the check."
 
 
 def record_type(record) -> str:
@@ -20,25 +23,70 @@ def mark_new(record) -> None:
     """``record`` was just inserted (in the caller's transaction): no query can name it yet,
     so ``sync_check`` on this instance has nothing to look up and nothing to close (a query
     names its record by type and id, and a new row's id was never used before)."""
-    setattr(record, _NEW, True)
+    setattr(record, _CLOSED, _ALL)
+
+
+def end_write(record) -> None:
+    """The write is over (committed or not): forget what ``mark_new`` and ``close_checks``
+    knew, so the instance, used again later, is looked up as any other."""
+    record.__dict__.pop(_CLOSED, None)
+
+
+def _known_closed(record, check: str) -> bool:
+    closed = getattr(record, _CLOSED, ())
+    return closed == _ALL or check in closed
+
+
+def _forget(record, check: str) -> None:
+    """A query was opened for ``check``: nothing more is known closed for sure but the rest
+    of the set (``all`` becomes nothing: the conservative answer)."""
+    closed = getattr(record, _CLOSED, ())
+    setattr(record, _CLOSED, set() if closed == _ALL else set(closed) - {check})
+
+
+def _open_system_queries(record, checks):
+    return Query.objects.filter(
+        record_type=record_type(record),
+        record_id=record.pk,
+        edit_check__in=list(checks),
+        origin=Query.Origin.SYSTEM,
+        status=Query.Status.OPEN,
+    )
+
+
+def _close(rows) -> None:
+    rows.update(
+        status=Query.Status.CLOSED,
+        closed_at=Now(),
+        resolution=_RESOLUTION,
+        version=F("version") + 1,
+        updated_at=Now(),
+    )
+
+
+def close_checks(*, record, checks) -> None:
+    """Several checks of one record pass: close their open system queries in one UPDATE (as
+    ``sync_check`` with ``failing=False`` would, one by one); a later ``sync_check`` of one of
+    them on this instance, still passing, then issues nothing."""
+    checks = [c for c in checks if not _known_closed(record, c)]
+    if not checks:
+        return
+    _close(_open_system_queries(record, checks))
+    closed = getattr(record, _CLOSED, ())
+    setattr(record, _CLOSED, set(closed) | set(checks))
 
 
 def sync_check(*, record, subject, check: str, field: str, failing: bool, text: str) -> None:
     """Keep one open system query per (record, check) while the check fails; close it, with a
-    note, once the data no longer fails it. On a record ``mark_new`` marked: only the INSERT
-    of a failing check's query (no statement when it passes)."""
-    new = getattr(record, _NEW, False)
-    if new and not failing:
+    note, once the data no longer fails it. A check known closed on this instance
+    (``mark_new``, ``close_checks``): no statement while it passes, and no look-up before the
+    INSERT of its query when it fails."""
+    known_closed = _known_closed(record, check)
+    if known_closed and not failing:
         return
-    rows = Query.objects.filter(
-        record_type=record_type(record),
-        record_id=record.pk,
-        edit_check=check,
-        origin=Query.Origin.SYSTEM,
-        status=Query.Status.OPEN,
-    )
+    rows = _open_system_queries(record, [check])
     if failing:
-        if new or not rows.exists():
+        if known_closed or not rows.exists():
             Query.objects.create(
                 subject=subject,
                 record_type=record_type(record),
@@ -48,17 +96,11 @@ def sync_check(*, record, subject, check: str, field: str, failing: bool, text: 
                 text=text,
                 origin=Query.Origin.SYSTEM,
             )
-            setattr(record, _NEW, False)  # it has one now
+            _forget(record, check)  # it has one now
         else:
             rows.exclude(text=text).update(text=text, version=F("version") + 1, updated_at=Now())
     else:
-        rows.update(
-            status=Query.Status.CLOSED,
-            closed_at=Now(),
-            resolution="Closed by the system: the data no longer fail the check.",
-            version=F("version") + 1,
-            updated_at=Now(),
-        )
+        _close(rows)
 
 
 def open_queries(records) -> dict[int, list[Query]]:

@@ -19,7 +19,7 @@ from accounts.access import Action, require
 from alter_s006 import protocol as P
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
-from queries.services import mark_new, sync_check
+from queries.services import close_checks, end_write, mark_new, sync_check
 from safety import adverse_events as rules
 from safety import ctcae
 from safety.models import (
@@ -30,7 +30,7 @@ from safety.models import (
     LabResult,
 )
 from safety.selectors import in_window, reporting_window
-from safety.services.dose_link import sync_links
+from safety.services.dose_link import AE_CHECK, ae_needs_dose_event, sync_links
 from safety.services.labs import lab_results_of_terms, loaded_relations, sync_lab_queries
 from safety.services.sae import aware, start_sae_workflow
 from subjects.lifecycle import SubjectStatus as S
@@ -272,6 +272,9 @@ def _window_text(subject: Subject, onset: dt.date, window) -> str:
     )
 
 
+WINDOW_CHECK = "safety.ae_outside_window"
+
+
 def _sync_ae_queries(ae: AdverseEvent, window=False) -> None:
     """``window``: the subject's reporting window if the caller has read it (else read here,
     only when the event is outside it: the query's text names it)."""
@@ -280,7 +283,7 @@ def _sync_ae_queries(ae: AdverseEvent, window=False) -> None:
     sync_check(
         record=ae,
         subject=ae.subject,
-        check="safety.ae_outside_window",
+        check=WINDOW_CHECK,
         field="onset_date",
         failing=ae.out_of_window,
         text=_window_text(ae.subject, ae.onset_date, window) if ae.out_of_window else "",
@@ -497,6 +500,7 @@ def record_ae(
             sync_links(ae)
             linked = [lab_result.pk] if lab_result is not None else []
             sync_lab_queries(locked, lab_results_of_terms(locked, [term.term], linked))
+    end_write(ae)
     return ae
 
 
@@ -614,10 +618,14 @@ def update_ae(
             _record_death(updated, locked, by)
             if updated.serious and not current.serious:
                 start_sae_workflow(updated, by=by, aware_at=sae_aware_at or timezone.now())
+            if not updated.out_of_window and not ae_needs_dose_event(updated):
+                # both of the event's own checks pass: their queries close in one UPDATE
+                close_checks(record=updated, checks=[WINDOW_CHECK, AE_CHECK])
             _sync_ae_queries(updated, window)
             sync_links(updated, old_dose_event_id=current.dose_event_id)
             # only the values of the event's term (before and after) can change their match
             sync_lab_queries(locked, lab_results_of_terms(locked, {old_term, updated.term.term}))
+    end_write(updated)
     return updated
 
 
