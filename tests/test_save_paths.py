@@ -39,10 +39,10 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1"
 # The statements of each save path now (the bench's lists, 1 Dec 2026): before issue 12 they
 # were 38 / 40 / 26 / 32.
-AE_POST_MAX = 22
-AE_PATCH_MAX = 23
-LAB_POST_MAX = 18
-SCREENING_PUT_MAX = 24
+AE_POST_MAX = 21
+AE_PATCH_MAX = 21
+LAB_POST_MAX = 17
+SCREENING_PUT_MAX = 23
 
 
 @pytest.fixture
@@ -128,6 +128,44 @@ def test_ae_post_statements_and_guarantees(
         "Adverse event recorded: Hypertension grade 1"
     ]
     assert not Query.objects.filter(record_id=ae.pk, record_type="safety.adverseevent").exists()
+    # the token's lookup named the actor (no statement of its own): every row written is theirs
+    actors = set(
+        AuditEvent.objects.filter(reason="Adverse event recorded: Hypertension grade 1")
+        .values_list("app_user_id", "app_username", "context")
+        .distinct()
+    )
+    assert actors == {(coordinator_a.pk, coordinator_a.username, "api")}
+
+
+def test_the_token_lookup_names_the_actor_and_an_unknown_token_none(rf, coordinator_a):
+    """The actor is set by the row the token lookup returns: no row, no actor."""
+    from accounts.api import BearerAuth
+    from audit.context import KEYS, clear_actor
+
+    def settings_now():
+        with connection.cursor() as cursor:
+            sql = ", ".join("coalesce(current_setting(%s, true), '')" for _ in KEYS)
+            cursor.execute(f"SELECT {sql}", KEYS)
+            return dict(zip(KEYS, cursor.fetchone(), strict=True))
+
+    clear_actor()
+    key = ApiToken.issue(coordinator_a)[1]
+    assert BearerAuth().authenticate(rf.get("/"), "alt_unknown") is None
+    assert set(settings_now().values()) == {""}
+    coordinator_a.is_active = False
+    coordinator_a.save()
+    assert BearerAuth().authenticate(rf.get("/"), key) is None  # an inactive user's token
+    assert set(settings_now().values()) == {""}
+    coordinator_a.is_active = True
+    coordinator_a.save()
+    assert BearerAuth().authenticate(rf.get("/"), key) == coordinator_a
+    assert settings_now() == {
+        "alter.user_id": str(coordinator_a.pk),
+        "alter.username": coordinator_a.username,
+        "alter.reason": "",
+        "alter.context": "api",
+    }
+    clear_actor()
 
 
 def test_a_new_ae_outside_the_window_still_gets_its_query(api, site_a, coordinator_a, terms):

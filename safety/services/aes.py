@@ -342,7 +342,16 @@ def _record_death(ae: AdverseEvent, subject: Subject, by) -> None:
 def _grade_history_changes(
     current: AdverseEvent, candidate: AdverseEvent, grade_from: dt.date | None, today: dt.date
 ) -> list[tuple[GradeChange | None, int, dt.date]]:
-    """The rows to write: (row to update, or None to insert; grade; from date)."""
+    """The rows to write: (row to update, or None to insert; grade; from date).
+
+    Nothing (and the history not read) when the onset, the grade and the end date are all as
+    stored: the history stays as it is, and so does the end date's place after its last step."""
+    if (candidate.onset_date, candidate.grade, candidate.end_date) == (
+        current.onset_date,
+        current.grade,
+        current.end_date,
+    ):
+        return []
     history = list(current.grade_changes.order_by("from_date"))
     ops: list[tuple[GradeChange | None, int, dt.date]] = []
     steps = [(row, row.grade, row.from_date) for row in history]
