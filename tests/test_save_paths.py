@@ -40,7 +40,7 @@ API = "/api/v1"
 # The statements of each save path now (the bench's lists, 1 Dec 2026): before issue 12 they
 # were 38 / 40 / 26 / 32.
 AE_POST_MAX = 21
-AE_PATCH_MAX = 21
+AE_PATCH_MAX = 20
 LAB_POST_MAX = 17
 SCREENING_PUT_MAX = 23
 
@@ -407,3 +407,47 @@ def test_the_service_still_refuses_what_the_constraints_refuse(site_a, coordinat
             safety_services.record_ae(subject=subject, by=coordinator_a, **data)
         assert [e.code for e in caught.value.error_dict[field]] == [code], overrides
     assert not AdverseEvent.objects.filter(subject=subject).exists()
+
+
+def test_an_ae_patch_syncs_lab_queries_only_when_the_match_can_change(
+    api, site_a, coordinator_a, terms
+):
+    """A lab value's match depends on the AE's term, onset, end and ongoing: a PATCH of the
+    treatment given leaves the lab query alone (and reads no lab value); ending the event
+    before the sample date reopens it."""
+    from eligibility.demo import add_reference_ranges
+
+    subject = _treated(site_a, coordinator_a)
+    add_reference_ranges(site_a)
+    today = site_a.today()
+    sample = today - dt.timedelta(days=1)
+    panel = api(
+        "POST",
+        f"/subjects/{subject.pk}/lab-panels",
+        {"sample_date": sample.isoformat(), "values": {"anc": {"value": "0.8", "unit": "10^9/L"}}},
+    ).json()
+    anc = panel["results"][0]
+    lab_queries = Query.objects.filter(record_type=LabResult._meta.label_lower, record_id=anc["id"])
+    assert lab_queries.get().status == "open"
+    term = CtcaeTerm.objects.get(term=anc["term"])
+    body = _ae_body(term, today, grade=3, onset_date=(today - dt.timedelta(days=2)).isoformat())
+    ae = api("POST", f"/subjects/{subject.pk}/adverse-events", body).json()
+    assert lab_queries.get().status == "closed"
+
+    patch = {"version": ae["version"], "reason": "Source", "treatment_given": "G-CSF"}
+    with CaptureQueriesContext(connection) as ctx:
+        ae = api("PATCH", f"/adverse-events/{ae['id']}", patch).json()
+    in_service = [q["sql"] for q in ctx.captured_queries if '"safety_labresult"' in q["sql"]]
+    assert in_service == []
+    assert lab_queries.get().status == "closed"
+
+    ended = {
+        "version": ae["version"],
+        "reason": "Source",
+        "ongoing": False,
+        "end_date": (today - dt.timedelta(days=2)).isoformat(),
+        "outcome": "recovered",
+    }
+    response = api("PATCH", f"/adverse-events/{ae['id']}", ended)
+    assert response.status_code == 200, response.content
+    assert lab_queries.filter(status="open").count() == 1

@@ -632,8 +632,14 @@ def update_ae(
                 close_checks(record=updated, checks=[WINDOW_CHECK, AE_CHECK])
             _sync_ae_queries(updated, window)
             sync_links(updated, old_dose_event_id=current.dose_event_id)
-            # only the values of the event's term (before and after) can change their match
-            sync_lab_queries(locked, lab_results_of_terms(locked, {old_term, updated.term.term}))
+            # a lab value's match depends on the term, onset, end and ongoing of the subject's
+            # events (``matching_terms``): only the values of the event's term (before and
+            # after) can change their match, and only if one of those changed
+            matched_on = ("term_id", "onset_date", "end_date", "ongoing")
+            if any(getattr(updated, f) != getattr(current, f) for f in matched_on):
+                sync_lab_queries(
+                    locked, lab_results_of_terms(locked, {old_term, updated.term.term})
+                )
     end_write(updated)
     return updated
 
