@@ -296,7 +296,7 @@ def test_lab_panel_grades_anc_and_offers_the_ae(client, subject, site_a, coordin
     assert 'data-analyte="hb" data-grade="0"' in page
     assert 'data-analyte="tsh" data-grade=""' in page
     assert 'data-analyte="blood_pressure" data-grade="2"' in page
-    assert page.count('class="btn btn-sm btn-warning offer-ae"') == 2  # ANC 3 and BP 2
+    assert page.count('class="btn btn-sm btn-warning offer-ae text-nowrap"') == 2  # ANC 3 and BP 2
     panel = LabPanel.objects.get()
     anc = panel.results.get(analyte="anc")
     offer = services.offered_aes(panel)
@@ -311,7 +311,7 @@ def test_lab_panel_grades_anc_and_offers_the_ae(client, subject, site_a, coordin
     body["lab_result"] = anc.pk
     assert client.post(reverse("safety:ae_new", args=[subject.pk]), body).status_code == 302
     page = client.get(url).content.decode()
-    assert page.count('class="btn btn-sm btn-warning offer-ae"') == 1  # only BP left
+    assert page.count('class="btn btn-sm btn-warning offer-ae text-nowrap"') == 1  # only BP left
 
 
 def test_lab_unit_not_offered_refused_by_the_field(client, subject, site_a, coordinator_a):
