@@ -85,7 +85,7 @@ def test_coordinator_screens_investigator_signs_and_the_subject_is_enrolled(
     page.goto(f"{page.base}/subjects/{subject.pk}/screening/")
     page.click("#sign-link")
     meaning = page.inner_text("#signature-meaning")
-    assert meaning == "I confirm this subject meets all eligibility criteria"
+    assert meaning == "“I confirm this subject meets all eligibility criteria”"
     # the judgement criteria must be attested one by one before anything is signed
     page.fill("#id_password", PASSWORD)
     page.click("#sign-button")
