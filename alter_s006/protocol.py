@@ -39,6 +39,9 @@ SURVIVAL_FOLLOW_UP_INTERVAL_DAYS = 12 * 7  # every 12 weeks [default]
 SURVIVAL_FOLLOW_UP_WINDOW_DAYS = 14  # +/- [default]
 STUDY_HORIZON_MONTHS = 24  # survival follow-up and assessments until 24 months from C1D1
 MAX_CYCLES = 36  # [default] cycles planned ahead (24 months is 34.8 cycles)
+# Schedule of assessments (issue 13): the 12-lead ECG and thyroid function at every other
+# cycle day 1 (C3D1, C5D1, ...) [default]
+ECG_THYROID_EVERY_N_CYCLES = 2  # [default]
 
 # --- Eligibility (PROTOCOL.md "Eligibility") -------------------------------
 AGE_MIN_YEARS = 18

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "outbox",
     "safety",
     "queries",
+    "crfs",
 ]
 
 MIDDLEWARE = [

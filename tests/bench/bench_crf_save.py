@@ -29,6 +29,8 @@ one extra request outside the timing).
 from __future__ import annotations
 
 import contextlib
+import cProfile
+import pstats
 import datetime as dt
 import http.client
 import json
@@ -70,6 +72,8 @@ FLOOR_TABLE = "bench_floor"
 GUNICORN = shutil.which("gunicorn") or str(Path(sys.executable).with_name("gunicorn"))
 SERVER = os.environ.get("BENCH_SERVER", "gunicorn" if Path(GUNICORN).exists() else "client")
 # the server's CONN_MAX_AGE (BENCH_CONN_MAX_AGE=0: a new connection per request, as before)
+# BENCH_PROFILE=cumulative (or tottime) with BENCH_SERVER=client: cProfile of the timed rounds
+PROFILE = os.environ.get("BENCH_PROFILE", "")
 SERVER_CONN_MAX_AGE = int(os.environ.get("BENCH_CONN_MAX_AGE", settings.CONN_MAX_AGE))
 
 
@@ -281,12 +285,19 @@ def test_bench_crf_save(client, site_a, coordinator_a, investigator_a):
         for do in paths.values():  # warm up every path (and every worker thread's connection)
             for _ in range(3):
                 do(timed, 0, treated[0])
+        profiler = cProfile.Profile() if PROFILE else None
         for n in range(1, ROUNDS + 1):
             subject = treated[n % SUBJECTS]
+            if profiler and SERVER == "client":
+                profiler.enable()
             for name, do in paths.items():
                 t0 = time.perf_counter()
                 do(timed, n, subject)
                 times[name].append((time.perf_counter() - t0) * 1000)
+            if profiler and SERVER == "client":
+                profiler.disable()
+    if profiler and SERVER == "client":
+        pstats.Stats(profiler).sort_stats(PROFILE).print_stats(45)
     load_after = os.getloadavg()
     statements = {}
     for name, do in paths.items():  # in process, on one more request of each, untimed
