@@ -106,6 +106,11 @@ class Subject(VersionedModel):
     class Meta:
         ordering = ["site__code", "screening_number"]
         verbose_name = _("subject")
+        indexes = [
+            # the dashboard's "recently updated" subjects: the newest first, stopping at the
+            # rows shown instead of sorting every subject of the sites (issue 12)
+            models.Index(fields=["-updated_at", "id"], name="subject_recent_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(date_of_birth__isnull=True) | Q(date_of_birth__lte=F("consent_date")),
@@ -179,8 +184,8 @@ class Visit(VersionedModel):
         ordering = ["target_date", "kind", "number"]
         indexes = [
             # The dashboard's visit lists (subjects.views._open_visits): open visits only,
-            # overdue ones in window-close order, due ones in target-date order (both then
-            # by id), and the due count (window opened by today + horizon). An index scan
+            # overdue and due ones in window-close order (then id); target-date order for
+            # other readers, and the due count (window opened by today + horizon). An index scan
             # that stops at the rows shown, not a scan and sort of every visit.
             models.Index(
                 fields=["latest", "id"],
@@ -196,6 +201,17 @@ class Visit(VersionedModel):
                 fields=["earliest"],
                 condition=Q(actual_date__isnull=True, missed=False),
                 name="visit_open_earliest_idx",
+            ),
+            # The counts of one site's overdue / due visits (a coordinator's dashboard and
+            # "see all" pages): a nested loop over the site's subjects into their open
+            # visits, answered from the index alone (the window's dates are included).
+            # Without it the planner, misled by the rows estimate of "latest < today" among
+            # open visits, read every open visit of every site (31 ms at 5,000 subjects).
+            models.Index(
+                fields=["subject", "latest"],
+                include=["earliest", "target_date"],
+                condition=Q(actual_date__isnull=True, missed=False),
+                name="visit_open_subject_idx",
             ),
         ]
         constraints = [

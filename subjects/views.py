@@ -25,7 +25,7 @@ from accounts.access import (
     visible_sites,
 )
 from alter_s006 import protocol, query_params
-from alter_s006.pagination import web_page
+from alter_s006.pagination import COUNT_CAP, count_upto, web_page
 from alter_s006.web import SITE_SESSION_KEY, call_service, current_sites, subject_for
 from subjects import lifecycle, selectors, services
 from subjects.forms import (
@@ -57,7 +57,9 @@ def switch_site(request):
 
 DASHBOARD_SHOWN = 10  # rows of each visit list on the dashboard; "see all" pages the rest
 
-VISIT_LISTS = {"overdue": "latest", "due": "target_date"}  # list -> order
+# list -> order: both by the day the window closes (the most urgent first), then id; the
+# open-visit index on (latest, id) serves both, stopping at the rows shown (issue 12)
+VISIT_LISTS = {"overdue": "latest", "due": "latest"}
 
 
 def _open_visits(sites, which: str, horizon_days: int = protocol.DUE_SOON_DAYS):
@@ -93,6 +95,9 @@ def home(request):
     counts = dict(subjects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
     status_counts = [(s, STATUS_LABELS[s], counts.get(s.value, 0)) for s in lifecycle.SubjectStatus]
     overdue, due = _open_visits(sites, "overdue"), _open_visits(sites, "due")
+    # counted up to a cap ("1000+"): the time stays flat however many visits are open
+    overdue_count, overdue_capped = count_upto(overdue, COUNT_CAP)
+    due_count, due_capped = count_upto(due, COUNT_CAP)
     recent = subjects.select_related("site").order_by("-updated_at")[:8]
     by_site = (
         subjects.values("site__code", "site__name")
@@ -120,9 +125,11 @@ def home(request):
             "status_counts": status_counts,
             "total": sum(counts.values()),
             "overdue": overdue[:DASHBOARD_SHOWN],
-            "overdue_count": overdue.count(),
+            "overdue_count": overdue_count,
+            "overdue_capped": overdue_capped,
             "due": due[:DASHBOARD_SHOWN],
-            "due_count": due.count(),
+            "due_count": due_count,
+            "due_capped": due_capped,
             "due_soon_days": protocol.DUE_SOON_DAYS,
             "recent": recent,
             "sae_pending": sae_pending["pending"],
@@ -143,7 +150,7 @@ def visit_list(request, which):
         raise Http404
     sites = list(current_sites(request))
     visits = scope(_open_visits(sites, which), request.user, site_path="subject__site")
-    page = web_page(request, visits)
+    page = web_page(request, visits, count_cap=COUNT_CAP)
     return render(
         request,
         "subjects/visit_list.html",

@@ -30,11 +30,11 @@ from __future__ import annotations
 
 import contextlib
 import cProfile
-import pstats
 import datetime as dt
 import http.client
 import json
 import os
+import pstats
 import shutil
 import socket
 import statistics
@@ -74,6 +74,7 @@ SERVER = os.environ.get("BENCH_SERVER", "gunicorn" if Path(GUNICORN).exists() el
 # the server's CONN_MAX_AGE (BENCH_CONN_MAX_AGE=0: a new connection per request, as before)
 # BENCH_PROFILE=cumulative (or tottime) with BENCH_SERVER=client: cProfile of the timed rounds
 PROFILE = os.environ.get("BENCH_PROFILE", "")
+ONLY = [o for o in os.environ.get("BENCH_ONLY", "").split(",") if o]
 SERVER_CONN_MAX_AGE = int(os.environ.get("BENCH_CONN_MAX_AGE", settings.CONN_MAX_AGE))
 
 
@@ -127,7 +128,7 @@ class Caller:
         response = self.client.generic(
             method,
             url,
-            data=json.dumps(body, default=str),
+            data=json.dumps(body, default=str) if body is not None else "",
             content_type="application/json",
             headers=self.headers,
         )
@@ -143,7 +144,12 @@ class HttpCaller:
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 
     def __call__(self, method, url, body, expect):
-        self.conn.request(method, url, body=json.dumps(body, default=str), headers=self.headers)
+        self.conn.request(
+            method,
+            url,
+            body=json.dumps(body, default=str) if body is not None else None,
+            headers=self.headers,
+        )
         response = self.conn.getresponse()
         content = response.read()
         assert response.status == expect, (url, response.status, content[:500])
@@ -269,13 +275,27 @@ def test_bench_crf_save(client, site_a, coordinator_a, investigator_a):
         saved = call("PUT", f"{API}/subjects/{screening_subject.pk}/screening", body, 200)
         state["screening_version"] = saved["screening"]["version"]
 
+    # references, not saves: what an API request costs before any CRF work (token, access,
+    # django-ninja, the JSON response), and the read-back of one AE alone
+    def do_api_sites(call, n, s):
+        call("GET", f"{API}/sites", None, 200)
+
+    def do_ae_get(call, n, s):
+        call("GET", f"{API}/adverse-events/{patched[s.pk]['id']}", None, 200)
+
     paths = {
         "floor (1 INSERT)": do_floor,
+        "ref: API GET /sites": do_api_sites,
+        "ref: API GET one AE": do_ae_get,
         "AE POST": do_ae_post,
         "AE PATCH": do_ae_patch,
         "lab panel POST": do_lab_post,
         "screening PUT": do_screening,
     }
+    if ONLY:  # BENCH_ONLY="AE POST,ref": the floor and the paths whose name contains one of these
+        paths = {
+            k: v for k, v in paths.items() if k.startswith("floor") or any(o in k for o in ONLY)
+        }
     times = {name: [] for name in paths}
     with contextlib.ExitStack() as stack:
         if SERVER == "gunicorn":
@@ -297,7 +317,9 @@ def test_bench_crf_save(client, site_a, coordinator_a, investigator_a):
             if profiler and SERVER == "client":
                 profiler.disable()
     if profiler and SERVER == "client":
-        pstats.Stats(profiler).sort_stats(PROFILE).print_stats(45)
+        pstats.Stats(profiler).sort_stats(PROFILE).print_stats(
+            os.environ.get("BENCH_PROFILE_FILTER", ""), 45
+        )
     load_after = os.getloadavg()
     statements = {}
     for name, do in paths.items():  # in process, on one more request of each, untimed
@@ -315,12 +337,12 @@ def test_bench_crf_save(client, site_a, coordinator_a, investigator_a):
         f"{' '.join(f'{x:.2f}' for x in load_before)}, after "
         f"{' '.join(f'{x:.2f}' for x in load_after)}"
     )
-    print(f"{'save':<18} {'median ms':>9} {'p90 ms':>8} {'x floor':>8} {'SQL':>5}")
+    print(f"{'save':<22} {'median ms':>9} {'p90 ms':>8} {'x floor':>8} {'SQL':>5}")
     for name, values in times.items():
         median = statistics.median(values)
         p90 = statistics.quantiles(values, n=10)[-1]
         print(
-            f"{name:<18} {median:>9.1f} {p90:>8.1f} {median / floor_ms:>8.2f} "
+            f"{name:<22} {median:>9.1f} {p90:>8.1f} {median / floor_ms:>8.2f} "
             f"{len(statements[name]):>5}"
         )
     for name, sqls in statements.items():

@@ -547,7 +547,9 @@ def test_the_dashboard_shows_overdue_and_this_weeks_visits_of_the_own_site_only(
         return [(str(v.subject), v.code) for v in response.context[name]]
 
     assert rows("overdue") == [("GZ01-S001", "SCR")]
-    assert rows("due") == [("GZ01-S002", "SCR"), ("GZ01-001", "C1D1")]
+    # in window-close order, the most urgent first: C1D1 03-12 closes 03-15 (+3 days), the
+    # screening visit of the 02-26 consent closes 03-26 (the day before the 28-day limit)
+    assert rows("due") == [("GZ01-001", "C1D1"), ("GZ01-S002", "SCR")]
     html = response.content.decode()
     assert '<div class="stat text-danger" id="stat-overdue">1</div>' in html
     assert '<div class="stat text-primary" id="stat-due">2</div>' in html
