@@ -9,6 +9,11 @@ from django.shortcuts import redirect, resolve_url
 from django.utils.translation import gettext as _
 
 SESSION_KEY = "edc_last_activity"
+# The last activity is written to the session (one UPDATE of its row, and the renewed cookie)
+# at most this often: a page view within it writes nothing. The idle timeout is then counted
+# from a time at most this much earlier than the last request (issue 12: every page view
+# wrote its session row).
+ACTIVITY_RESOLUTION_SECONDS = 30
 
 
 class IdleTimeoutMiddleware:
@@ -29,7 +34,8 @@ class IdleTimeoutMiddleware:
             now = time.time()
             last = request.session.get(SESSION_KEY)
             if last is None or now - last <= settings.SESSION_IDLE_MINUTES * 60:
-                request.session[SESSION_KEY] = now
+                if last is None or now - last >= ACTIVITY_RESOLUTION_SECONDS:
+                    request.session[SESSION_KEY] = now  # modified: saved, cookie renewed
                 return self.get_response(request)
             logout(request)
         elif not _session_lapsed(request) or _is_login_page(request):

@@ -199,7 +199,9 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", default=15, maximum=24 * 60)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True  # the cookie age is an idle timeout, renewed on each request
+# the cookie age is an idle timeout, renewed when accounts.middleware.IdleTimeoutMiddleware
+# records the activity (at most every ACTIVITY_RESOLUTION_SECONDS), not on every request
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- HTTPS and browser security (check --deploy clean when HTTPS is on) -------

@@ -176,3 +176,31 @@ def test_the_login_page_states_the_lockout_and_idle_limits_from_settings(client,
 
     assert f"After {settings.AXES_FAILURE_LIMIT} failed attempts the account is locked." in page
     assert f"Sessions end after {settings.SESSION_IDLE_MINUTES} minutes" in page
+
+
+def test_a_page_view_writes_the_session_at_most_every_30_seconds(client, coordinator_a):
+    """Issue 12: every page view wrote its session row (an UPDATE and a commit); the last
+    activity is now recorded at most every ACTIVITY_RESOLUTION_SECONDS."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.middleware import ACTIVITY_RESOLUTION_SECONDS
+
+    assert ACTIVITY_RESOLUTION_SECONDS == 30
+
+    def session_writes() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("home")).status_code == 200
+        return sum('UPDATE "django_session"' in q["sql"] for q in ctx.captured_queries)
+
+    with time_machine.travel(START, tick=False) as clock:
+        sign_in(client, PASSWORD)
+        assert session_writes() == 1  # the first page after signing in records the activity
+        clock.shift(dt.timedelta(seconds=29))
+        assert session_writes() == 0  # 29 s after the last recorded activity: nothing written
+        clock.shift(dt.timedelta(seconds=1))
+        assert session_writes() == 1  # 30 s: recorded
+        last = client.session[SESSION_KEY]
+        clock.shift(dt.timedelta(seconds=10))
+        assert session_writes() == 0
+        assert client.session[SESSION_KEY] == last
