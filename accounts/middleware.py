@@ -16,6 +16,13 @@ SESSION_KEY = "edc_last_activity"
 ACTIVITY_RESOLUTION_SECONDS = 30
 
 
+def record_activity_at_login(sender, request, user, **kwargs):
+    """Signing in is activity: the session starts with its last-activity time, so the first
+    page after it writes nothing more (``user_logged_in`` receiver)."""
+    if request is not None and hasattr(request, "session"):
+        request.session[SESSION_KEY] = time.time()
+
+
 class IdleTimeoutMiddleware:
     """Log the user out after SESSION_IDLE_MINUTES without a request, and say so.
 

@@ -142,3 +142,32 @@ def test_units_inside_a_sentence_are_printed_properly(text, printed):
     from alter_s006.templatetags.edc_format import format_units_in_text
 
     assert format_units_in_text(text) == printed
+
+
+# --- choice labels (issue 12 goal 3) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_label_says_what_get_display_says_in_each_language(language):
+    from django.utils import translation
+
+    from alter_s006.templatetags.edc_format import label
+    from safety.models import AdverseEvent
+    from subjects.models import Subject
+
+    with translation.override(language):
+        for model, field in [
+            (Subject, "status"),
+            (Subject, "sex"),
+            (AdverseEvent, "outcome"),
+            (AdverseEvent, "action_taken"),
+            (AdverseEvent, "relationship"),
+        ]:
+            for value, _label in model._meta.get_field(field).flatchoices:
+                obj = model(**{field: value})
+                assert label(obj, field) == getattr(obj, f"get_{field}_display")()
+        assert label(Subject(status="no_such_status"), "status") == "no_such_status"
+    with translation.override("zh-hans"):
+        zh = label(Subject(sex="F"), "sex")
+    with translation.override("en"):
+        assert label(Subject(sex="F"), "sex") == "Female" != zh  # not cached across languages

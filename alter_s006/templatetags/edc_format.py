@@ -30,10 +30,12 @@ Display only: never put these strings in a form field's value (the parsers expec
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django import template
+from django.utils.translation import get_language
 
 register = template.Library()
 
@@ -200,3 +202,24 @@ def pdf_page_counter() -> str:
         if chunk:
             parts.append(_css_string(chunk))
     return mark_safe(" ".join(parts))  # noqa: S308 -- CSS strings escaped by _css_string
+
+
+# --- choice labels ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _choice_labels(model: type, field_name: str, language: str | None) -> dict:
+    field = model._meta.get_field(field_name)
+    return {value: str(label) for value, label in field.flatchoices}
+
+
+@register.filter
+def label(obj, field_name: str) -> str:
+    """``{{ s|label:"status" }}``: what ``s.get_status_display`` says, from a table built
+    once per model field and language.
+
+    ``get_FOO_display`` rebuilds the field's choices dict and translates its label on every
+    call (~0.1 ms): on a list of 50 rows with two such columns that was most of the page's
+    time (issue 12 goal 3). A value outside the choices shows as itself, as Django does."""
+    value = getattr(obj, field_name)
+    return _choice_labels(type(obj), field_name, get_language()).get(value, value)
