@@ -293,6 +293,20 @@ def plan_for(subject: Subject, visits: list[Visit]) -> list[schedule.PlannedVisi
     return plan
 
 
+def cycle_visit_dates(subject: Subject) -> dict[int, dt.date]:
+    """The actual date of each CxD1 visit done (cycle number -> date), in one query.
+
+    A cycle starts on its CxD1 visit date (PROTOCOL.md "Schedule";
+    ``schedule.iter_cycle_starts``): the dosing calendar and the patient diary read these with
+    the dose events' delays, as :func:`plan_for` does for the visits, so both agree.
+    """
+    return dict(
+        Visit.objects.filter(
+            subject=subject, kind=schedule.VisitKind.CYCLE, actual_date__isnull=False
+        ).values_list("number", "actual_date")
+    )
+
+
 def _cycle_delays(subject: Subject) -> dict[int, int]:
     """Days each cycle's day 1 was delayed by a dosing decision (dosing app)."""
     from dosing.models import DoseEvent
