@@ -136,6 +136,30 @@ def cycle_start_dates(
     return [next(starts) for _ in range(n_cycles)]
 
 
+def cycle_visit_date_bounds(
+    c1d1: date,
+    actual_dates: Mapping[int, date],
+    delays: Mapping[int, int] | None,
+    number: int,
+) -> tuple[date, date | None]:
+    """The dates a CxD1 visit of cycle ``number`` must lie strictly between to start its cycle.
+
+    After the previous cycle's start (:func:`iter_cycle_starts`; for cycle 1, the day 21 days
+    before C1D1, so that cycle 2 still starts after C1D1), and before the next CxD1 visit
+    recorded (``actual_dates`` of later cycles), or ``None`` when no later one is recorded.
+    The visit's own recorded date, if any, is left out. PROTOCOL.md "Schedule": a cycle starts
+    on its CxD1 visit date, so visit dates must keep the cycles in order.
+    """
+    others = {n: day for n, day in actual_dates.items() if n != number}
+    if number == 1:
+        lower = c1d1 - timedelta(days=P.CYCLE_LENGTH_DAYS)
+    else:
+        starts = iter_cycle_starts(c1d1, others, delays)
+        lower = next(s.day1 for s in starts if s.number == number - 1)
+    later = [day for n, day in others.items() if n > number]
+    return lower, (min(later) if later else None)
+
+
 def cycle_visits(
     c1d1: date,
     actual_dates: Mapping[int, date] | None = None,

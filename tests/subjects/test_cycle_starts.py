@@ -19,6 +19,7 @@ from dosing import calendar
 from subjects.schedule import (
     CycleStart,
     cycle_start_dates,
+    cycle_visit_date_bounds,
     cycle_visits,
     iter_cycle_starts,
 )
@@ -182,3 +183,34 @@ def test_visits_done_on_their_targets_change_nothing():
     planned = cycle_start_dates(C1D1, n_cycles=6)
     on_time = {s.number: s.target for s in planned}
     assert cycle_start_dates(C1D1, on_time, n_cycles=6) == planned
+
+
+# --- The dates a CxD1 visit may take ------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("actual", "delays", "number", "lower", "upper"),
+    [
+        # C3 done 02-23. C3 itself: after C2's start (01-26), no later visit recorded.
+        ({3: d("2026-02-23")}, {}, 3, "2026-01-26", None),
+        # C2: after C1D1 (01-05), before the recorded C3D1 (02-23)
+        ({3: d("2026-02-23")}, {}, 2, "2026-01-05", "2026-02-23"),
+        # C4: after C3's start, its visit 02-23
+        ({3: d("2026-02-23")}, {}, 4, "2026-02-23", None),
+        # C1: after 01-05 - 21 = 2025-12-15, before C3D1
+        ({3: d("2026-02-23")}, {}, 1, "2025-12-15", "2026-02-23"),
+        # C4 with cycle 3 delayed 7 days and no visit: after C3's target 02-16 + 7 = 02-23
+        ({}, {3: 7}, 4, "2026-02-23", None),
+        # the visit's own recorded date is left out: C3 recorded, C3 re-dated -> after C2 (01-26)
+        (
+            {2: d("2026-01-26"), 3: d("2026-02-23"), 5: d("2026-04-06")},
+            {},
+            3,
+            "2026-01-26",
+            "2026-04-06",
+        ),  # fmt: skip
+    ],
+)
+def test_cycle_visit_date_bounds(actual, delays, number, lower, upper):
+    assert cycle_visit_date_bounds(C1D1, actual, delays, number) == (
+        d(lower),
+        d(upper) if upper else None,
+    )
