@@ -159,7 +159,13 @@ class ExposureOut(Schema):
     next_diary_cycle: int | None = Field(
         ..., description="The cycle the next patient diary covers (the next to start)"
     )
-    next_diary_cycle_day1: dt.date | None
+    next_diary_cycle_day1: dt.date | None = Field(
+        ...,
+        description=(
+            "Its day 1: the date of its CxD1 visit, actual once done, else planned (the visit "
+            "schedule's target)"
+        ),
+    )
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -279,7 +285,9 @@ def _exposure_out(subject: Subject) -> dict:
     description=(
         f"At most {MAX_CALENDAR_DAYS} dates per request (422 on `end` beyond, or if `end` is "
         "before `start`). Without `start`: from C1D1; without `end`: six weeks past the "
-        "site's today. Empty for a subject without C1D1."
+        "site's today. Empty for a subject without C1D1. Each cycle starts on its CxD1 visit "
+        "date (actual once the visit is done, else its planned target), as the visit schedule "
+        "plans it; days a cycle waits for a late visit are `delayed`."
     ),
 )
 def dosing_calendar(

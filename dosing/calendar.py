@@ -10,6 +10,12 @@ Source: ``docs/PROTOCOL.md``, sections "The trial" (Treatment, Dose levels) and 
   down; intolerance at the lowest level means discontinuation;
 * a delayed cycle shifts every later cycle [default]; the rest days of the previous cycle
   extend through the delay (those extra days are :attr:`DayKind.DELAYED`);
+* a cycle starts on its CxD1 visit date: the actual date once the visit is done, else the
+  planned target. The cycle starts come from :func:`subjects.schedule.iter_cycle_starts`, the
+  same function the visit schedule plans its CxD1 visits with, fed the same C1D1, actual CxD1
+  visit dates (``visit_dates``) and delays, so the patient's calendar and diary cannot disagree
+  with the visits (issue 13, section 4). A CxD1 visit done late lengthens the previous cycle
+  (its extra days are DELAYED, as for a recorded delay); one done early shortens it;
 * missed doses are not made up: an interruption turns dosing days into
   :attr:`DayKind.INTERRUPTED` and never lengthens the cycle.
 
@@ -41,12 +47,13 @@ Pure Python: no Django import.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
 from alter_s006 import protocol as P
+from subjects.schedule import iter_cycle_starts
 
 _ONE_DAY = timedelta(days=1)
 _FIRST_DOSING_DAY, _LAST_DOSING_DAY = P.DOSING_DAYS
@@ -214,12 +221,6 @@ def _delays(events: Iterable[DoseEvent]) -> dict[int, int]:
     return total
 
 
-def _day1(c1d1: date, delays: dict[int, int], number: int) -> date:
-    """Day 1 of cycle ``number``: C1D1 + 21 x (N - 1) + every delay of cycles 2..N."""
-    shift = sum(days for cycle, days in delays.items() if 2 <= cycle <= number)
-    return c1d1 + timedelta(days=P.CYCLE_LENGTH_DAYS * (number - 1) + shift)
-
-
 def _interruption_spans(ordered: Sequence[DoseEvent]) -> list[tuple[DoseEvent, date, date]]:
     """Each interruption with its first and last day (an open one ends before the next event)."""
     spans = []
@@ -249,27 +250,35 @@ def _dose_level(ordered: Sequence[DoseEvent], on: date) -> int:
 # --- Calendar -----------------------------------------------------------------------------------
 
 
-def cycle_starts(c1d1: date, events: Sequence[DoseEvent], until: date) -> list[Cycle]:
+def cycle_starts(
+    c1d1: date,
+    events: Sequence[DoseEvent],
+    until: date,
+    *,
+    visit_dates: Mapping[int, date] | None = None,
+) -> list[Cycle]:
     """List the cycles that start on or before ``until`` (and before any discontinuation).
 
-    C1 starts on C1D1; cycle N+1 starts 21 days after cycle N plus the delay recorded for
-    cycle N+1 (PROTOCOL.md "Schedule": a delayed cycle shifts every later cycle). A cycle's
-    last day is the day before the next cycle's day 1, so a delay lengthens the previous cycle.
+    Each cycle starts on its CxD1 visit date (PROTOCOL.md "Schedule";
+    :func:`subjects.schedule.iter_cycle_starts`): the actual date of the visit when
+    ``visit_dates`` (cycle number -> actual CxD1 date) has it, else the planned target, the
+    previous cycle's start + 21 days + the delay recorded for the cycle (a delayed cycle shifts
+    every later cycle). A cycle's last day is the day before the next cycle's day 1, so a delay
+    or a late CxD1 visit lengthens the previous cycle.
     """
     ordered = _checked(events, allow_reescalation=True)
-    delays = _delays(ordered)
     stop = _discontinued_on(ordered)
+    starts = iter_cycle_starts(c1d1, visit_dates, _delays(ordered))
     cycles: list[Cycle] = []
-    number = 1
-    day1 = c1d1
-    while day1 <= until and (stop is None or day1 < stop):
-        next_day1 = _day1(c1d1, delays, number + 1)
+    current = next(starts)
+    while current.day1 <= until and (stop is None or current.day1 < stop):
+        following = next(starts)
+        day1 = current.day1
         dose_days = tuple(
             day1 + timedelta(days=k - 1) for k in range(_FIRST_DOSING_DAY, _LAST_DOSING_DAY + 1)
         )
-        cycles.append(Cycle(number, day1, dose_days, next_day1 - _ONE_DAY))
-        number += 1
-        day1 = next_day1
+        cycles.append(Cycle(current.number, day1, dose_days, following.day1 - _ONE_DAY))
+        current = following
     return cycles
 
 
@@ -280,15 +289,17 @@ def build_calendar(
     end: date,
     *,
     allow_reescalation: bool = False,
+    visit_dates: Mapping[int, date] | None = None,
 ) -> list[CalendarDay]:
     """Return one :class:`CalendarDay` per date from ``start`` to ``end`` inclusive.
 
     Cycle days 1-14 are ON at the dose level in force that date (INTERRUPTED, dose 0, inside an
     interruption), days 15-21 REST, days after 21 (a delay of the next cycle) DELAYED; dates
-    before C1D1 are BEFORE_START and dates on or after a discontinuation DISCONTINUED.
+    before C1D1 are BEFORE_START and dates on or after a discontinuation DISCONTINUED. Cycles
+    start on their CxD1 visit dates (``visit_dates``, see :func:`cycle_starts`).
     """
     ordered = _checked(events, allow_reescalation)
-    cycles = cycle_starts(c1d1, ordered, end)
+    cycles = cycle_starts(c1d1, ordered, end, visit_dates=visit_dates)
     day1s = [c.day1 for c in cycles]
     spans = _interruption_spans(ordered)
     stop = _discontinued_on(ordered)
@@ -329,11 +340,19 @@ def _classify(
 
 
 def planned_dose(
-    c1d1: date, events: Sequence[DoseEvent], on: date, *, allow_reescalation: bool = False
+    c1d1: date,
+    events: Sequence[DoseEvent],
+    on: date,
+    *,
+    allow_reescalation: bool = False,
+    visit_dates: Mapping[int, date] | None = None,
 ) -> int:
     """Return the mg planned on ``on`` (0 on rest, interrupted, delayed, discontinued days and
     before C1D1)."""
-    return build_calendar(c1d1, events, on, on, allow_reescalation=allow_reescalation)[0].dose_mg
+    calendar = build_calendar(
+        c1d1, events, on, on, allow_reescalation=allow_reescalation, visit_dates=visit_dates
+    )
+    return calendar[0].dose_mg
 
 
 def current_dose(
@@ -465,6 +484,7 @@ def validate_event(
     *,
     today: date,
     allow_reescalation: bool = False,
+    visit_dates: Mapping[int, date] | None = None,
 ) -> None:
     """Raise :class:`CalendarError` if ``new`` cannot be added to the ``existing`` events.
 
@@ -473,8 +493,10 @@ def validate_event(
     a dose that is not a dose level; a reduction that is not exactly one level down, or below the
     lowest level (intolerance there means discontinuation); a re-escalation (unless
     ``allow_reescalation``; then one level up at a time); a second discontinuation, or one
-    before events already recorded; a delay of 0 days or less, of cycle 1, or of a cycle that
-    started before the delay was recorded. Interruptions and reductions need a reason.
+    before events already recorded; a delay of 0 days or less, of cycle 1, of a cycle that
+    started before the delay was recorded, or of a cycle whose CxD1 visit is recorded as done
+    (``visit_dates``: the cycle started on that visit, PROTOCOL.md "Schedule"; correct the
+    visit's date instead). Interruptions and reductions need a reason.
     """
     _check_structure(new, allow_reescalation=allow_reescalation)
     _check_fields_belong(new)
@@ -535,7 +557,17 @@ def validate_event(
         _check_later_dose_changes(_ordered([*current, new]), new)
     elif new.kind is EventKind.DELAY:
         assert new.cycle is not None  # _check_structure
-        day1 = _day1(c1d1, _delays(current), new.cycle)
+        visit_dates = visit_dates or {}
+        done = visit_dates.get(new.cycle)
+        if done is not None:
+            raise CalendarError(
+                "cycle",
+                f"The C{new.cycle}D1 visit is recorded as done on {_fmt(done)}: cycle "
+                f"{new.cycle} started that day. To delay it, correct that visit's date.",
+                code="cycle_already_started",
+            )
+        starts = iter_cycle_starts(c1d1, visit_dates, _delays(current))
+        day1 = next(s.day1 for s in starts if s.number == new.cycle)
         if day1 < new.start:
             raise CalendarError(
                 "cycle",

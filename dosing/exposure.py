@@ -28,7 +28,7 @@ Pure Python: no Django import.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -231,17 +231,26 @@ def exposure(
     until: date,
     *,
     allow_reescalation: bool = False,
+    visit_dates: Mapping[int, date] | None = None,
 ) -> Exposure:
     """Summarise the exposure from C1D1 to ``until`` (or the day before the discontinuation).
 
     Cumulative mg = sum of the planned doses of ON days; planned dosing days = days 1-14 of the
-    cycles started, as if never interrupted; duration = first to last dose inclusive.
+    cycles started, as if never interrupted; duration = first to last dose inclusive. Cycles
+    start on their CxD1 visit dates (``visit_dates``, :func:`dosing.calendar.cycle_starts`).
     """
     stops = [e.start for e in events if e.kind is EventKind.DISCONTINUATION]
     last = min([until, *(s - _ONE_DAY for s in stops)])
     if last >= c1d1:
-        days = build_calendar(c1d1, events, c1d1, last, allow_reescalation=allow_reescalation)
-        cycles = cycle_starts(c1d1, events, last)
+        days = build_calendar(
+            c1d1,
+            events,
+            c1d1,
+            last,
+            allow_reescalation=allow_reescalation,
+            visit_dates=visit_dates,
+        )
+        cycles = cycle_starts(c1d1, events, last, visit_dates=visit_dates)
     else:
         days, cycles = [], []
     on_days = [c for c in days if c.kind is DayKind.ON]

@@ -56,6 +56,14 @@ def events_for(subject: Subject) -> list[calendar.DoseEvent]:
     return [to_pure(e) for e in subject.dose_events.all()]
 
 
+def visit_dates(subject: Subject) -> dict[int, dt.date]:
+    """The actual CxD1 visit dates the cycles start on (PROTOCOL.md "Schedule"): the calendar,
+    the diary and the exposure start each cycle where the visit schedule does."""
+    from subjects.services import cycle_visit_dates
+
+    return cycle_visit_dates(subject)
+
+
 def _c1d1(subject: Subject) -> dt.date:
     if subject.c1d1_date is None or subject.status not in RECORDABLE:
         raise ValidationError(
@@ -121,6 +129,7 @@ def add_event(
                 new,
                 today=locked.site.today(),
                 allow_reescalation=P.ALLOW_REESCALATION,
+                visit_dates=visit_dates(locked),
             )
         except calendar.CalendarError as exc:
             raise _refused(exc) from exc
@@ -148,7 +157,12 @@ def calendar_for(subject: Subject, start: dt.date, end: dt.date) -> list[calenda
     if subject.c1d1_date is None:
         return []
     return calendar.build_calendar(
-        subject.c1d1_date, events_for(subject), start, end, allow_reescalation=P.ALLOW_REESCALATION
+        subject.c1d1_date,
+        events_for(subject),
+        start,
+        end,
+        allow_reescalation=P.ALLOW_REESCALATION,
+        visit_dates=visit_dates(subject),
     )
 
 
@@ -165,12 +179,20 @@ def current_dose(subject: Subject) -> int | None:
 
 
 def diary_cycle(subject: Subject) -> calendar.Cycle | None:
-    """The cycle the patient's next diary covers: the next to start (today included)."""
+    """The cycle the patient's next diary covers: the next to start (today included).
+
+    It starts on its CxD1 visit's date, as the visit schedule plans it (PROTOCOL.md
+    "Schedule"): the diary never tells a patient to start a cycle before its visit."""
     if subject.c1d1_date is None:
         return None
     today = subject.site.today()
     events = events_for(subject)
-    cycles = calendar.cycle_starts(subject.c1d1_date, events, today + dt.timedelta(days=60))
+    cycles = calendar.cycle_starts(
+        subject.c1d1_date,
+        events,
+        today + dt.timedelta(days=60),
+        visit_dates=visit_dates(subject),
+    )
     for cycle in cycles:
         if cycle.day1 >= today:
             return cycle
@@ -249,6 +271,7 @@ def exposure_for(subject: Subject):
         events_for(subject),
         until,
         allow_reescalation=P.ALLOW_REESCALATION,
+        visit_dates=visit_dates(subject),
     )
 
 

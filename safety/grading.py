@@ -9,7 +9,7 @@ Anemia; Hemoglobin increased; White blood cell decreased; Neutrophil count decre
 count decreased; Alanine aminotransferase increased; Aspartate aminotransferase increased; Blood
 bilirubin increased; Creatinine increased; Hypoalbuminemia; Hypoglycemia; Hyperglycemia;
 Hypertriglyceridemia; Cholesterol high; Proteinuria; Hypothyroidism; Hyperthyroidism;
-Electrocardiogram QT corrected interval prolonged; Hypertension.
+Electrocardiogram QT corrected interval prolonged; Hypertension; Fever; Weight loss; Weight gain.
 
 What a grade means here: the grade the *number alone* supports. CTCAE separates alternatives
 within a grade by semicolons (its introduction: a semi-colon means "or"), so clinical
@@ -78,6 +78,18 @@ Interpretations made (the dictionary leaves them implicit):
   recurrent or persistent >=24 hrs, symptomatic increase, mono/multiple drug therapy indicated)
   and grade 4 cannot be judged from one reading; the term's definition speaks of a *repeated*
   elevation. The note says so. Systolic must exceed diastolic (catches swapped fields).
+* Fever (issue 13, vital signs): "38.0 - 39.0 degrees C" contains both ends (38.0 is grade 1);
+  ">39.0 - 40.0" contains 40.0 and not 39.0 (39.0 is grade 1, 39.1 grade 2); above 40.0 the
+  dictionary splits grades 3 and 4 by duration ("for <=24 hrs" / "for >24 hrs"), which one
+  reading cannot show: >40.0 is grade 3 with a note that lasting >24 hrs makes it grade 4.
+  Below 38.0 is grade 0. Degrees Celsius only.
+* Weight loss / Weight gain (issue 13, vital signs): the change from the baseline weight as a
+  percentage of the baseline, compared exactly (no division: 5 % is 100 x change >= 5 x
+  baseline). "5 to <10%" / "5 - <10%" contains 5 and not 10; "10 - <20%" contains 10 and not 20;
+  ">=20%" contains 20. The term follows the direction (a loss is graded as Weight loss, a gain
+  as Weight gain); a change below 5 % either way is grade 0 with no term. The clinical parts of
+  the Weight loss wording (nutritional support, tube feeding or TPN indicated) are the
+  investigator's. Percentages in notes are cut (not rounded) to 0.1, so 4.99 % shows as 4.9 %.
 * Arguments not used by an analyte (``baseline`` outside hb/creatinine, ``confirmed`` outside
   QTc, an LLN or ULN it does not need) are validated when given, then ignored.
 
@@ -90,7 +102,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from decimal import ROUND_CEILING, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal, InvalidOperation, localcontext
 from types import MappingProxyType
 
 __all__ = [
@@ -101,6 +113,8 @@ __all__ = [
     "GradingError",
     "grade",
     "grade_blood_pressure",
+    "grade_fever",
+    "grade_weight_change",
 ]
 
 # --- CTCAE v4.03 wording ----------------------------------------------------------------------
@@ -280,6 +294,30 @@ WORDING: Mapping[str, tuple[str, str, str, str, str]] = MappingProxyType(
             ),
             "Death",
         ),
+        # MedDRA 10016558, SOC General disorders and administration site conditions
+        "Fever": (
+            "38.0 - 39.0 degrees C (100.4 - 102.2 degrees F)",
+            ">39.0 - 40.0 degrees C (102.3 - 104.0 degrees F)",
+            ">40.0 degrees C (>104.0 degrees F) for <=24 hrs",
+            ">40.0 degrees C (>104.0 degrees F) for >24 hrs",
+            "Death",
+        ),
+        # MedDRA 10047900, SOC Investigations
+        "Weight loss": (
+            "5 to <10% from baseline; intervention not indicated",
+            "10 - <20% from baseline; nutritional support indicated",
+            ">=20% from baseline; tube feeding or TPN indicated",
+            "-",
+            "-",
+        ),
+        # MedDRA 10047896, SOC Investigations
+        "Weight gain": (
+            "5 - <10% from baseline",
+            "10 - <20% from baseline",
+            ">=20% from baseline",
+            "-",
+            "-",
+        ),
     }
 )
 
@@ -302,12 +340,16 @@ _HYPOTHYROIDISM = "Hypothyroidism"
 _HYPERTHYROIDISM = "Hyperthyroidism"
 _QTC = "Electrocardiogram QT corrected interval prolonged"
 _HYPERTENSION = "Hypertension"
+_FEVER = "Fever"
+_WEIGHT_LOSS = "Weight loss"
+_WEIGHT_GAIN = "Weight gain"
 
 
 class GradingError(ValueError):
     """A value, unit or reference range that cannot be graded, tied to the input at fault.
 
-    ``field`` is one of "value", "unit", "lln", "uln", "baseline", "systolic", "diastolic", or
+    ``field`` is one of "value", "unit", "lln", "uln", "baseline", "systolic", "diastolic",
+    "temperature", "baseline_weight", "weight", or
     "analyte" for an analyte key this module does not know (a programming error).
     """
 
@@ -420,6 +462,9 @@ TERM_LIMITS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         _HYPERTHYROIDISM: (),
         _QTC: (),  # "QTc 450 - 480 ms"
         _HYPERTENSION: (),  # adults: "Systolic BP 120 - 139 mm Hg ..." (pediatric: ">ULN")
+        _FEVER: (),  # "38.0 - 39.0 degrees C"
+        _WEIGHT_LOSS: (),  # "5 to <10% from baseline" (the subject's own baseline weight)
+        _WEIGHT_GAIN: (),  # "5 - <10% from baseline"
     }
 )
 
@@ -476,6 +521,12 @@ _DIPSTICK = {"negative": 0, "trace": 0, "1+": 1, "2+": 2, "3+": 2, "4+": 2}
 _QTC_STARTS = (_D(450), _D(481), _D(501))
 _SYSTOLIC_STARTS = (_D(120), _D(140), _D(160))
 _DIASTOLIC_STARTS = (_D(80), _D(90), _D(100))
+# Fever, degrees C: grade 1 starts at 38.0 (inclusive); upper ends of grades 1 and 2.
+_FEVER_START = _D("38.0")
+_FEVER_ENDS = (_D("39.0"), _D("40.0"))
+# Weight loss / gain: inclusive starts of grades 1, 2, 3, in percent of the baseline weight.
+_WEIGHT_CHANGE_STARTS = (_D(5), _D(10), _D(20))
+_PERCENT = _D(100)
 
 _FIELD_NAMES = {
     "value": "the value",
@@ -484,6 +535,9 @@ _FIELD_NAMES = {
     "baseline": "the baseline",
     "systolic": "the systolic pressure",
     "diastolic": "the diastolic pressure",
+    "temperature": "the temperature",
+    "baseline_weight": "the baseline weight",
+    "weight": "the weight",
 }
 
 
@@ -872,3 +926,65 @@ def grade_blood_pressure(systolic: object, diastolic: object) -> GradeResult:
     if grade == 3:
         note += " Grade 4 (life-threatening consequences) is a clinical judgement."
     return _result("blood_pressure", _HYPERTENSION, grade, note)
+
+
+def grade_fever(temperature_c: object) -> GradeResult:
+    """Grade one body temperature (degrees C) as CTCAE v4.03 Fever.
+
+    "38.0 - 39.0 degrees C" grade 1; ">39.0 - 40.0" grade 2; ">40.0 ... for <=24 hrs" grade 3;
+    ">40.0 ... for >24 hrs" grade 4. One reading cannot show a duration: >40.0 is grade 3 and the
+    note says that lasting more than 24 hours makes it grade 4."""
+    temperature = _number("temperature", temperature_c, required=True)
+    if temperature < _FEVER_START:
+        return _result("temperature", _FEVER, 0)
+    grade = 1 + sum(1 for end in _FEVER_ENDS if temperature > end)
+    if grade < 3:
+        return _result("temperature", _FEVER, grade)
+    return _result(
+        "temperature",
+        _FEVER,
+        3,
+        f"Graded from one reading of {temperature} degrees C; above 40.0 degrees C for more than "
+        "24 hrs is grade 4 (the duration is for the investigator).",
+    )
+
+
+def _cut_percent(value: Decimal) -> str:
+    """A percentage cut (not rounded) to 0.1: 4.99 -> "4.9", never showing an unreached 5.0."""
+    with localcontext() as context:
+        context.rounding = ROUND_DOWN
+        return f"{value:.1f}"
+
+
+def grade_weight_change(baseline_kg: object, current_kg: object) -> GradeResult:
+    """Grade a weight against the subject's baseline weight (kg) as CTCAE v4.03 Weight loss or
+    Weight gain, the term chosen by the direction of the change.
+
+    Loss: "5 to <10% from baseline" 1; "10 - <20%" 2; ">=20%" 3. Gain: "5 - <10%" 1;
+    "10 - <20%" 2; ">=20%" 3. Compared exactly: a change of c kg is at least p % of the baseline
+    b when 100 x c >= p x b (100 kg -> 95.0 kg is exactly 5 %, grade 1)."""
+    baseline = _number("baseline_weight", baseline_kg, required=True)
+    weight = _number("weight", current_kg, required=True)
+    if baseline == 0:
+        raise GradingError(
+            "baseline_weight", "The baseline weight must be greater than zero.", "not_positive"
+        )
+    if weight == 0:
+        raise GradingError("weight", "The weight must be greater than zero.", "not_positive")
+    change = abs(weight - baseline)
+    grade = sum(1 for start in _WEIGHT_CHANGE_STARTS if _PERCENT * change >= start * baseline)
+    if not grade:
+        return _result("weight", "", 0)
+    term = _WEIGHT_LOSS if weight < baseline else _WEIGHT_GAIN
+    direction = "below" if weight < baseline else "above"
+    note = (
+        f"{_plain(weight)} kg is {_cut_percent(_PERCENT * change / baseline)} % {direction} the "
+        f"baseline weight ({_plain(baseline)} kg)."
+    )
+    clinical = (
+        "Graded from the change in weight only; the nutritional criteria of the wording are for "
+        "the investigator."
+        if term == _WEIGHT_LOSS
+        else ""
+    )
+    return _result("weight", term, grade, note, clinical)

@@ -6,7 +6,9 @@ marked ``[default]`` there and in PROTOCOL.md:
 
 * screening up to 28 days before C1D1 [default];
 * cycle N day 1 at C1D1 + 21 x (N - 1) days, +/- 3 days [default]; a delayed cycle shifts
-  every later cycle [default];
+  every later cycle [default]; a cycle starts on its CxD1 visit date (the actual date once the
+  visit is done, else the planned target): :func:`cycle_start_dates`, the one rule the visit
+  schedule and the dosing calendar (``dosing.calendar``) both derive their cycles from;
 * tumour assessments every 42 days on a fixed grid from C1D1, +/- 7 days [default], until
   24 months from C1D1;
 * end of treatment within 7 days of the decision to stop [default];
@@ -20,7 +22,7 @@ Pure Python: no Django import.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -77,29 +79,105 @@ def screening_visit(c1d1: date) -> PlannedVisit:
     return PlannedVisit(VisitKind.SCREENING, 0, "SCR", earliest, earliest, c1d1 - _ONE_DAY)
 
 
+@dataclass(frozen=True)
+class CycleStart:
+    """Day 1 of one cycle: ``target`` as planned, ``day1`` the date the cycle starts."""
+
+    number: int
+    target: date  # planned: previous cycle's day 1 + 21 days + this cycle's delay
+    day1: date  # the CxD1 visit's actual date once done, else ``target``
+
+
+def iter_cycle_starts(
+    c1d1: date,
+    actual_dates: Mapping[int, date] | None = None,
+    delays: Mapping[int, int] | None = None,
+) -> Iterator[CycleStart]:
+    """Yield every cycle's start, cycle 1 first, without end.
+
+    PROTOCOL.md "Schedule": cycle N day 1 is C1D1 + 21 x (N - 1) days, and "a delayed cycle
+    shifts every later cycle". Read here as: **a cycle starts on its CxD1 visit date** — the
+    actual date once the visit is done (``actual_dates``: cycle number -> date), else the planned
+    target, which is the previous cycle's start + 21 days + the days that cycle's day 1 was
+    delayed by a dosing decision (``delays``: cycle number -> days, the dose events' delays).
+    A late or early CxD1 visit therefore moves every later cycle, for the visit schedule and the
+    dosing calendar alike (issue 13, section 4: they derive from this one function).
+
+    Cycle 1 starts on C1D1 (the first dose) and is never delayed; the C1D1 visit's actual date
+    anchors cycle 2 (a C1D1 visit done on another day than the first dose is for a query, not
+    for this rule to settle). An actual date that could not start its cycle — on or before the
+    previous cycle's start (for cycle 1: 21 days or more before C1D1), a typing error — is not
+    used: the planned target stands, so cycle starts always increase.
+    """
+    actual_dates = actual_dates or {}
+    delays = delays or {}
+    cycle_length = timedelta(days=P.CYCLE_LENGTH_DAYS)
+    number, target, previous = 1, c1d1, c1d1 - cycle_length
+    while True:
+        actual = actual_dates.get(number)
+        usable = actual is not None and actual > previous
+        day1 = c1d1 if number == 1 else (actual if usable else target)
+        yield CycleStart(number, target, day1)
+        anchor = actual if usable else day1
+        number += 1
+        target = anchor + cycle_length + timedelta(days=delays.get(number, 0))
+        previous = day1
+
+
+def cycle_start_dates(
+    c1d1: date,
+    actual_dates: Mapping[int, date] | None = None,
+    delays: Mapping[int, int] | None = None,
+    n_cycles: int = P.MAX_CYCLES,
+) -> list[CycleStart]:
+    """The starts of cycles 1 to ``n_cycles`` (:func:`iter_cycle_starts`, PROTOCOL.md
+    "Schedule")."""
+    starts = iter_cycle_starts(c1d1, actual_dates, delays)
+    return [next(starts) for _ in range(n_cycles)]
+
+
+def cycle_visit_date_bounds(
+    c1d1: date,
+    actual_dates: Mapping[int, date],
+    delays: Mapping[int, int] | None,
+    number: int,
+) -> tuple[date, date | None]:
+    """The dates a CxD1 visit of cycle ``number`` must lie strictly between to start its cycle.
+
+    After the previous cycle's start (:func:`iter_cycle_starts`; for cycle 1, the day 21 days
+    before C1D1, so that cycle 2 still starts after C1D1), and before the next CxD1 visit
+    recorded (``actual_dates`` of later cycles), or ``None`` when no later one is recorded.
+    The visit's own recorded date, if any, is left out. PROTOCOL.md "Schedule": a cycle starts
+    on its CxD1 visit date, so visit dates must keep the cycles in order.
+    """
+    others = {n: day for n, day in actual_dates.items() if n != number}
+    if number == 1:
+        lower = c1d1 - timedelta(days=P.CYCLE_LENGTH_DAYS)
+    else:
+        starts = iter_cycle_starts(c1d1, others, delays)
+        lower = next(s.day1 for s in starts if s.number == number - 1)
+    later = [day for n, day in others.items() if n > number]
+    return lower, (min(later) if later else None)
+
+
 def cycle_visits(
     c1d1: date,
     actual_dates: Mapping[int, date] | None = None,
     n_cycles: int = P.MAX_CYCLES,
     delays: Mapping[int, int] | None = None,
 ) -> list[PlannedVisit]:
-    """Plan cycle day-1 visits; an actual date of cycle N re-anchors cycles N+1 onwards.
+    """Plan cycle day-1 visits around the targets of :func:`cycle_start_dates`.
 
-    ``delays`` maps a cycle number to the days its day 1 was delayed (a dosing decision,
-    PROTOCOL.md Schedule: "a delayed cycle shifts every later cycle"); the delay moves that
-    cycle's target and, through it, every later one. Cycle 1 is C1D1 itself.
+    An actual date of cycle N re-anchors cycles N+1 onwards; ``delays`` maps a cycle number to
+    the days its day 1 was delayed (a dosing decision, PROTOCOL.md Schedule: "a delayed cycle
+    shifts every later cycle"); the delay moves that cycle's target and, through it, every later
+    one. Cycle 1 is C1D1 itself. The window is kept around the planned target, so a visit done
+    late is seen late.
     """
-    actual_dates = actual_dates or {}
-    delays = delays or {}
-    cycle_length = timedelta(days=P.CYCLE_LENGTH_DAYS)
-    visits: list[PlannedVisit] = []
-    target = c1d1
-    for number in range(1, n_cycles + 1):
-        if number > 1:
-            target += timedelta(days=delays.get(number, 0))
-        visits.append(_around(VisitKind.CYCLE, number, f"C{number}D1", target, P.CYCLE_WINDOW_DAYS))
-        target = actual_dates.get(number, target) + cycle_length
-    return visits
+    return [
+        _around(VisitKind.CYCLE, s.number, f"C{s.number}D1", s.target, P.CYCLE_WINDOW_DAYS)
+        for s in cycle_start_dates(c1d1, actual_dates, delays, n_cycles)
+    ]
 
 
 def assessment_visits(

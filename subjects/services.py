@@ -24,6 +24,7 @@ from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from accounts.models import Site
+from alter_s006 import protocol as P
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason, save_versioned
 from subjects import lifecycle, schedule, validation
@@ -293,6 +294,20 @@ def plan_for(subject: Subject, visits: list[Visit]) -> list[schedule.PlannedVisi
     return plan
 
 
+def cycle_visit_dates(subject: Subject) -> dict[int, dt.date]:
+    """The actual date of each CxD1 visit done (cycle number -> date), in one query.
+
+    A cycle starts on its CxD1 visit date (PROTOCOL.md "Schedule";
+    ``schedule.iter_cycle_starts``): the dosing calendar and the patient diary read these with
+    the dose events' delays, as :func:`plan_for` does for the visits, so both agree.
+    """
+    return dict(
+        Visit.objects.filter(
+            subject=subject, kind=schedule.VisitKind.CYCLE, actual_date__isnull=False
+        ).values_list("number", "actual_date")
+    )
+
+
 def _cycle_delays(subject: Subject) -> dict[int, int]:
     """Days each cycle's day 1 was delayed by a dosing decision (dosing app)."""
     from dosing.models import DoseEvent
@@ -351,6 +366,36 @@ def _create_visits(subject: Subject, planned: list[schedule.PlannedVisit]) -> No
     )
 
 
+def _check_cycle_order(visit: Visit, actual_date: dt.date | None) -> None:
+    """Refuse a CxD1 date that cannot start its cycle (``schedule.cycle_visit_date_bounds``)."""
+    subject = visit.subject
+    if actual_date is None or visit.kind != schedule.VisitKind.CYCLE or not subject.c1d1_date:
+        return
+    lower, upper = schedule.cycle_visit_date_bounds(
+        subject.c1d1_date, cycle_visit_dates(subject), _cycle_delays(subject), visit.number
+    )
+    if actual_date <= lower:
+        if visit.number == 1:
+            message = _(
+                "Cycle 1 day 1 cannot be %(days)s days or more before the first dose (%(c1d1)s)."
+            ) % {"days": P.CYCLE_LENGTH_DAYS, "c1d1": subject.c1d1_date.isoformat()}
+        else:
+            message = _(
+                "Cycle %(number)s cannot start on or before cycle %(previous)s (started %(date)s)."
+            ) % {
+                "number": visit.number,
+                "previous": visit.number - 1,
+                "date": lower.isoformat(),
+            }
+    elif upper is not None and actual_date >= upper:
+        message = _(
+            "Cycle %(number)s cannot start on or after a later cycle's day 1 visit (%(date)s)."
+        ) % {"number": visit.number, "date": upper.isoformat()}
+    else:
+        return
+    raise ValidationError({"actual_date": ValidationError(message, code="cycle_out_of_order")})
+
+
 def record_visit(
     *,
     visit: Visit,
@@ -363,13 +408,17 @@ def record_visit(
 ) -> Visit:
     """Record a visit's actual date (or that it was missed); later cycles shift with it.
 
-    Refused: what ``validation.validate_visit`` refuses; a note too long (``full_clean``); a
-    change of a recorded visit without a reason (``required``).
+    Refused: what ``validation.validate_visit`` refuses; a CxD1 date that would not start its
+    cycle after the previous one, or not before the next CxD1 visit recorded
+    (``cycle_out_of_order``: a cycle starts on its CxD1 visit date, PROTOCOL.md "Schedule");
+    a note too long (``full_clean``); a change of a recorded visit without a reason
+    (``required``).
     """
     note = (note or "").strip()
     validation.validate_visit(
         {"actual_date": actual_date, "missed": missed}, today=visit.subject.site.today()
     )
+    _check_cycle_order(visit, actual_date)
     if visit.version != expected_version:  # someone saved it since this user opened it
         raise EditConflict(
             current=visit,
