@@ -29,8 +29,7 @@ import statistics
 import time
 
 import pytest
-from django.db import connection, reset_queries, transaction
-from django.db.models import F
+from django.db import connection, reset_queries
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -42,7 +41,7 @@ from safety import services as safety_services
 from safety.models import AdverseEvent, CtcaeTerm, SaeReport
 from subjects import services
 from subjects.models import Subject, Visit
-from tests.bench.generate import FAST_HASHERS, Study, _enrol, _timed, generate
+from tests.bench.generate import FAST_HASHERS, Study, _enrol, _timed, close_past_visits, generate
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -101,25 +100,8 @@ def _grow(study: Study, n_total: int, seed: int = 13) -> None:
                 parts = ", ".join(f"{k} {t * 1000 / n:.0f}" for k, (t, n) in clock.items())
                 print(f"  grow: {i + 1} subjects, {rate:.0f}/s; ms per call: {parts}", flush=True)
                 clock.clear()
-        for site in sites:  # the new subjects' closed visits: done, but for 3 % (overdue)
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT set_config('alter.reason', %s, true), "
-                        "set_config('alter.context', 'bench generator', true)",
-                        ["bench: visits done"],
-                    )
-                closed = Visit.objects.filter(
-                    subject__site=site,
-                    subject_id__gt=last_pk,
-                    actual_date__isnull=True,
-                    missed=False,
-                    latest__lt=site.today(),
-                ).exclude(kind="screening")
-                keep_open = [
-                    pk for pk in closed.values_list("pk", flat=True) if rng.random() < 0.03
-                ]
-                closed.exclude(pk__in=keep_open).update(actual_date=F("target_date"))
+        # the new subjects' closed visits: done, but for 3 % (overdue), as generate() does
+        close_past_visits(sites, rng, 0.03, after_pk=last_pk)
 
 
 def _analyze() -> None:

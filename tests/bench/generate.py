@@ -116,6 +116,32 @@ def _sign(subject, investigator):
     )
 
 
+def close_past_visits(sites, rng: random.Random, overdue_share: float, after_pk: int = 0) -> None:
+    """Mark the visits whose window has closed done (``actual_date`` = the target), but for
+    ``overdue_share`` of them (the overdue list): one set-based ``UPDATE`` per site, still
+    audited (the row triggers fire, with a reason). Screening visits stay as they are;
+    ``after_pk``: only the visits of subjects registered after that id."""
+    for site in sites:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT set_config('alter.reason', %s, true), "
+                    "set_config('alter.context', 'bench generator', true)",
+                    ["bench: visits done"],
+                )
+            closed = Visit.objects.filter(
+                subject__site=site,
+                subject_id__gt=after_pk,
+                actual_date__isnull=True,
+                missed=False,
+                latest__lt=site.today(),
+            ).exclude(kind="screening")
+            keep_open = [
+                pk for pk in closed.values_list("pk", flat=True) if rng.random() < overdue_share
+            ]
+            closed.exclude(pk__in=keep_open).update(actual_date=F("target_date"))
+
+
 def generate(
     n_subjects: int = 5000,
     *,
@@ -176,24 +202,7 @@ def generate(
         study.timings["services"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        for site in sites:  # visits whose window has closed: done, but for overdue_share
-            with transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT set_config('alter.reason', %s, true), "
-                        "set_config('alter.context', 'bench generator', true)",
-                        ["bench: visits done"],
-                    )
-                closed = Visit.objects.filter(
-                    subject__site=site,
-                    actual_date__isnull=True,
-                    missed=False,
-                    latest__lt=site.today(),
-                ).exclude(kind="screening")
-                keep_open = [
-                    pk for pk in closed.values_list("pk", flat=True) if rng.random() < overdue_share
-                ]
-                closed.exclude(pk__in=keep_open).update(actual_date=F("target_date"))
+        close_past_visits(sites, rng, overdue_share)
         study.timings["visits done"] = time.perf_counter() - t0
     # Statistics as autovacuum would have them by now: only the tables' owner may ANALYZE
     # (the app's login is skipped with a warning); the owner's session sees committed rows
