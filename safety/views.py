@@ -438,55 +438,63 @@ def _report_page(request, report, form):
 @require_POST
 def sae_draft(request, report_pk):
     """Prepare an SAE report: the narrative (coordinator or investigator), not submitted."""
-    report = _report(request, report_pk)
-    ae = report.ae
-    require(request.user, Action.ENTER_DATA, ae.subject.site_id)
-    form = DraftReportForm(request.POST, prefix=f"draft-{report.pk}")
-    back = redirect("safety:ae", pk=ae.subject_id, ae_pk=ae.pk)
-    if form.is_valid():
-        done = call_service(
-            request,
-            form,
-            lambda: services.save_sae_draft(
-                report=report,
-                by=request.user,
-                narrative=form.cleaned_data["narrative"],
-                expected_version=form.cleaned_data["version"],
-            ),
-            success=lambda _r: back,
-            message=_("%(r)s saved; an investigator signs it to submit it.") % {"r": report.label},
-            back_url=back.url,
-        )
-        if done is not None:
-            return done
-    return _report_page(request, report, form)
+    return _report_action(
+        request,
+        report_pk,
+        Action.ENTER_DATA,
+        DraftReportForm,
+        "draft",
+        lambda report, data: services.save_sae_draft(
+            report=report,
+            by=request.user,
+            narrative=data["narrative"],
+            expected_version=data["version"],
+        ),
+        _("%(r)s saved; an investigator signs it to submit it."),
+    )
 
 
 @login_required
 @require_POST
 def sae_submit(request, report_pk):
     """Submit an SAE report: the investigator's e-signature (403 for any other role)."""
+    return _report_action(
+        request,
+        report_pk,
+        Action.SIGN,
+        SubmitReportForm,
+        "sign",
+        lambda report, data: services.submit_sae_report(
+            report=report,
+            by=request.user,
+            narrative=data["narrative"],
+            password=data["password"],
+            expected_hash=data.get("data_hash", ""),
+            request=request,
+        ),
+        _("%(r)s signed and submitted."),
+        aliases={"data_hash": "__all__"},
+    )
+
+
+def _report_action(request, report_pk, action, form_class, prefix, write, message, **kwargs):
+    """One POST on an SAE report (draft or submission): ``action`` required at its site, the
+    form, the service ``write(report, cleaned_data)``, back to the AE page or the page again
+    with the errors by the fields."""
     report = _report(request, report_pk)
     ae = report.ae
-    require(request.user, Action.SIGN, ae.subject.site_id)
-    form = SubmitReportForm(request.POST, prefix=f"sign-{report.pk}")
+    require(request.user, action, ae.subject.site_id)
+    form = form_class(request.POST, prefix=f"{prefix}-{report.pk}")
     back = redirect("safety:ae", pk=ae.subject_id, ae_pk=ae.pk)
     if form.is_valid():
         done = call_service(
             request,
             form,
-            lambda: services.submit_sae_report(
-                report=report,
-                by=request.user,
-                narrative=form.cleaned_data["narrative"],
-                password=form.cleaned_data["password"],
-                expected_hash=form.cleaned_data.get("data_hash", ""),
-                request=request,
-            ),
+            lambda: write(report, form.cleaned_data),
             success=lambda _r: back,
-            message=_("%(r)s signed and submitted.") % {"r": report.label},
+            message=message % {"r": report.label},
             back_url=back.url,
-            aliases={"data_hash": "__all__"},
+            **kwargs,
         )
         if done is not None:
             return done
