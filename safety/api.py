@@ -510,7 +510,7 @@ def list_sae_reports(
     page: PageQuery = 1,
     page_size: PageSizeQuery = PAGE_SIZE,
 ):
-    reports = selectors.sae_listing(request.auth)
+    reports = selectors.sae_listing(request.auth, signers=True)
     if overdue:
         reports = reports.filter(submitted_at__isnull=True, due_at__lt=timezone.now())
     return [_report_out(r) for r in api_page(request, response, reports, page, page_size)]

@@ -79,12 +79,15 @@ def in_window(subject: Subject, onset: dt.date) -> bool:
 LISTING_TERM_DEFERRED = ("grade_1", "grade_2", "grade_3", "grade_4", "grade_5", "definition")
 
 
-def sae_listing(user):
-    """SAE reports the user may see: overdue first, then pending by due time, then submitted."""
+def sae_listing(user, *, signers: bool = False):
+    """SAE reports the user may see: overdue first, then pending by due time, then submitted.
+
+    ``signers``: with who submitted and signed each (the API returns them; the page does
+    not): two joins more, and a join of eight tables takes PostgreSQL longer to plan than
+    to run at a few hundred reports."""
+    related = ["ae__subject__site", "ae__term"] + (["submitted_by", "signed_by"] if signers else [])
     reports = scope(
-        SaeReport.objects.select_related(
-            "ae__subject__site", "ae__term", "submitted_by", "signed_by"
-        )
+        SaeReport.objects.select_related(*related)
         # the listing names the term only: not its five grade texts and definition (rows
         # the database sorts are ~2.6 kB narrower)
         .defer(*(f"ae__term__{f}" for f in LISTING_TERM_DEFERRED))
