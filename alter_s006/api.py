@@ -35,6 +35,7 @@ from accounts.api import AccountLocked, BearerAuth
 from accounts.api import router as sites_router
 from assessments.api import router as assessments_router
 from audit.versioning import EditConflict
+from crfs.api import router as crfs_router
 from dosing.api import router as dosing_router
 from eligibility.api import router as eligibility_router
 from safety.api import router as safety_router
@@ -138,6 +139,7 @@ api.add_router("", subjects_router)
 api.add_router("", eligibility_router)
 api.add_router("", dosing_router)
 api.add_router("", assessments_router)
+api.add_router("", crfs_router)
 api.add_router("", safety_router)
 
 

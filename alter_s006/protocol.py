@@ -43,6 +43,58 @@ MAX_CYCLES = 36  # [default] cycles planned ahead (24 months is 34.8 cycles)
 # cycle day 1 (C3D1, C5D1, ...) [default]
 ECG_THYROID_EVERY_N_CYCLES = 2  # [default]
 
+# The schedule of assessments (issue 13; PROTOCOL.md "Schedule of assessments"): for each visit
+# kind, the CRFs expected, in the order the visit page lists them, each "required", "optional"
+# or conditional ("if:<condition>", required when the condition holds for that visit, else not
+# expected). Conditions (``crfs.soa``): "ecg_thyroid_cycle" (cycle 1, then every
+# ECG_THYROID_EVERY_N_CYCLES cycles: C1, C3, C5, ...). The screening CRF (``eligibility``) holds
+# ECOG, the laboratory values, urinalysis, LVEF (echocardiography), the pregnancy test (women of
+# child-bearing potential) and the prior anticancer therapy; the eligibility signature closes it.
+SCHEDULE_OF_ASSESSMENTS: dict[str, tuple[tuple[str, str], ...]] = {  # [default]
+    "screening": (
+        ("demographics", "required"),
+        ("medical_history_review", "required"),
+        ("screening_crf", "required"),
+        ("vital_signs", "required"),
+        ("physical_exam", "required"),
+        ("ecg", "required"),
+        ("con_med_review", "required"),
+        ("baseline_tumour", "required"),
+        ("eligibility_signature", "required"),
+    ),
+    "cycle": (
+        ("vital_signs", "required"),
+        ("ecog", "required"),
+        ("physical_exam", "required"),
+        ("lab_panel", "required"),
+        ("urinalysis", "required"),
+        ("ecg", "if:ecg_thyroid_cycle"),
+        ("thyroid_function", "if:ecg_thyroid_cycle"),
+        ("con_med_review", "required"),
+        ("ae_review", "required"),
+        ("dispensing", "required"),
+    ),
+    "tumour_assessment": (("recist_timepoint", "required"),),
+    "end_of_treatment": (
+        ("end_of_treatment", "required"),
+        ("vital_signs", "required"),
+        ("ecog", "required"),
+        ("lab_panel", "required"),
+    ),
+    "safety_follow_up": (
+        ("ae_review", "required"),
+        ("con_med_review", "required"),
+        ("ae_outcome_review", "required"),
+    ),
+    "survival_follow_up": (("survival_follow_up", "required"),),
+}
+# A visit whose required CRFs are not all complete this many days after its date is listed for
+# the monitors ("CRF incomplete N days after the visit") [default]
+CRF_COMPLETION_EXPECTED_DAYS = 5  # [default]
+# Urinalysis at each cycle: the 24-h urine protein is measured when the dipstick reads this
+# many "+" or more (issue 13: "24 h protein if >= 2+") [default]
+URINE_PROTEIN_24H_FROM_DIPSTICK_PLUS = 2
+
 # --- Eligibility (PROTOCOL.md "Eligibility") -------------------------------
 AGE_MIN_YEARS = 18
 AGE_MAX_YEARS = 70

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
-__all__ = ["DerivationError", "bsa_mosteller", "qtcf_ms"]
+__all__ = ["DerivationError", "bsa_mosteller", "needs_24h_protein", "qtcf_ms"]
 
 _PRECISION = 60  # digits: products of a few typed values stay exact, roots are far past 0.01
 _CENT = Decimal("0.01")
@@ -125,3 +125,21 @@ def qtcf_ms(
         while (candidate + _HALF) ** 3 * scale <= qt_side:
             candidate += 1
         return candidate
+
+
+_DIPSTICK_PLUS = {"negative": 0, "trace": 0, "1+": 1, "2+": 2, "3+": 3, "4+": 4}
+
+
+def needs_24h_protein(reading: str, from_plus: int) -> bool:
+    """Is the 24-h urine protein expected after this dipstick reading?
+
+    Issue 13 / PROTOCOL.md "Schedule of assessments": "urinalysis (dipstick protein; 24-h
+    protein if >= 2+)" [default], ``from_plus`` being
+    ``protocol.URINE_PROTEIN_24H_FROM_DIPSTICK_PLUS`` (2): "1+" no, "2+" yes, "3+" and "4+" yes; negative and trace no.
+    An unknown reading is refused (``DerivationError``)."""
+    plus = _DIPSTICK_PLUS.get(str(reading).strip().lower())
+    if plus is None:
+        raise DerivationError(
+            "protein_dipstick", f"{reading!r} is not a dipstick reading.", "invalid_choice"
+        )
+    return plus >= from_plus

@@ -287,20 +287,29 @@ class Screening(VersionedModel):
         decimal_places=1,
         null=True,
         blank=True,
-        validators=[MinValueValidator(5), MaxValueValidator(90)],
+        validators=[
+            MinValueValidator(PLAUSIBLE["lvef"][0]),
+            MaxValueValidator(PLAUSIBLE["lvef"][1]),
+        ],
     )
     echo_date = models.DateField(_("echo date"), null=True, blank=True)
     sbp = models.PositiveSmallIntegerField(
         _("systolic BP (mmHg)"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(50), MaxValueValidator(300)],
+        validators=[
+            MinValueValidator(int(PLAUSIBLE["systolic"][0])),
+            MaxValueValidator(int(PLAUSIBLE["systolic"][1])),
+        ],
     )
     dbp = models.PositiveSmallIntegerField(
         _("diastolic BP (mmHg)"),
         null=True,
         blank=True,
-        validators=[MinValueValidator(20), MaxValueValidator(200)],
+        validators=[
+            MinValueValidator(int(PLAUSIBLE["diastolic"][0])),
+            MaxValueValidator(int(PLAUSIBLE["diastolic"][1])),
+        ],
     )
     on_antihypertensives = yes_no(_("On antihypertensive treatment"))
     qtc_ms = models.PositiveSmallIntegerField(

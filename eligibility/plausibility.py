@@ -35,6 +35,17 @@ PLAUSIBLE: dict[str, tuple[Decimal, Decimal]] = {
     "urine_protein_24h": (D(0), D(50)),  # g/24 h
     "tsh": (D(0), D(1000)),  # mIU/L
     "ft4": (D("0.5"), D(300)),  # pmol/L
+    # vital signs and ECG (the screening form, and the visit CRFs of issue 13): a reading a
+    # living adult cannot give, or a slipped digit; a real extreme is entered and graded
+    "systolic": (D(50), D(300)),  # mm Hg
+    "diastolic": (D(20), D(200)),  # mm Hg
+    "heart_rate": (D(20), D(250)),  # beats per minute
+    "temperature": (D(30), D(45)),  # degrees C
+    "weight": (D(20), D(300)),  # kg
+    "height": (D(100), D(230)),  # cm
+    "qt": (D(200), D(700)),  # ms
+    "rr": (D(240), D(3000)),  # ms (a heart rate of 250 to 20 beats per minute)
+    "lvef": (D(5), D(90)),  # %
 }
 
 

@@ -519,6 +519,7 @@ _PROTEIN_24H = {"g/24 h": (_D("1.0"), _D("3.5")), "mg/24 h": (_D(1000), _D(3500)
 _DIPSTICK = {"negative": 0, "trace": 0, "1+": 1, "2+": 2, "3+": 2, "4+": 2}
 # Inclusive starts of grades 1, 2, 3.
 _QTC_STARTS = (_D(450), _D(481), _D(501))
+QTC_GRADE_3_MS = _QTC_STARTS[2]  # ">= 501 ms on at least two separate ECGs" (grade 3)
 _SYSTOLIC_STARTS = (_D(120), _D(140), _D(160))
 _DIASTOLIC_STARTS = (_D(80), _D(90), _D(100))
 # Fever, degrees C: grade 1 starts at 38.0 (inclusive); upper ends of grades 1 and 2.

@@ -235,6 +235,12 @@ def subject_detail(request, pk):
     subject = subject_for(request.user, pk)
     today = subject.site.today()
     visits = list(subject.visits.all())
+    # each visit's CRF completeness (schedule of assessments): one query per CRF table
+    from crfs.services import completeness_of
+
+    completeness = completeness_of(visits)
+    for v in visits:
+        v.crf = completeness[v.pk]
     timeline, later = _split_timeline(
         [(v, v.status(today), v.days_outside_window()) for v in visits]
     )

@@ -179,3 +179,25 @@ def test_module_loads_without_django():
         "assert not [m for m in sys.modules if m.split('.')[0] == 'django'], 'django imported'\n"
     )
     subprocess.run([sys.executable, "-I", "-c", code], check=True, timeout=30)
+
+
+def test_24h_urine_protein_from_two_plus():
+    from crfs.derived import DerivationError, needs_24h_protein
+
+    # issue 13: "24 h protein if >= 2+": 1+ no, 2+ yes
+    from alter_s006 import protocol as P
+
+    n = P.URINE_PROTEIN_24H_FROM_DIPSTICK_PLUS
+    assert n == 2
+    assert [needs_24h_protein(r, n) for r in ("negative", "trace", "1+", "2+", "3+", "4+")] == [
+        False,
+        False,
+        False,
+        True,
+        True,
+        True,
+    ]
+    assert needs_24h_protein(" 2+ ", n)
+    assert not needs_24h_protein("3+", 4) and needs_24h_protein("4+", 4)
+    with pytest.raises(DerivationError):
+        needs_24h_protein("5+", n)
