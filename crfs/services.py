@@ -205,6 +205,25 @@ def _check_rules(errors: dict, spec: FormSpec, values: dict, visit: Visit) -> No
         _required(errors, "answer", _("Say what the review found."))
 
 
+def _urine_protein_uln(subject: Subject, day) -> Decimal | None:
+    """The site's upper limit of normal for the 24-h urine protein (g/24 h) in force on
+    ``day`` for the subject's sex (the lab panel's reference ranges), or None."""
+    from eligibility import rules as eligibility_rules
+    from eligibility.models import ReferenceRange
+    from eligibility.services import ref_range
+
+    rows = {
+        ref_range(r): r
+        for r in ReferenceRange.objects.filter(
+            site_id=subject.site_id, analyte="urine_protein_24h", unit="g/24 h"
+        )
+    }
+    chosen = eligibility_rules.select_reference_range(
+        rows, analyte="urine_protein_24h", sex=subject.sex, on=day
+    )
+    return chosen.uln if chosen is not None else None
+
+
 def _derive(spec: FormSpec, record, subject: Subject) -> None:
     """Compute the stored derived values of ``record`` (unsaved) from what was typed."""
     if spec.key == "vital_signs":
@@ -245,9 +264,12 @@ def _derive(spec: FormSpec, record, subject: Subject) -> None:
         result = grading.grade("qtc", record.qtcf, "ms", confirmed=confirmed)
         record.qtc_grade, record.qtc_note = result.grade, result.note[:300]
     elif spec.key == "urinalysis":
+        result = None
         if record.protein_24h is not None:
-            result = grading.grade("urine_protein_24h", record.protein_24h, "g/24 h")
-        else:
+            uln = _urine_protein_uln(subject, record.assessed_on)
+            if uln is not None:
+                result = grading.grade("urine_protein_24h", record.protein_24h, "g/24 h", uln=uln)
+        if result is None:  # no 24-h value, or no site range to grade it against
             result = grading.grade("urine_protein_dipstick", record.protein_dipstick, "dipstick")
         record.proteinuria_grade, record.proteinuria_note = result.grade, result.note[:300]
 
@@ -293,8 +315,8 @@ def _derived_fields(spec: FormSpec) -> list[str]:
         f.name
         for f in spec.model._meta.concrete_fields
         if not f.editable
-        and f.name not in ("id", "version", "created_at", "updated_at")
-        and f.name not in ("kind",)
+        and not f.is_relation
+        and f.name not in ("id", "version", "created_at", "updated_at", "kind")
     ]
 
 
