@@ -251,14 +251,19 @@ def _register(key: str, schema: type[In]) -> None:
 
     for view, verb in ((read, "read"), (record, "record"), (correct, "correct")):
         view.__name__ = f"{verb}_{key}"
-    router.get(path, response=CrfOut, summary=f"{label} of a visit", operation_id=f"read_{key}")(
-        read
-    )
+    router.get(
+        path,
+        response=CrfOut,
+        summary=f"{label} of a visit",
+        operation_id=f"read_{key}",
+        url_name=f"crf_{key}",
+    )(read)
     router.post(
         path,
         response={201: CrfOut},
         summary=f"Record the {label} of a visit",
         operation_id=f"record_{key}",
+        url_name=f"crf_{key}",
         description="422 `form_not_expected` when the visit's kind does not have this CRF, "
         "`already_recorded` when it is recorded (correct it with PUT).",
     )(record)
@@ -267,6 +272,7 @@ def _register(key: str, schema: type[In]) -> None:
         response=CrfOut,
         summary=f"Correct the {label} of a visit (version and reason)",
         operation_id=f"correct_{key}",
+        url_name=f"crf_{key}",
         description="The whole CRF as it should read; 409 if it changed since `version`.",
     )(correct)
 

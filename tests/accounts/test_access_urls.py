@@ -393,6 +393,39 @@ def visit_record(w):
     }
 
 
+# visit CRFs (issue 13): the screening visit of subject ZWL
+def screening_vitals(w):
+    return {
+        "assessed_on": w.today.isoformat(),
+        "systolic": "128",
+        "diastolic": "82",
+        "heart_rate": "70",
+        "temperature": "36.6",
+        "weight": "70.5",
+        "height": "168",
+        "not_done_reason": "",
+    }
+
+
+def with_physical_exam(w):
+    from crfs.services import save_crf
+
+    w.exam = save_crf(
+        visit=w.visit,
+        form_key="physical_exam",
+        by=w.subject.created_by,
+        values={"assessed_on": w.today, "result": "normal", "findings": ""},
+    )
+
+
+def exam_json(w):
+    return {"assessed_on": w.today.isoformat(), "result": "abnormal", "findings": "Rash, back"}
+
+
+def exam_correction(w):
+    return exam_json(w) | {"version": 1, "reason": "Rash missed at first entry"}
+
+
 # reference ranges
 def with_site_ranges(w):
     """Site A's laboratory ranges; ``w.range`` is its ALT range (7-40 U/L from 2020-01-01)."""
@@ -480,6 +513,68 @@ ACCESS: dict[str, Url] = {
         body=visit_record,
         writes=True,
     ),
+    # --- visit CRFs (issue 13) ---
+    "crfs:visit": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=visit_args),
+    "crfs:form": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
+        args=lambda w: [w.subject.pk, w.visit.pk, "vital_signs"],
+        body=screening_vitals,
+        writes=True,
+    ),
+    "crfs:preview": Url(
+        {"POST": (302, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.subject.pk, w.visit.pk, "vital_signs"],
+        body=screening_vitals,
+    ),
+    "api:visit_forms": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=lambda w: [w.visit.pk], api=True
+    ),
+    "api:crf_physical_exam": Url(
+        {
+            "GET": (401, 200, 200, 404, 200, 200),
+            # the correction's body is not a new CRF's (version, reason): refused by its
+            # shape before anything is read, whoever asks
+            "POST": (401, 422, 422, 422, 422, 422),
+            "PUT": (401, 200, 200, 404, 403, 403),
+        },
+        args=lambda w: [w.visit.pk],
+        body=exam_correction,
+        api=True,
+        writes=True,
+        setup=with_physical_exam,
+    ),
+    "api:crf_ecg": Url(
+        {
+            "GET": (401, 404, 404, 404, 404, 404),  # not recorded yet
+            "POST": (401, 201, 201, 404, 403, 403),
+            "PUT": (401, 422, 422, 422, 422, 422),  # no version, no reason
+        },
+        args=lambda w: [w.visit.pk],
+        body=lambda w: {
+            "assessed_on": w.today.isoformat(),
+            "qt": 400,
+            "heart_rate": 70,
+            "interpretation": "normal",
+        },
+        api=True,
+        writes=True,
+    ),
+    **{
+        # not recorded (or not a CRF of the screening visit): 404 to everyone who may see it
+        f"api:crf_{key}": Url(
+            {"GET": (401, 404, 404, 404, 404, 404)}, args=lambda w: [w.visit.pk], api=True
+        )
+        for key in (
+            "vital_signs",
+            "ecog",
+            "urinalysis",
+            "thyroid_function",
+            "con_med_review",
+            "ae_review",
+            "medical_history_review",
+            "ae_outcome_review",
+        )
+    },
     # --- eligibility ---
     "eligibility:screening": Url(
         {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
@@ -993,7 +1088,13 @@ def stored_clinical_data():
         + list(LabPanel.objects.order_by("pk").values_list("pk", "version"))
     )
     reference_ranges = list(ReferenceRange.objects.order_by("pk").values_list("pk", "version"))
-    return subjects, visits, screenings, signatures, dosing, tumour, safety, reference_ranges
+    from crfs.registry import OWN_MODELS, m
+
+    crfs = [
+        list(model.objects.order_by("pk").values_list("pk", "version"))
+        for model in (*OWN_MODELS, m.Review)
+    ]
+    return subjects, visits, screenings, signatures, dosing, tumour, safety, reference_ranges, crfs
 
 
 def send(client, method, path, body, *, api, token=None):
