@@ -135,7 +135,8 @@ def needs_24h_protein(reading: str, from_plus: int) -> bool:
 
     Issue 13 / PROTOCOL.md "Schedule of assessments": "urinalysis (dipstick protein; 24-h
     protein if >= 2+)" [default], ``from_plus`` being
-    ``protocol.URINE_PROTEIN_24H_FROM_DIPSTICK_PLUS`` (2): "1+" no, "2+" yes, "3+" and "4+" yes; negative and trace no.
+    ``protocol.URINE_PROTEIN_24H_FROM_DIPSTICK_PLUS`` (2): "1+" no, "2+" yes, "3+" and "4+"
+    yes; negative and trace no.
     An unknown reading is refused (``DerivationError``)."""
     plus = _DIPSTICK_PLUS.get(str(reading).strip().lower())
     if plus is None:

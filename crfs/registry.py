@@ -30,6 +30,7 @@ class FormSpec:
     review_kind: str = ""  # Review rows: their kind
     url_name: str = ""  # another app's page: URL name taking the subject pk
     visit_url: bool = False  # that URL takes (subject pk, visit pk)
+    visit_query: bool = False  # that page takes ?visit=<pk> to choose the visit
     units: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -40,7 +41,8 @@ class FormSpec:
         if self.own:
             return reverse("crfs:form", args=[visit.subject_id, visit.pk, self.key])
         args = [visit.subject_id, visit.pk] if self.visit_url else [visit.subject_id]
-        return reverse(self.url_name, args=args)
+        url = reverse(self.url_name, args=args)
+        return f"{url}?visit={visit.pk}" if self.visit_query else url
 
 
 def _review(key, label):
@@ -122,7 +124,7 @@ FORMS: dict[str, FormSpec] = {
         FormSpec(
             "baseline_tumour", _("Baseline tumour assessment"), url_name="assessments:baseline"
         ),
-        FormSpec("lab_panel", _("Lab panel"), url_name="safety:labs"),
+        FormSpec("lab_panel", _("Lab panel"), url_name="safety:labs", visit_query=True),
         FormSpec("dispensing", _("Dispensing and returns"), url_name="dosing:accountability"),
         FormSpec("recist_timepoint", _("RECIST 1.1 timepoint"), url_name="assessments:new"),
         FormSpec("end_of_treatment", _("End of treatment"), url_name="subjects:transition"),

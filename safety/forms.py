@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 from alter_s006 import forms as edc
 from alter_s006 import protocol as P
 from alter_s006.templatetags.edc_format import format_unit
+from crfs.soa import forms_of_kind
 from safety import grading
 from safety.models import LAB_LABELS, SAE_CRITERIA, AdverseEvent, CtcaeTerm
 
@@ -223,7 +224,10 @@ class LabPanelForm(edc.Form):
 
     def __init__(self, *args, subject, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["visit"].queryset = subject.visits.filter(kind="cycle").order_by("number")
+        # the visits whose schedule of assessments has a lab panel (cycles, end of treatment)
+        self.fields["visit"].queryset = subject.visits.filter(
+            kind__in=[k for k in P.SCHEDULE_OF_ASSESSMENTS if "lab_panel" in forms_of_kind(k)]
+        ).order_by("target_date")
         self.fields["visit"].label_from_instance = lambda v: (
             f"{v.code} ({(v.actual_date or v.target_date).isoformat()})"
         )

@@ -528,7 +528,11 @@ def labs(request, pk):
     form = None
     if can_edit or request.method == "POST":
         require(request.user, Action.ENTER_DATA, subject.site_id)
-        form = LabPanelForm(request.POST or None, subject=subject)
+        # opened from a visit page (issue 13): that visit chosen
+        chosen = query_params.whole_number(request, "visit")
+        form = LabPanelForm(
+            request.POST or None, subject=subject, initial={"visit": chosen} if chosen else {}
+        )
     if request.method == "POST" and form.is_valid():
 
         def recorded(panel):

@@ -18,6 +18,7 @@ from alter_s006 import protocol as P
 from alter_s006.templatetags.edc_format import format_unit
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
+from crfs.soa import forms_of_kind
 from eligibility import rules as eligibility_rules
 from eligibility import units
 from eligibility.models import ReferenceRange
@@ -32,7 +33,6 @@ from safety.models import (
 )
 from safety.selectors import matching_terms, offerable
 from subjects.models import Subject, Visit
-from subjects.schedule import VisitKind
 
 
 def _ranges(subject: Subject) -> dict[eligibility_rules.RefRange, ReferenceRange]:
@@ -202,9 +202,13 @@ def _check_panel(subject: Subject, sample_date, visit) -> dict[str, ValidationEr
             % {"d": subject.consent_date.isoformat()},
             code="before_consent",
         )
-    if visit is not None and (visit.subject_id != subject.pk or visit.kind != VisitKind.CYCLE):
+    if visit is not None and (
+        visit.subject_id != subject.pk or "lab_panel" not in forms_of_kind(visit.kind)
+    ):
+        # the visits whose schedule of assessments has a lab panel (cycles, end of treatment)
         errors["visit"] = ValidationError(
-            _("Choose a cycle visit of this subject."), code="not_a_cycle_visit"
+            _("Choose a cycle or end-of-treatment visit of this subject."),
+            code="not_a_cycle_visit",
         )
     return errors
 

@@ -182,10 +182,9 @@ def test_module_loads_without_django():
 
 
 def test_24h_urine_protein_from_two_plus():
-    from crfs.derived import DerivationError, needs_24h_protein
-
     # issue 13: "24 h protein if >= 2+": 1+ no, 2+ yes
     from alter_s006 import protocol as P
+    from crfs.derived import DerivationError, needs_24h_protein
 
     n = P.URINE_PROTEIN_24H_FROM_DIPSTICK_PLUS
     assert n == 2

@@ -8,7 +8,6 @@ import datetime as dt
 import time
 from decimal import Decimal
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from audit.models import AuditEvent
 from audit.versioning import EditConflict
 from crfs import services
-from crfs.models import Ecg, Review, Urinalysis, VitalSigns
+from crfs.models import Ecg, Review
 from crfs.registry import FORMS
 
 D = dt.date
@@ -190,7 +190,7 @@ def test_vital_sign_limits_refused_both_sides(visit, field, below, low, high, ab
 )
 def test_other_limits_refused_both_sides(visit, key, field, below, low, high, above, base):
     spec, c1 = FORMS[key], visit("C1D1")
-    blank = {name: None for name in spec.fields} | {"assessed_on": DAY}
+    blank = dict.fromkeys(spec.fields) | {"assessed_on": DAY}
     if key == "ecg":
         blank |= {"interpretation": "normal", "findings": ""}
     blank |= {"not_done_reason": ""} if "not_done_reason" in spec.fields else {}
