@@ -38,13 +38,20 @@ def form_class(spec: FormSpec):
     return modelform_factory(spec.model, form=CrfForm, fields=spec.fields, widgets=widgets)
 
 
-def build(spec: FormSpec, *, data=None, record=None, correcting: bool, initial=None):
+WIDE = ("findings", "comment", "not_done_reason", "reason")  # a whole row on the page
+
+
+def build(spec: FormSpec, *, data=None, record=None, correcting: bool, initial=None, visit=None):
     form = form_class(spec)(data, instance=record, initial=initial or {})
     form.spec = spec
+    if spec.key == "vital_signs" and visit is not None and visit.kind != "screening":
+        del form.fields["height"]  # measured once, at screening: BSA uses that height
     for name, unit in spec.units.items():
+        if name not in form.fields:
+            continue
         form.fields[name].label = f"{form.fields[name].label} ({format_unit(unit)})"
         form.fields[name].widget.attrs.setdefault("inputmode", "decimal")
-    for name in spec.fields:
+    for name in form.fields.keys() & set(spec.fields):
         form.fields[name].required = False  # the service says what is required, with codes
     if "assessed_on" in form.fields:
         form.fields["assessed_on"].widget.attrs["required"] = True

@@ -68,7 +68,7 @@ def form_page(request, pk, visit_pk, form_key):
     initial = {} if record else {"assessed_on": visit.actual_date or subject.site.today()}
     if request.method == "POST":
         require(request.user, Action.ENTER_DATA, subject.site_id)
-        form = forms.build(spec, data=request.POST, record=None, correcting=correcting)
+        form = forms.build(spec, data=request.POST, record=None, correcting=correcting, visit=visit)
         if form.is_valid():
             data = form.cleaned_data
             done = call_service(
@@ -90,7 +90,7 @@ def form_page(request, pk, visit_pk, form_key):
             if done:
                 return done
     else:
-        form = forms.build(spec, record=record, correcting=correcting, initial=initial)
+        form = forms.build(spec, record=record, correcting=correcting, initial=initial, visit=visit)
     if not can_edit:
         for field in form.fields.values():
             field.disabled = True
@@ -108,6 +108,7 @@ def form_page(request, pk, visit_pk, form_key):
             "offers": selectors.offered_aes(record) if record else [],
             "grades": selectors.derived_grades(record) if record else [],
             "offer_min_grade": services.P.LAB_AE_OFFER_MIN_GRADE,
+            "wide": forms.WIDE,
         },
         status=422 if form.errors else 200,
     )
@@ -120,7 +121,7 @@ def preview(request, pk, visit_pk, form_key):
     subject, visit = _visit(request, pk, visit_pk)
     spec = _own_spec(visit, form_key)
     require(request.user, Action.ENTER_DATA, subject.site_id)
-    form = forms.build(spec, data=request.POST, correcting=False)
+    form = forms.build(spec, data=request.POST, correcting=False, visit=visit)
     record, problems = None, []
     if form.is_valid():
         try:
