@@ -74,8 +74,8 @@ class ConMedForm(_LogForm):
 class TermNameField(forms.CharField):
     """A CTCAE v4.03 term typed by name (the page offers the dictionary's names)."""
 
-    def to_python(self, value):
-        name = super().to_python(value).strip()
+    def clean(self, value):
+        name = super().clean(value).strip()
         if not name:
             return None
         term = CtcaeTerm.objects.filter(term__iexact=name).first()

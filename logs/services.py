@@ -114,6 +114,8 @@ def _strip(value):
 def check_con_med(cm: ConMed, subject: Subject) -> None:
     """Raise a field-keyed ``ValidationError`` (every error at once) unless ``cm`` is valid."""
     problems = rules.check_period(cm.start_date, cm.stop_date, cm.ongoing, subject.site.today())
+    if isinstance(cm.dose, int) and not isinstance(cm.dose, bool):
+        cm.dose = Decimal(cm.dose)
     problems += rules.check_dose(cm.dose if isinstance(cm.dose, Decimal) else None)
     extra: dict[str, ValidationError] = {}
     if not cm.name:
