@@ -157,3 +157,14 @@ LATEST_PLAUSIBLE_DATE = dt.date(2100, 12, 31)  # [default]
 
 # --- Software defaults (not clinical) ---------------------------------------
 DUE_SOON_DAYS = 7  # "visits due this week" on the dashboard
+
+# --- logs (issue 13 log forms: concomitant medications, medical history, deviations) ------
+# PROTOCOL.md "Prohibited and cautionary concomitant medications [default]": the classes are
+# listed in logs/prohibited.py. The plausible dose of a concomitant medication as typed, in
+# any unit of its code list: above 0 and at most this much (a larger number is a typing
+# error; a microgram dose is entered in ug, not as 0.0001 g) [default].
+CONMED_DOSE_MIN_EXCLUSIVE = Decimal("0")
+CONMED_DOSE_MAX = Decimal("100000")
+# The grade at baseline of a medical-history condition: CTCAE grades 1-4 (5 is death) [default].
+BASELINE_GRADE_MIN = 1
+BASELINE_GRADE_MAX = 4

@@ -37,6 +37,7 @@ urlpatterns = [
     path("", include("safety.urls")),
     path("", include("queries.urls")),
     path("", include("crfs.urls")),
+    path("", include("logs.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -19,6 +19,7 @@ from alter_s006 import protocol as P
 from alter_s006 import query_params
 from alter_s006.pagination import web_page
 from alter_s006.web import call_service, subject_for
+from logs.selectors import baseline_match
 from queries.services import open_queries
 from safety import ctcae, selectors, services
 from safety.forms import (
@@ -181,12 +182,10 @@ def _ae_new(request, subject):
         )
         if done:
             return done
-    return render(
-        request,
-        "safety/ae_form.html",
-        _form_context(subject, form),
-        status=422 if form.errors else 200,
-    )
+    context = _form_context(subject, form)
+    # logs (issue 13): an AE continuing an ongoing baseline condition asks "has it worsened?"
+    context["baseline_match"] = baseline_match(subject, context["term"], context["grade"])
+    return render(request, "safety/ae_form.html", context, status=422 if form.errors else 200)
 
 
 def _form_context(subject, form) -> dict:

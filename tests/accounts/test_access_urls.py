@@ -24,6 +24,7 @@ from assessments.models import Lesion, Timepoint
 from dosing.models import Dispensing, DoseEvent
 from eligibility.models import EligibilitySignature, ReferenceRange, Screening
 from eligibility.services import save_screening
+from logs.models import ConMed, Deviation, MedicalHistory
 from safety.models import AdverseEvent, CtcaeTerm, LabPanel, SaeReport
 from safety.services import load_ctcae
 from subjects.models import Subject, Visit
@@ -382,6 +383,62 @@ def ae_page_args(w):
 
 def ae_args(w):
     return [w.ae.pk]
+
+
+# logs (issue 13 log forms)
+def con_med_form(w):
+    """Paracetamol 500 mg as needed since today, ongoing, as the page posts it."""
+    return {
+        "name": "Paracetamol",
+        "dose": "500",
+        "unit": "mg",
+        "route": "oral",
+        "frequency": "prn",
+        "start_date": w.today.isoformat(),
+        "ongoing": "on",
+    }
+
+
+def con_med_json(w):
+    return con_med_form(w) | {"ongoing": True}
+
+
+def history_json(w):
+    return {"condition": "Hypertension", "start_date": "2020-01-01", "ongoing": True}
+
+
+def deviation_json(w):
+    return {
+        "category": "dosing",
+        "description": "Dose taken late.",
+        "occurred_on": w.today.isoformat(),
+    }
+
+
+def with_con_med(w):
+    """The subject's concomitant medication, medical history item and deviation."""
+    from logs import services
+
+    data = con_med_json(w) | {"start_date": w.today, "dose": 500}
+    w.con_med = services.record_con_med(subject=w.subject, by=w.subject.created_by, **data)
+    w.history = services.record_history(
+        subject=w.subject,
+        by=w.subject.created_by,
+        condition="Hypertension",
+        start_date=dt.date(2020, 1, 1),
+        ongoing=True,
+    )
+    w.deviation = services.record_deviation(
+        subject=w.subject,
+        by=w.subject.created_by,
+        category="dosing",
+        description="Dose taken late.",
+        occurred_on=w.today,
+    )
+
+
+def logs_args(name):
+    return lambda w: [w.subject.pk, getattr(w, name).pk]
 
 
 def visit_record(w):
@@ -798,6 +855,80 @@ ACCESS: dict[str, Url] = {
         writes=True,
         setup=with_panel,
     ),
+    # --- logs pages (issue 13 log forms) ---
+    "logs:con_meds": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args, setup=with_con_med
+    ),
+    "logs:con_med_new": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=con_med_form,
+        writes=True,
+    ),
+    "logs:con_med": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=logs_args("con_med"),
+        body=lambda w: (
+            con_med_form(w) | {"version": w.con_med.version, "reason": "Dose", "dose": "1000"}
+        ),
+        writes=True,
+        setup=with_con_med,
+    ),
+    "logs:con_med_names": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args, setup=with_con_med
+    ),
+    "logs:history": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args, setup=with_con_med
+    ),
+    "logs:history_new": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"condition": "Asthma", "start_date": "2010-01-01", "ongoing": "on"},
+        writes=True,
+    ),
+    "logs:history_item": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=logs_args("history"),
+        body=lambda w: {
+            "condition": "Hypertension",
+            "start_date": "2020-01-01",
+            "ongoing": "on",
+            "baseline_grade": "1",
+            "version": w.history.version,
+            "reason": "Graded",
+        },
+        writes=True,
+        setup=with_con_med,
+    ),
+    "logs:baseline_match": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args, setup=with_con_med
+    ),
+    "logs:deviations": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args, setup=with_con_med
+    ),
+    "logs:deviation_new": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=deviation_json,
+        writes=True,
+    ),
+    "logs:deviation": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=logs_args("deviation"),
+        body=lambda w: (
+            deviation_json(w)
+            | {"version": w.deviation.version, "reason": "Typo", "description": "Dose late."}
+        ),
+        writes=True,
+        setup=with_con_med,
+    ),
+    "logs:deviation_decide": Url(
+        {"POST": (302, 302, 302, 404, 403, 403)},
+        args=logs_args("deviation"),
+        body=lambda w: {"version": w.deviation.version, "decision": "dismiss", "reason": "Dup"},
+        writes=True,
+        setup=with_con_med,
+    ),
     # --- API (bearer token) ---
     "api:api-root": Url({"GET": (404, 404, 404, 404, 404, 404)}, api=True),
     "api:api-not-found": Url(
@@ -1054,6 +1185,69 @@ ACCESS: dict[str, Url] = {
         writes=True,
         setup=on_treatment,
     ),
+    # logs (issue 13 log forms)
+    "api:list_con_meds": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=with_con_med
+    ),
+    "api:record_con_med": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=con_med_json,
+        api=True,
+        writes=True,
+    ),
+    "api:correct_con_med": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.con_med.pk],
+        body=lambda w: {"version": w.con_med.version, "reason": "Dose", "dose": "1000"},
+        api=True,
+        writes=True,
+        setup=with_con_med,
+    ),
+    "api:list_medical_history": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=with_con_med
+    ),
+    "api:record_medical_history": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=history_json,
+        api=True,
+        writes=True,
+    ),
+    "api:correct_medical_history": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.history.pk],
+        body=lambda w: {"version": w.history.version, "reason": "Graded", "baseline_grade": 1},
+        api=True,
+        writes=True,
+        setup=with_con_med,
+    ),
+    "api:list_deviations": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=with_con_med
+    ),
+    "api:record_deviation": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=deviation_json,
+        api=True,
+        writes=True,
+    ),
+    "api:correct_deviation": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.deviation.pk],
+        body=lambda w: {"version": w.deviation.version, "reason": "Typo", "description": "Late."},
+        api=True,
+        writes=True,
+        setup=with_con_med,
+    ),
+    "api:decide_deviation": Url(
+        {"POST": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.deviation.pk],
+        body=lambda w: {"version": w.deviation.version, "decision": "dismiss", "reason": "Dup"},
+        api=True,
+        writes=True,
+        setup=with_con_med,
+    ),
 }
 
 # One case per (URL, method, member). Cases whose URL needs the same data are run one after
@@ -1094,7 +1288,22 @@ def stored_clinical_data():
         list(model.objects.order_by("pk").values_list("pk", "version"))
         for model in (*OWN_MODELS, m.Review)
     ]
-    return subjects, visits, screenings, signatures, dosing, tumour, safety, reference_ranges, crfs
+    logs = [
+        list(model.objects.order_by("pk").values_list("pk", "version"))
+        for model in (ConMed, MedicalHistory, Deviation)
+    ]
+    return (
+        subjects,
+        visits,
+        screenings,
+        signatures,
+        dosing,
+        tumour,
+        safety,
+        reference_ranges,
+        crfs,
+        logs,
+    )
 
 
 def send(client, method, path, body, *, api, token=None):
