@@ -105,3 +105,8 @@ LATEST_PLAUSIBLE_DATE = dt.date(2100, 12, 31)  # [default]
 
 # --- Software defaults (not clinical) ---------------------------------------
 DUE_SOON_DAYS = 7  # "visits due this week" on the dashboard
+
+# --- outcomes (issue 13: end of treatment, death, survival follow-up, withdrawal) -----------
+# PROTOCOL.md "Outcomes" / "Schedule". Subsequent anticancer therapy is second line or later:
+# first-line anthracycline chemotherapy with anlotinib maintenance is line 1 [default].
+SUBSEQUENT_THERAPY_LINES = (2, 10)  # line of therapy, inclusive [default]

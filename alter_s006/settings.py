@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "safety",
     "queries",
     "crfs",
+    "outcomes",
 ]
 
 MIDDLEWARE = [
