@@ -132,9 +132,7 @@ class SurvivalFollowUp(VersionedModel):
     subject = models.ForeignKey(
         Subject, on_delete=models.PROTECT, related_name="survival_follow_ups"
     )
-    visit = models.OneToOneField(
-        Visit, on_delete=models.PROTECT, related_name="survival_follow_up"
-    )
+    visit = models.OneToOneField(Visit, on_delete=models.PROTECT, related_name="survival_follow_up")
     contact_date = models.DateField(_("contact date"))
     mode = models.CharField(_("mode of contact"), max_length=20, choices=ContactMode.choices)
     status = models.CharField(_("status"), max_length=20, choices=VitalStatus.choices)

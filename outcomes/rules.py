@@ -221,9 +221,10 @@ def survival_follow_up_refusals(
     therapies: Sequence[Therapy] = (),
 ) -> list[Refusal]:
     """The contact (not in the future, not before consent), a status other than dead against
-    a death recorded by the contact, the last date known alive (required unless dead; not after the contact, nor before
-    consent), a new progression (only if none is recorded; from C1D1 to the contact) and each
-    subsequent therapy (regimen, line 2-10, started from the last dose to the contact)."""
+    a death recorded by the contact, the last date known alive (required unless dead; not
+    after the contact, nor before consent), a new progression (only if none is recorded; from
+    C1D1 to the contact) and each subsequent therapy (regimen, line 2-10, started from the last
+    dose to the contact)."""
     found: list[Refusal] = []
     if contact_date > today:
         found.append(Refusal("contact_date", "future_date"))

@@ -95,8 +95,7 @@ MESSAGES = {
         "Treatment was stopped on %(d)s (status off treatment): the decision date is that date."
     ),
     "date_fixed": _(
-        "This date changed the subject's status and cannot be corrected here; ask the data "
-        "manager."
+        "This date changed the subject's status and cannot be corrected here; ask the data manager."
     ),
     "already_recorded": _("This form is already recorded: open it to correct it."),
     "other_subject": _("This adverse event is another subject's."),
@@ -169,9 +168,7 @@ def _check_version(current, expected_version, reason: str, submitted: dict) -> s
     if expected_version is None:
         _refuse(NON_FIELD_ERRORS, "already_recorded")
     if current.version != expected_version:
-        raise EditConflict(
-            current=current, submitted=submitted, expected_version=expected_version
-        )
+        raise EditConflict(current=current, submitted=submitted, expected_version=expected_version)
     return require_reason(reason)
 
 
@@ -293,7 +290,7 @@ def save_end_of_treatment(
             reason=f"End of treatment: {label}",
             by=by,
             last_dose=last_dose,
-            where={"on_date": "decision_date", "last_dose": "decision_date", "reason": NON_FIELD_ERRORS},
+            where={"on_date": "decision_date", "last_dose": "decision_date"},
         )
     if current is None:
         values["subject"] = locked
@@ -388,12 +385,8 @@ def recorded_progression(subject: Subject, exclude_follow_up: int | None = None)
             "scan_date", flat=True
         )
     )
-    dates += [
-        d
-        for d in SurvivalFollowUp.objects.filter(subject=subject, new_progression_date__isnull=False)
-        .exclude(pk=exclude_follow_up)
-        .values_list("new_progression_date", flat=True)
-    ]
+    reported = SurvivalFollowUp.objects.filter(subject=subject, new_progression_date__isnull=False)
+    dates += reported.exclude(pk=exclude_follow_up).values_list("new_progression_date", flat=True)
     return min(dates) if dates else None
 
 
@@ -426,7 +419,8 @@ def save_survival_follow_up(
     with its subsequent anticancer therapies (``therapies``: dicts of regimen, start_date,
     line; they replace the ones stored). Its first save records the visit done on the
     contact date when it is not recorded yet. Status dead without a death recorded is kept
-    and shown (``survival_follow_up_warnings``), the death form to fill. Codes: ``rules``'s (therapy rows on ``therapies-<i>-<field>``),
+    and shown (``survival_follow_up_warnings``), the death form to fill. Codes: ``rules``'s
+    (therapy rows on ``therapies-<i>-<field>``),
     ``not_a_survival_visit``, ``already_recorded``, ``required`` (reason for change)."""
     subject = visit.subject
     require(by, Action.ENTER_DATA, subject.site_id)

@@ -112,25 +112,23 @@ def test_another_subjects_adverse_event_is_refused(subject, coordinator_a, site_
 
     other = make_subject(site_a, coordinator_a, initials="ABC")
     ae = hypertension(subject, coordinator_a)
-    assert codes(
-        lambda: stop(other, coordinator_a, stop_reason="toxicity", toxicity_ae=ae)
-    ) == {"toxicity_ae": ["other_subject"]}
+    assert codes(lambda: stop(other, coordinator_a, stop_reason="toxicity", toxicity_ae=ae)) == {
+        "toxicity_ae": ["other_subject"]
+    }
 
 
 def test_correction_needs_reason_and_version(subject, coordinator_a):
     eot = stop(subject, coordinator_a)
     correct = {"stop_reason": "investigator"}
-    assert codes(
-        lambda: stop(subject, coordinator_a, expected_version=eot.version, **correct)
-    ) == {"reason": ["required"]}
+    assert codes(lambda: stop(subject, coordinator_a, expected_version=eot.version, **correct)) == {
+        "reason": ["required"]
+    }
     with pytest.raises(EditConflict):
         stop(subject, coordinator_a, expected_version=eot.version + 1, reason="typo", **correct)
     assert codes(lambda: stop(subject, coordinator_a, **correct)) == {
         "__all__": ["already_recorded"]
     }
-    saved = stop(
-        subject, coordinator_a, expected_version=eot.version, reason="Misread", **correct
-    )
+    saved = stop(subject, coordinator_a, expected_version=eot.version, reason="Misread", **correct)
     assert (saved.stop_reason, saved.version) == ("investigator", eot.version + 1)
     event = AuditEvent.objects.filter(table_name="outcomes_endoftreatment").latest("chain_seq")
     assert (event.action, event.reason) == ("UPDATE", "Misread")
@@ -189,9 +187,9 @@ def test_death_from_an_adverse_event_needs_a_term_with_grade_5(subject, coordina
         "cause_ae": ["ae_required"]
     }
     alopecia = hypertension(subject, coordinator_a, term=term("Alopecia"), grade=1)
-    assert codes(
-        lambda: die(subject, coordinator_a, cause="adverse_event", cause_ae=alopecia)
-    ) == {"cause_ae": ["ae_term_not_fatal"]}
+    assert codes(lambda: die(subject, coordinator_a, cause="adverse_event", cause_ae=alopecia)) == {
+        "cause_ae": ["ae_term_not_fatal"]
+    }
     ae = hypertension(subject, coordinator_a)
     death = die(subject, coordinator_a, cause="adverse_event", cause_ae=ae)
     assert death.cause_ae == ae
@@ -274,9 +272,7 @@ def test_last_known_alive_limits_both_sides(surv1, coordinator_a, subject):
 
 def test_status_dead_asks_for_the_death_record(surv1, coordinator_a):
     saved = follow_up(surv1, coordinator_a, status="dead", last_known_alive=None)
-    assert [w.code for w in services.survival_follow_up_warnings(saved)] == [
-        "death_not_recorded"
-    ]
+    assert [w.code for w in services.survival_follow_up_warnings(saved)] == ["death_not_recorded"]
     assert Visit.objects.get(pk=surv1.pk).actual_date == TODAY  # the contact is the visit
     die(surv1.subject, coordinator_a, death_date=TODAY)  # keeps the visit done and its form
     saved.refresh_from_db()
@@ -333,9 +329,7 @@ def test_new_progression_only_when_none_recorded(surv1, coordinator_a):
 
 def test_survival_follow_up_needs_a_survival_visit(subject, coordinator_a):
     screening = subject.visits.get(code="SCR")
-    assert codes(lambda: follow_up(screening, coordinator_a)) == {
-        "visit": ["not_a_survival_visit"]
-    }
+    assert codes(lambda: follow_up(screening, coordinator_a)) == {"visit": ["not_a_survival_visit"]}
 
 
 # --- withdrawal -----------------------------------------------------------------------------
@@ -366,7 +360,10 @@ def test_withdrawal_from_treatment_only_keeps_the_status(subject, coordinator_a)
     assert corrected.withdrawal_date == TODAY - DAY
     assert codes(
         lambda: withdraw(
-            subject, coordinator_a, withdrawal=corrected, expected_version=corrected.version,
+            subject,
+            coordinator_a,
+            withdrawal=corrected,
+            expected_version=corrected.version,
             reason="wider",
         )
     ) == {"scope": ["ends_participation"]}
@@ -378,9 +375,10 @@ def test_withdrawal_date_limits_both_sides(subject, coordinator_a):
     assert codes(lambda: withdraw(subject, coordinator_a, withdrawal_date=TODAY + DAY)) == {
         "withdrawal_date": ["future_date"]
     }
-    assert codes(
-        lambda: withdraw(subject, coordinator_a, scope="treatment_only", withdrawal_date=consent - DAY)
-    ) == {"withdrawal_date": ["before_consent"]}
+    early = {"scope": "treatment_only", "withdrawal_date": consent - DAY}
+    assert codes(lambda: withdraw(subject, coordinator_a, **early)) == {
+        "withdrawal_date": ["before_consent"]
+    }
     saved = withdraw(subject, coordinator_a, scope="treatment_only", withdrawal_date=consent)
     assert saved.withdrawal_date == consent
 
