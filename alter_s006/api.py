@@ -37,6 +37,7 @@ from assessments.api import router as assessments_router
 from audit.versioning import EditConflict
 from dosing.api import router as dosing_router
 from eligibility.api import router as eligibility_router
+from outcomes.api import router as outcomes_router
 from safety.api import router as safety_router
 from subjects.api import router as subjects_router
 
@@ -139,6 +140,7 @@ api.add_router("", eligibility_router)
 api.add_router("", dosing_router)
 api.add_router("", assessments_router)
 api.add_router("", safety_router)
+api.add_router("", outcomes_router)
 
 
 # --- errors ----------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("assessments.urls")),
     path("", include("safety.urls")),
     path("", include("queries.urls")),
+    path("", include("outcomes.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
