@@ -24,6 +24,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import Action, require
+from alter_s006 import protocol as P
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
 from outcomes import rules, selectors
@@ -221,10 +222,25 @@ def decision_recorded(subject: Subject) -> dt.date | None:
 
 
 def last_dose_for(subject: Subject) -> dt.date | None:
-    """The last dose as the dosing app knows it (``dosing.services.last_dose``)."""
-    from dosing.services import last_dose
+    """The last dose as the dosing app knows it (``dosing.services.last_dose``: the one
+    recorded at stop, else the calendar's latest dosing day so far). A subject who left the
+    study while on treatment (died, withdrew) took no dose after that day: the calendar is read
+    up to it."""
+    from dosing import exposure
+    from dosing import services as dosing
 
-    return last_dose(subject)
+    if subject.last_dose_date is None and subject.status in (S.DIED, S.WITHDRAWN):
+        if subject.c1d1_date is None:
+            return None
+        summary = exposure.exposure(
+            subject.c1d1_date,
+            dosing.events_for(subject),
+            min(subject.status_date, subject.site.today()),
+            allow_reescalation=P.ALLOW_REESCALATION,
+            visit_dates=dosing.visit_dates(subject),
+        )
+        return summary.last_dose
+    return dosing.last_dose(subject)
 
 
 @transaction.atomic

@@ -398,3 +398,13 @@ def test_completed_forms_names_the_visit_forms_stored(surv1, coordinator_a):
     assert selectors.completed_forms([]) == set()
     assert EndOfTreatment.objects.count() == SurvivalFollowUp.objects.count() == 1
     assert Death.objects.count() == 0
+
+
+def test_end_of_treatment_after_death_on_treatment_reads_doses_up_to_the_death(
+    subject, coordinator_a
+):
+    die(subject, coordinator_a, death_date=D(2026, 2, 20))  # cycle 3 day 5
+    eot = stop(fresh(subject), coordinator_a, decision_date=D(2026, 2, 20), stop_reason="death")
+    assert eot.last_dose_date == D(2026, 2, 20)
+    assert eot.visit is None  # no end-of-treatment visit is planned after death
+    assert fresh(subject).status == "died"
