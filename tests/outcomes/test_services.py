@@ -408,3 +408,38 @@ def test_end_of_treatment_after_death_on_treatment_reads_doses_up_to_the_death(
     assert eot.last_dose_date == D(2026, 2, 20)
     assert eot.visit is None  # no end-of-treatment visit is planned after death
     assert fresh(subject).status == "died"
+
+
+@pytest.mark.parametrize("form", ["death", "follow_up", "withdrawal"])
+def test_every_correction_needs_reason_and_version(form, subject, coordinator_a):
+    if form == "death":
+        first = die(subject, coordinator_a)
+
+        def again(**kw):
+            return die(subject, coordinator_a, autopsy="yes", **kw)
+
+    elif form == "follow_up":
+        stop(subject, coordinator_a)
+        visit = fresh(subject).visits.get(code="SURV1")
+        first = follow_up(visit, coordinator_a)
+
+        def again(**kw):
+            return follow_up(visit, coordinator_a, mode="medical_records", **kw)
+
+    else:
+        first = withdraw(subject, coordinator_a, scope="treatment_only")
+
+        def again(**kw):
+            return withdraw(
+                subject, coordinator_a, scope="treatment_only", withdrawal=first,
+                withdrawal_date=TODAY - DAY, **kw,
+            )  # fmt: skip
+
+    assert codes(lambda: again(expected_version=first.version)) == {"reason": ["required"]}
+    with pytest.raises(EditConflict):
+        again(expected_version=first.version + 1, reason="Source checked")
+    saved = again(expected_version=first.version, reason="Source checked")
+    assert saved.version == first.version + 1
+    table = type(saved)._meta.db_table
+    event = AuditEvent.objects.filter(table_name=table).latest("chain_seq")
+    assert (event.action, event.reason) == ("UPDATE", "Source checked")
