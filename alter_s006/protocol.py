@@ -168,3 +168,7 @@ CONMED_DOSE_MAX = Decimal("100000")
 # The grade at baseline of a medical-history condition: CTCAE grades 1-4 (5 is death) [default].
 BASELINE_GRADE_MIN = 1
 BASELINE_GRADE_MAX = 4
+# --- outcomes (issue 13: end of treatment, death, survival follow-up, withdrawal) -----------
+# PROTOCOL.md "Outcomes" / "Schedule". Subsequent anticancer therapy is second line or later:
+# first-line anthracycline chemotherapy with anlotinib maintenance is line 1 [default].
+SUBSEQUENT_THERAPY_LINES = (2, 10)  # line of therapy, inclusive [default]

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "queries",
     "crfs",
     "logs",
+    "outcomes",
 ]
 
 MIDDLEWARE = [

@@ -38,6 +38,7 @@ urlpatterns = [
     path("", include("queries.urls")),
     path("", include("crfs.urls")),
     path("", include("logs.urls")),
+    path("", include("outcomes.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

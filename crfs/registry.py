@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -127,8 +126,13 @@ FORMS: dict[str, FormSpec] = {
         FormSpec("lab_panel", _("Lab panel"), url_name="safety:labs", visit_query=True),
         FormSpec("dispensing", _("Dispensing and returns"), url_name="dosing:accountability"),
         FormSpec("recist_timepoint", _("RECIST 1.1 timepoint"), url_name="assessments:new"),
-        FormSpec("end_of_treatment", _("End of treatment"), url_name="subjects:transition"),
-        FormSpec("survival_follow_up", _("Survival follow-up"), url_name="subjects:transition"),
+        FormSpec("end_of_treatment", _("End of treatment"), url_name="outcomes:end_of_treatment"),
+        FormSpec(
+            "survival_follow_up",
+            _("Survival follow-up"),
+            url_name="outcomes:survival_follow_up",
+            visit_url=True,
+        ),
     )
 }
 
@@ -198,23 +202,30 @@ def _visit_level_states(visits) -> StateMap:
         out[(visit_id, "lab_panel")] = FormState.COMPLETE
     for visit_id in Timepoint.objects.filter(visit_id__in=ids).values_list("visit_id", flat=True):
         out[(visit_id, "recist_timepoint")] = FormState.COMPLETE
+    # dispensing: on the day a cycle visit was held (one query for the subjects' dispensings,
+    # also when no visit is held yet: the same statements whatever the visits)
     held = {
         (v.subject_id, v.actual_date): v.pk for v in visits if v.actual_date and v.kind == "cycle"
     }
-    if held:
-        dispensed = Dispensing.objects.filter(
-            Q(subject_id__in={s for s, _d in held}) & Q(dispensed_on__in={d for _s, d in held})
-        ).values_list("subject_id", "dispensed_on")
-        for key in dispensed:
-            if key in held:
-                out[(held[key], "dispensing")] = FormState.COMPLETE
+    dispensed = Dispensing.objects.filter(subject_id__in={v.subject_id for v in visits})
+    for key in dispensed.values_list("subject_id", "dispensed_on"):
+        if key in held:
+            out[(held[key], "dispensing")] = FormState.COMPLETE
     return out
+
+
+def _outcome_states(visits) -> StateMap:
+    """End of treatment and survival follow-up (``outcomes``): one query per form model."""
+    from outcomes.selectors import completed_forms
+
+    return dict.fromkeys(completed_forms(v.pk for v in visits), FormState.COMPLETE)
 
 
 STATE_PROVIDERS: list[Callable[[list], StateMap]] = [
     _own_states,
     _subject_level_states,
     _visit_level_states,
+    _outcome_states,
 ]
 
 

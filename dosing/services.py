@@ -153,12 +153,24 @@ def events_with_adverse_events(subject: Subject):
     )
 
 
+def calendar_events(subject: Subject) -> list[calendar.DoseEvent]:
+    """The dose events the calendar and the diary plan from: once treatment has stopped
+    (``Subject.last_dose_date``, set by the end of treatment through ``change_status``), a
+    discontinuation the day after the last dose ends it, so no dosing day follows the last
+    dose (an earlier discontinuation recorded stays the one that counts)."""
+    events = events_for(subject)
+    if subject.last_dose_date is not None:
+        stop = subject.last_dose_date + dt.timedelta(days=1)
+        events.append(calendar.DoseEvent(kind=calendar.EventKind.DISCONTINUATION, start=stop))
+    return events
+
+
 def calendar_for(subject: Subject, start: dt.date, end: dt.date) -> list[calendar.CalendarDay]:
     if subject.c1d1_date is None:
         return []
     return calendar.build_calendar(
         subject.c1d1_date,
-        events_for(subject),
+        calendar_events(subject),
         start,
         end,
         allow_reescalation=P.ALLOW_REESCALATION,
@@ -186,7 +198,7 @@ def diary_cycle(subject: Subject) -> calendar.Cycle | None:
     if subject.c1d1_date is None:
         return None
     today = subject.site.today()
-    events = events_for(subject)
+    events = calendar_events(subject)
     cycles = calendar.cycle_starts(
         subject.c1d1_date,
         events,

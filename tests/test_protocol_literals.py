@@ -19,7 +19,7 @@ from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
 APPS = ["accounts", "alter_s006", "assessments", "audit", "dosing", "eligibility", "outbox",
-        "queries", "safety", "subjects"]  # fmt: skip
+        "outcomes", "queries", "safety", "subjects"]  # fmt: skip
 
 # A protocol number written out in words a user reads.
 PATTERNS = {

@@ -25,6 +25,7 @@ from dosing.models import Dispensing, DoseEvent
 from eligibility.models import EligibilitySignature, ReferenceRange, Screening
 from eligibility.services import save_screening
 from logs.models import ConMed, Deviation, MedicalHistory
+from outcomes.models import Death, EndOfTreatment, SurvivalFollowUp, Withdrawal
 from safety.models import AdverseEvent, CtcaeTerm, LabPanel, SaeReport
 from safety.services import load_ctcae
 from subjects.models import Subject, Visit
@@ -533,6 +534,78 @@ def range_supersession(w):
 
 
 #                   anonymous  coord_a  inv_a  coord_b  monitor_a  data_manager
+# outcomes
+def eot_form(w):
+    return {"decision_date": w.today.isoformat(), "stop_reason": "progression"}
+
+
+def with_eot(w):
+    """On treatment (C1D1 yesterday), treatment ended today for progression: off treatment,
+    with its survival follow-up visits planned (SURV1 is ``w.surv``)."""
+    from outcomes.services import save_end_of_treatment
+
+    on_treatment(w)
+    w.subject.refresh_from_db()
+    w.eot = save_end_of_treatment(
+        subject=w.subject, by=w.subject.created_by, decision_date=w.today, stop_reason="progression"
+    )
+    w.surv = w.subject.visits.get(code="SURV1")
+
+
+def death_form(w):
+    return {"death_date": w.today.isoformat(), "cause": "disease_progression", "autopsy": "no"}
+
+
+def with_death(w):
+    from outcomes.services import save_death
+
+    on_treatment(w)
+    w.subject.refresh_from_db()
+    w.death = save_death(
+        subject=w.subject, by=w.subject.created_by, **death_form(w) | {"death_date": w.today}
+    )
+
+
+def follow_up_json(w):
+    return {
+        "contact_date": w.today.isoformat(),
+        "mode": "telephone",
+        "status": "alive",
+        "last_known_alive": w.today.isoformat(),
+    }
+
+
+def follow_up_form(w):
+    return follow_up_json(w) | {"therapies-TOTAL_FORMS": "0", "therapies-INITIAL_FORMS": "0"}
+
+
+def with_follow_up(w):
+    from outcomes.services import save_survival_follow_up
+
+    with_eot(w)
+    w.follow_up = save_survival_follow_up(
+        visit=w.surv,
+        by=w.subject.created_by,
+        contact_date=w.today,
+        mode="telephone",
+        status="alive",
+        last_known_alive=w.today,
+    )
+
+
+def with_withdrawal(w):
+    """A withdrawal of consent from treatment only, today (the status stays)."""
+    from outcomes.services import save_withdrawal
+
+    w.withdrawal = save_withdrawal(
+        subject=w.subject, by=w.subject.created_by, withdrawal_date=w.today, scope="treatment_only"
+    )
+
+
+def surv_args(w):
+    return [w.subject.pk, w.surv.pk]
+
+
 ACCESS: dict[str, Url] = {
     "home": Url({"GET": (302, 200, 200, 200, 200, 200)}),
     "switch-site": Url(
@@ -1248,6 +1321,148 @@ ACCESS: dict[str, Url] = {
         writes=True,
         setup=with_con_med,
     ),
+    # --- outcomes (pages) ---
+    "outcomes:end_of_treatment": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=eot_form,
+        writes=True,
+        setup=on_treatment,
+    ),
+    "outcomes:death": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=death_form,
+        writes=True,
+        setup=on_treatment,
+    ),
+    "outcomes:survival_follow_up": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
+        args=surv_args,
+        body=follow_up_form,
+        writes=True,
+        setup=with_eot,
+    ),
+    "outcomes:withdrawals": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"withdrawal_date": w.today.isoformat(), "scope": "all_follow_up"},
+        writes=True,
+        setup=with_withdrawal,
+    ),
+    "outcomes:withdrawal": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
+        args=lambda w: [w.subject.pk, w.withdrawal.pk],
+        body=lambda w: {
+            "withdrawal_date": w.today.isoformat(),
+            "scope": "treatment_only",
+            "version": w.withdrawal.version,
+            "reason": "Date checked on the signed form",
+        },
+        writes=True,
+        setup=with_withdrawal,
+    ),
+    # --- outcomes (API) ---
+    "api:get_end_of_treatment": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=with_eot
+    ),
+    "api:record_end_of_treatment": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=eot_form,
+        api=True,
+        writes=True,
+        setup=on_treatment,
+    ),
+    "api:correct_end_of_treatment": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {
+            "version": w.eot.version,
+            "reason": "Misread",
+            "stop_reason": "other",
+            "reason_other": "Moved abroad",
+        },
+        api=True,
+        writes=True,
+        setup=with_eot,
+    ),
+    "api:get_death": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=with_death
+    ),
+    "api:record_death": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=death_form,
+        api=True,
+        writes=True,
+        setup=on_treatment,
+    ),
+    "api:correct_death": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"version": w.death.version, "reason": "Report received", "autopsy": "yes"},
+        api=True,
+        writes=True,
+        setup=with_death,
+    ),
+    "api:get_survival": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True, setup=with_eot
+    ),
+    "api:get_survival_follow_up": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)},
+        args=lambda w: [w.surv.pk],
+        api=True,
+        setup=with_follow_up,
+    ),
+    "api:record_survival_follow_up": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=lambda w: [w.surv.pk],
+        body=follow_up_json,
+        api=True,
+        writes=True,
+        setup=with_eot,
+    ),
+    "api:correct_survival_follow_up": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.surv.pk],
+        body=lambda w: {"version": w.follow_up.version, "reason": "Misheard", "mode": "other"},
+        api=True,
+        writes=True,
+        setup=with_follow_up,
+    ),
+    "api:list_withdrawals": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)},
+        args=subject_args,
+        api=True,
+        setup=with_withdrawal,
+    ),
+    "api:record_withdrawal": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"withdrawal_date": w.today.isoformat(), "scope": "all_follow_up"},
+        api=True,
+        writes=True,
+        setup=with_withdrawal,
+    ),
+    "api:get_withdrawal": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)},
+        args=lambda w: [w.withdrawal.pk],
+        api=True,
+        setup=with_withdrawal,
+    ),
+    "api:correct_withdrawal": Url(
+        {"PATCH": (401, 200, 200, 404, 403, 403)},
+        args=lambda w: [w.withdrawal.pk],
+        body=lambda w: {
+            "version": w.withdrawal.version,
+            "reason": "Checked",
+            "scope": "treatment_only",
+        },
+        api=True,
+        writes=True,
+        setup=with_withdrawal,
+    ),
 }
 
 # One case per (URL, method, member). Cases whose URL needs the same data are run one after
@@ -1292,6 +1507,10 @@ def stored_clinical_data():
         list(model.objects.order_by("pk").values_list("pk", "version"))
         for model in (ConMed, MedicalHistory, Deviation)
     ]
+    outcomes = [
+        list(model.objects.order_by("pk").values_list("pk", "version"))
+        for model in (EndOfTreatment, Death, SurvivalFollowUp, Withdrawal)
+    ]
     return (
         subjects,
         visits,
@@ -1303,6 +1522,7 @@ def stored_clinical_data():
         reference_ranges,
         crfs,
         logs,
+        outcomes,
     )
 
 
