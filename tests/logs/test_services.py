@@ -58,6 +58,7 @@ def test_a_con_med_is_stored_and_audited(treated, coordinator_a):
         ({"stop_date": D(2026, 2, 1)}, "stop_date", "stop_and_ongoing"),
         ({"dose": Decimal("0")}, "dose", "dose_implausible"),
         ({"dose": Decimal("100000.0001")}, "dose", "dose_implausible"),
+        ({"dose": Decimal("0.00001")}, "dose", "max_decimal_places"),  # the column keeps 4
         ({"unit": "spoonful"}, "unit", "invalid_choice"),
         ({"route": "ear"}, "route", "invalid_choice"),
         ({"frequency": "hourly"}, "frequency", "invalid_choice"),
