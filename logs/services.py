@@ -116,7 +116,8 @@ def check_con_med(cm: ConMed, subject: Subject) -> None:
     problems = rules.check_period(cm.start_date, cm.stop_date, cm.ongoing, subject.site.today())
     if isinstance(cm.dose, int) and not isinstance(cm.dose, bool):
         cm.dose = Decimal(cm.dose)
-    problems += rules.check_dose(cm.dose if isinstance(cm.dose, Decimal) else None)
+    dose_problems = rules.check_dose(cm.dose if isinstance(cm.dose, Decimal) else None)
+    problems += dose_problems
     extra: dict[str, ValidationError] = {}
     if not cm.name:
         extra["name"] = _e(_("Enter the name of the medication."), "required")
@@ -132,8 +133,10 @@ def check_con_med(cm: ConMed, subject: Subject) -> None:
         linked = getattr(cm, field)
         if linked is not None and linked.subject_id != subject.pk:
             extra.setdefault(field, _e(_("This record is another subject's."), "other_subject"))
+    # the dose's places and digits (what the column keeps) once it is a plausible number
+    skip = ["start_date", "stop_date", "indication_ae", "indication_history"]
     for field, error in _model_checks(
-        cm, exclude=["dose", "start_date", "stop_date", "indication_ae", "indication_history"]
+        cm, exclude=skip + (["dose"] if dose_problems else [])
     ).items():
         extra.setdefault(field, error)
     _refuse(problems, extra)

@@ -58,6 +58,7 @@ def test_a_con_med_is_stored_and_audited(treated, coordinator_a):
         ({"stop_date": D(2026, 2, 1)}, "stop_date", "stop_and_ongoing"),
         ({"dose": Decimal("0")}, "dose", "dose_implausible"),
         ({"dose": Decimal("100000.0001")}, "dose", "dose_implausible"),
+        ({"dose": Decimal("0.00001")}, "dose", "max_decimal_places"),  # the column keeps 4
         ({"unit": "spoonful"}, "unit", "invalid_choice"),
         ({"route": "ear"}, "route", "invalid_choice"),
         ({"frequency": "hourly"}, "frequency", "invalid_choice"),
@@ -479,3 +480,24 @@ def test_the_command_syncs_every_active_subject(treated, coordinator_a):
     assert "1 deviations raised" in out.getvalue()
     call_command("sync_deviations", stdout=out)
     assert Deviation.objects.count() == 1
+
+
+def test_a_deviation_the_system_dismissed_is_raised_again_when_its_cause_returns(
+    treated, coordinator_a
+):
+    visit = late_c2d1(treated, coordinator_a)
+    services.sync_deviations(treated)
+    for day, reason in ((D(2026, 1, 27), "Date misread"), (D(2026, 2, 2), "Source re-checked")):
+        visit.refresh_from_db()
+        subject_services.record_visit(
+            visit=visit,
+            by=coordinator_a,
+            actual_date=day,
+            missed=False,
+            note="",
+            expected_version=visit.version,
+            reason=reason,
+        )
+        services.sync_deviations(treated)
+    dev = Deviation.objects.get()
+    assert (dev.status, dev.dismissal_reason) == ("raised", "")
