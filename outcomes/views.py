@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import Action, get_access, require
@@ -25,8 +26,19 @@ from outcomes.forms import (
     WithdrawalForm,
 )
 from outcomes.models import Death, EndOfTreatment, SurvivalFollowUp, Withdrawal
+from outcomes.rules import AliveSource
 from subjects.models import Visit
 from subjects.schedule import VisitKind
+
+# Where the last date known alive comes from, as the page names it.
+ALIVE_SOURCES = {
+    AliveSource.FOLLOW_UP: gettext_lazy("survival follow-up"),
+    AliveSource.VISIT: gettext_lazy("a visit done"),
+    AliveSource.DOSE: gettext_lazy("dosing"),
+    AliveSource.ADVERSE_EVENT: gettext_lazy("an adverse event"),
+    AliveSource.LAB: gettext_lazy("a lab sample"),
+    AliveSource.CONSENT: gettext_lazy("the informed consent"),
+}
 
 
 def _initial(record, names) -> dict:
@@ -261,7 +273,7 @@ def survival_follow_up(request, pk, visit_pk):
         facts=[
             (
                 _("Last date known alive so far"),
-                f"{known.on.isoformat()} ({known.source.value})" if known else "—",
+                f"{known.on.isoformat()} ({ALIVE_SOURCES[known.source]})" if known else "—",
             )
         ],
     )
