@@ -141,6 +141,10 @@ def add_event(
 
                 sync_schedule(locked)
             dose_event_recorded.send(sender=DoseEvent, event=event)
+    # a dispensing inside a dose interruption is a protocol deviation (issue 13)
+    from logs.services import sync_deviations
+
+    sync_deviations(event.subject)
     return event
 
 
@@ -238,6 +242,10 @@ def record_dispensing(
     _validate_dispensing(pure, subject)
     with transaction.atomic(), audit_context(user=by, reason="Dispensed", subject=subject):
         row.save()
+    # a dispensing inside a dose interruption is a protocol deviation (issue 13)
+    from logs.services import sync_deviations
+
+    sync_deviations(row.subject)
     return row
 
 

@@ -438,4 +438,8 @@ def record_visit(
         )
         with audit_context(user=by, reason=reason or "Schedule re-planned after visit"):
             sync_schedule(saved.subject)
+        # a visit out of its window is a protocol deviation for the site to confirm (issue 13)
+        from logs.services import sync_deviations
+
+        sync_deviations(saved.subject)
     return saved

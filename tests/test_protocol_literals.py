@@ -18,7 +18,8 @@ import pytest
 from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR)
-APPS = ["accounts", "alter_s006", "assessments", "audit", "dosing", "eligibility", "outbox",
+APPS = ["accounts", "alter_s006", "assessments", "audit", "crfs", "dosing", "eligibility", "logs",
+        "outbox",
         "outcomes", "queries", "safety", "subjects"]  # fmt: skip
 
 # A protocol number written out in words a user reads.
