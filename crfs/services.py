@@ -274,9 +274,22 @@ def _derive(spec: FormSpec, record, subject: Subject) -> None:
         record.proteinuria_grade, record.proteinuria_note = result.grade, result.note[:300]
 
 
-def validate(spec: FormSpec, visit: Visit, values: dict, record=None, *, derive: bool = True):
+PARTIAL_OK = ("required", "rr_or_heart_rate")  # what the live preview lets pass while typing
+
+
+def validate(
+    spec: FormSpec,
+    visit: Visit,
+    values: dict,
+    record=None,
+    *,
+    derive: bool = True,
+    partial: bool = False,
+):
     """The record ``values`` would make (unsaved, derived values computed) or one
-    ValidationError with every refusal. Also the htmx preview's path (nothing saved)."""
+    ValidationError with every refusal. Also the htmx preview's path (nothing saved), with
+    ``partial``: values still missing are not refused, and what they would give is left out;
+    a value typed wrong (implausible, a date after today) is refused all the same."""
     subject = visit.subject
     unknown = set(values) - set(spec.fields)
     if unknown:
@@ -290,6 +303,8 @@ def validate(spec: FormSpec, visit: Visit, values: dict, record=None, *, derive:
     _check_date(errors, subject, values.get("assessed_on"))
     _plausible(errors, values, spec)
     _check_rules(errors, spec, values, visit)
+    if partial:
+        errors = {k: e for k, e in errors.items() if e.code not in PARTIAL_OK}
     if errors:
         raise ValidationError(errors)
     candidate = record or spec.model(subject=subject, visit=visit)
@@ -306,7 +321,11 @@ def validate(spec: FormSpec, visit: Visit, values: dict, record=None, *, derive:
         validate_constraints=False,
     )
     if derive:
-        _derive(spec, candidate, subject)
+        try:
+            _derive(spec, candidate, subject)
+        except (derived.DerivationError, grading.GradingError, TypeError):
+            if not partial:
+                raise
     return candidate
 
 

@@ -125,7 +125,7 @@ def preview(request, pk, visit_pk, form_key):
     record, problems = None, []
     if form.is_valid():
         try:
-            record = services.validate(spec, visit, form.values())
+            record = services.validate(spec, visit, form.values(), partial=True)
         except ValidationError as exc:
             problems = [m for msgs in exc.message_dict.values() for m in msgs]
         except (ValueError, ArithmeticError):

@@ -126,3 +126,31 @@ def test_coordinator_completes_a_cycle_visit(page, site_a, coordinator_a):
         "data-crf-state", "complete"
     )
     screenshot(page, "e2e-visit-crfs-timeline")
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-hans"])
+def test_visit_and_crf_pages_at_1280_and_1920(page, site_a, coordinator_a, lang):
+    """The visit page, the vital-signs form (with a live grade) and the subject timeline in
+    English and Chinese at 1,280 and 1,920 px: nothing scrolls sideways; screenshots kept."""
+    ensure_ctcae()
+    subject, c2 = on_cycle_2(site_a, coordinator_a)
+    login(page, "coord_a", PASSWORD)
+    if lang != "en":
+        page.goto(f"{page.base}/subjects/{subject.pk}/")
+        page.select_option("#language-select", lang)
+        expect(page.locator("html")).to_have_attribute("lang", lang)
+    for width in (1280, 1920):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{page.base}/subjects/{subject.pk}/visits/{c2.pk}/crfs/")
+        expect(page.locator("#visit-forms")).to_be_visible()
+        screenshot(page, f"crfs-visit-{lang}-{width}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.goto(f"{page.base}/subjects/{subject.pk}/visits/{c2.pk}/crfs/vital_signs/")
+        page.fill("#id_systolic", "150")
+        page.fill("#id_diastolic", "85")
+        expect(page.locator('#derived [data-grade-term="Hypertension"]')).to_be_visible()
+        screenshot(page, f"crfs-vitals-{lang}-{width}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        page.goto(f"{page.base}/subjects/{subject.pk}/")
+        screenshot(page, f"crfs-timeline-{lang}-{width}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
