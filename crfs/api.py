@@ -40,6 +40,10 @@ class VisitFormsOut(Schema):
     )
     required: int
     complete: int
+    days_late: int | None = Field(
+        ...,
+        description="Days the CRFs of a held visit are incomplete past the allowed entry time",
+    )
     forms: list[FormRowOut]
 
 
@@ -197,6 +201,9 @@ def visit_forms(request, visit_id: PathId):
         "state": completeness.state.value,
         "required": completeness.required,
         "complete": completeness.complete,
+        "days_late": soa.days_incomplete(
+            visit.actual_date, completeness.state, visit.subject.site.today()
+        ),
         "forms": [
             {
                 "form": r["key"],

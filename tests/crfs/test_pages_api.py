@@ -188,6 +188,8 @@ def test_api_records_reads_and_corrects(client, coordinator_a, monitor_a, visit)
     assert Urinalysis.objects.get().version == 2
     forms = api.get(f"/visits/{c1.pk}/crfs").json()
     assert forms["state"] == "incomplete"
+    # C1D1 not held (no date): never late; the clock is 2026-03-02
+    assert forms["days_late"] is None
     assert {f["form"]: f["state"] for f in forms["forms"]}["urinalysis"] == "complete"
     monitor = Api(client, monitor_a)
     assert monitor.get(path).status_code == 200
