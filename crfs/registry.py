@@ -30,6 +30,7 @@ class FormSpec:
     url_name: str = ""  # another app's page: URL name taking the subject pk
     visit_url: bool = False  # that URL takes (subject pk, visit pk)
     visit_query: bool = False  # that page takes ?visit=<pk> to choose the visit
+    log_url_name: str = ""  # a review: the log it reviews (URL name taking the subject pk)
     units: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -44,9 +45,14 @@ class FormSpec:
         return f"{url}?visit={visit.pk}" if self.visit_query else url
 
 
-def _review(key, label):
+def _review(key, label, log_url_name):
     return FormSpec(
-        key, label, model=m.Review, fields=("assessed_on", "answer", "comment"), review_kind=key
+        key,
+        label,
+        model=m.Review,
+        fields=("assessed_on", "answer", "comment"),
+        review_kind=key,
+        log_url_name=log_url_name,
     )
 
 
@@ -106,10 +112,10 @@ FORMS: dict[str, FormSpec] = {
             fields=("assessed_on", "tsh", "ft4", "not_done_reason"),
             units={"tsh": "mIU/L", "ft4": "pmol/L"},
         ),
-        _review("con_med_review", _("Concomitant medications review")),
-        _review("ae_review", _("Adverse events review")),
-        _review("medical_history_review", _("Medical history review")),
-        _review("ae_outcome_review", _("Ongoing adverse events' outcomes")),
+        _review("con_med_review", _("Concomitant medications review"), "logs:con_meds"),
+        _review("ae_review", _("Adverse events review"), "safety:ae_list"),
+        _review("medical_history_review", _("Medical history review"), "logs:history"),
+        _review("ae_outcome_review", _("Ongoing adverse events' outcomes"), "safety:ae_list"),
         # entered on other apps' pages
         FormSpec("demographics", _("Demographics and consent"), url_name="subjects:edit"),
         FormSpec(
