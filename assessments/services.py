@@ -146,6 +146,10 @@ def record_baseline(*, subject: Subject, by, targets: list[dict], non_targets: l
         with audit_context(user=by, reason="RECIST baseline recorded"):
             for row in rows:
                 row.save()
+        # the baseline is often the screening visit's last CRF (issue 13)
+        from crfs.services import close_screening_visit
+
+        close_screening_visit(locked, by=by)
     return rows
 
 

@@ -491,3 +491,52 @@ def test_screening_visit_done_when_its_crfs_are_complete(visit, coordinator_a):
     signed = current_signature(scr.subject).signed_at.astimezone(scr.subject.site.tz).date()
     assert scr.actual_date == signed
     assert services.visit_forms(scr)[1].state.value == "complete"
+
+
+def test_the_baseline_as_last_screening_crf_closes_the_visit(visit, coordinator_a):
+    from assessments.services import record_baseline
+
+    scr, day = visit("SCR"), D(2025, 12, 22)
+    save(scr, "vital_signs", vitals(assessed_on=day, height=Decimal("170.0")), coordinator_a)
+    save(
+        scr,
+        "physical_exam",
+        {"assessed_on": day, "result": "normal", "findings": ""},
+        coordinator_a,
+    )
+    save(
+        scr,
+        "ecg",
+        {
+            "assessed_on": day,
+            "qt": 400,
+            "rr": 1000,
+            "heart_rate": None,
+            "interpretation": "normal",
+            "findings": "",
+        },
+        coordinator_a,
+    )
+    for key in ("con_med_review", "medical_history_review"):
+        save(scr, key, {"assessed_on": day, "answer": "none", "comment": ""}, coordinator_a)
+    scr.refresh_from_db()
+    assert scr.actual_date is None  # the baseline tumour assessment is missing
+    record_baseline(
+        subject=scr.subject,
+        by=coordinator_a,
+        non_targets=[],
+        targets=[
+            {
+                "lesion_id": "T1",
+                "organ": "liver",
+                "location": "segment VI",
+                "method": "CT",
+                "slice_thickness_mm": 5,
+                "is_node": False,
+                "baseline_date": day,
+                "diameter_mm": 40,
+            }
+        ],
+    )
+    scr.refresh_from_db()
+    assert scr.actual_date is not None
