@@ -87,6 +87,18 @@ SCHEDULE_OF_ASSESSMENTS: dict[str, tuple[tuple[str, str], ...]] = {  # [default]
         ("ae_outcome_review", "required"),
     ),
     "survival_follow_up": (("survival_follow_up", "required"),),
+    # a visit between the planned ones: what was done is entered, the AE review always
+    "unscheduled": (
+        ("ae_review", "required"),
+        ("vital_signs", "optional"),
+        ("ecog", "optional"),
+        ("physical_exam", "optional"),
+        ("lab_panel", "optional"),
+        ("urinalysis", "optional"),
+        ("ecg", "optional"),
+        ("thyroid_function", "optional"),
+        ("con_med_review", "optional"),
+    ),
 }
 # A visit whose required CRFs are not all complete this many days after its date is listed for
 # the monitors ("CRF incomplete N days after the visit") [default]

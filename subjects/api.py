@@ -237,6 +237,27 @@ def patch_visit(request, visit_id: PathId, payload: VisitPatch):
     return Visit.objects.select_related("subject__site").get(pk=saved.pk)
 
 
+class UnscheduledIn(In):
+    on_date: Date = Field(..., description="The day the patient came (held that day)")
+    note: Text = Field(..., description="Why the patient came")
+
+
+@router.post(
+    "/subjects/{subject_id}/unscheduled-visits",
+    response={201: VisitOut},
+    summary="Record an unscheduled visit (U1, U2, ...), held on its date",
+    description="422 `not_enrolled` before enrolment, `future_date`, `before_consent`; "
+    "`note` (why the patient came) is required. Its CRFs are those of the schedule's "
+    "`unscheduled` row (`GET /visits/{id}/crfs`).",
+)
+def add_unscheduled_visit(request, subject_id: PathId, payload: UnscheduledIn):
+    subject = subject_for(request.auth, subject_id)
+    visit = services.add_unscheduled_visit(
+        subject=subject, by=request.auth, on_date=payload.on_date, note=payload.note
+    )
+    return Status(201, Visit.objects.select_related("subject__site").get(pk=visit.pk))
+
+
 @router.get(
     "/subjects/{subject_id}/history",
     response=list[AuditOut],

@@ -130,3 +130,13 @@ class VisitForm(edc.Form):
         super().__init__(*args, **kwargs)
         self.helper = FormHelper()
         self.helper.form_tag = False
+
+
+class UnscheduledVisitForm(edc.Form):
+    on_date = edc.DateField(label=_("Visit date"), widget=DATE)
+    note = forms.CharField(
+        label=_("Why the patient came"),
+        max_length=500,
+        required=False,
+        help_text=_("E.g. a symptom, a lab check, a dose-modification review."),
+    )

@@ -33,6 +33,7 @@ VISIT_KIND_LABELS = {
     _K.END_OF_TREATMENT: _("end of treatment"),
     _K.SAFETY_FOLLOW_UP: _("safety follow-up"),
     _K.SURVIVAL_FOLLOW_UP: _("survival follow-up"),
+    _K.UNSCHEDULED: _("unscheduled"),
 }
 _V = schedule.VisitStatus
 VISIT_STATUS_LABELS = {

@@ -39,6 +39,9 @@ class VisitKind(StrEnum):
     END_OF_TREATMENT = "end_of_treatment"
     SAFETY_FOLLOW_UP = "safety_follow_up"
     SURVIVAL_FOLLOW_UP = "survival_follow_up"
+    # not planned: added by the site when the patient comes in between visits (issue 13); it
+    # is held the day it is added (its window is that day), so re-planning never drops it
+    UNSCHEDULED = "unscheduled"
 
 
 class VisitStatus(StrEnum):

@@ -418,6 +418,15 @@ def record_visit(
     validation.validate_visit(
         {"actual_date": actual_date, "missed": missed}, today=visit.subject.site.today()
     )
+    if visit.kind == schedule.VisitKind.UNSCHEDULED and (missed or actual_date is None):
+        raise ValidationError(
+            {
+                "missed": ValidationError(
+                    _("An unscheduled visit was held: correct its date, it cannot be missed."),
+                    code="unscheduled_is_held",
+                )
+            }
+        )
     _check_cycle_order(visit, actual_date)
     if visit.version != expected_version:  # someone saved it since this user opened it
         raise EditConflict(
@@ -443,3 +452,59 @@ def record_visit(
 
         sync_deviations(saved.subject)
     return saved
+
+
+def add_unscheduled_visit(*, subject: Subject, by, on_date: dt.date, note: str) -> Visit:
+    """Record a visit between the planned ones (issue 13), held on ``on_date``: numbered U1,
+    U2, ... in the order added; its window is that day (never out of window, never dropped by
+    re-planning). Refused: a date in the future or before the consent, a subject not enrolled
+    yet (before enrolment every contact belongs to screening), a missing reason (``note``)."""
+    from accounts.access import Action, require
+
+    require(by, Action.ENTER_DATA, subject.site_id)
+    note = (note or "").strip()
+    errors = {}
+    if subject.c1d1_date is None:
+        errors["on_date"] = ValidationError(
+            _("Unscheduled visits start after enrolment: record screening data on its visit."),
+            code="not_enrolled",
+        )
+    elif not isinstance(on_date, dt.date):
+        errors["on_date"] = ValidationError(_("Enter the visit date."), code="required")
+    elif on_date > subject.site.today():
+        errors["on_date"] = ValidationError(
+            _("The visit date cannot be in the future."), code="future_date"
+        )
+    elif on_date < subject.consent_date:
+        errors["on_date"] = ValidationError(
+            _("The visit cannot be dated before the informed consent (%(d)s).")
+            % {"d": subject.consent_date.isoformat()},
+            code="before_consent",
+        )
+    if not note:
+        errors["note"] = ValidationError(
+            _("Say why the patient came (e.g. a symptom, a lab check)."), code="required"
+        )
+    elif len(note) > Visit._meta.get_field("note").max_length:
+        errors["note"] = ValidationError(_("Keep the reason shorter."), code="max_length")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        lock_audit_chain(subject)
+        locked = Subject.objects.select_for_update().get(pk=subject.pk)
+        number = (
+            Visit.objects.filter(subject=locked, kind=schedule.VisitKind.UNSCHEDULED).count() + 1
+        )
+        with audit_context(user=by, reason=f"Unscheduled visit U{number} recorded"):
+            visit = Visit.objects.create(
+                subject=locked,
+                kind=schedule.VisitKind.UNSCHEDULED,
+                number=number,
+                code=f"U{number}",
+                target_date=on_date,
+                earliest=on_date,
+                latest=on_date,
+                actual_date=on_date,
+                note=note,
+            )
+    return visit

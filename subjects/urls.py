@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/status/", views.subject_transition, name="transition"),
     path("<int:pk>/history/", views.subject_history, name="history"),
     path("<int:pk>/visits/<int:visit_pk>/", views.visit_edit, name="visit"),
+    path("<int:pk>/visits/unscheduled/", views.unscheduled_visit, name="unscheduled"),
 ]

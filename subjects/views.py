@@ -32,6 +32,7 @@ from subjects.forms import (
     SubjectCorrectionForm,
     SubjectRegistrationForm,
     TransitionForm,
+    UnscheduledVisitForm,
     VisitForm,
 )
 from subjects.models import STATUS_LABELS, StatusChange, Subject, Visit
@@ -440,4 +441,34 @@ def subject_history(request, pk):
             "users": selectors.history_users(subject),
             "site_tz": subject.site.tz,
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def unscheduled_visit(request, pk):
+    """Record an unscheduled visit, then open its CRFs (issue 13)."""
+    subject = subject_for(request.user, pk)
+    require(request.user, Action.ENTER_DATA, subject.site_id)
+    form = UnscheduledVisitForm(request.POST or None, initial={"on_date": subject.site.today()})
+    if request.method == "POST" and form.is_valid():
+        done = call_service(
+            request,
+            form,
+            lambda: services.add_unscheduled_visit(
+                subject=subject,
+                by=request.user,
+                on_date=form.cleaned_data["on_date"],
+                note=form.cleaned_data["note"],
+            ),
+            success=lambda visit: redirect("crfs:visit", pk=subject.pk, visit_pk=visit.pk),
+            message=_("Unscheduled visit recorded: enter what was done."),
+        )
+        if done:
+            return done
+    return render(
+        request,
+        "subjects/unscheduled_form.html",
+        {"form": form, "subject": subject},
+        status=422 if form.errors else 200,
     )

@@ -644,6 +644,21 @@ ACCESS: dict[str, Url] = {
         writes=True,
     ),
     # --- visit CRFs (issue 13) ---
+    "subjects:unscheduled": Url(
+        {"GET": (302, 200, 200, 404, 403, 403), "POST": (302, 302, 302, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"on_date": w.today.isoformat(), "note": "Headache since yesterday"},
+        writes=True,
+        setup=on_treatment,
+    ),
+    "api:add_unscheduled_visit": Url(
+        {"POST": (401, 201, 201, 404, 403, 403)},
+        args=subject_args,
+        body=lambda w: {"on_date": w.today.isoformat(), "note": "Headache since yesterday"},
+        api=True,
+        writes=True,
+        setup=on_treatment,
+    ),
     "crfs:visit": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=visit_args),
     "crfs:form": Url(
         {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},
