@@ -12,10 +12,19 @@ never accepted.
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 
 from accounts.access import get_scoped_or_404
 from alter_s006.api_types import Date, In, Int, Number, PathId, Text
+from alter_s006.pagination import (
+    API_PAGE_DESCRIPTION,
+    PAGE_SIZE,
+    PageQuery,
+    PageSizeQuery,
+    api_page,
+)
+from alter_s006.web import subject_for
 from crfs import selectors, services, soa
 from crfs.models import DIPSTICK_READINGS, Ecg, PhysicalExam, Review
 from crfs.registry import FORMS
@@ -157,7 +166,7 @@ def _plain(value):
     return value
 
 
-def crf_out(spec, record) -> dict:
+def crf_out(spec, record, offers=None) -> dict:
     derived = [
         f.name
         for f in spec.model._meta.concrete_fields
@@ -181,7 +190,7 @@ def crf_out(spec, record) -> dict:
                 "onset_date": o["prefill"]["onset_date"],
                 "verbatim": o["prefill"]["verbatim"],
             }
-            for o in selectors.offered_aes(record)
+            for o in (selectors.offered_aes(record) if offers is None else offers)
         ],
     }
 
@@ -255,6 +264,31 @@ def _register(key: str, schema: type[In]) -> None:
             reason=reason,
         )
         return crf_out(spec, saved)
+
+    def listing(
+        request,
+        subject_id: PathId,
+        response: HttpResponse,
+        page: PageQuery = 1,
+        page_size: PageSizeQuery = PAGE_SIZE,
+    ):
+        subject = subject_for(request.auth, subject_id)
+        rows = spec.model.objects.filter(subject=subject).select_related("visit")
+        if spec.review_kind:
+            rows = rows.filter(kind=spec.review_kind)
+        rows = api_page(request, response, rows.order_by("assessed_on", "pk"), page, page_size)
+        offers = selectors.offered_aes_many(rows)
+        return [crf_out(spec, r, offers.get(r.pk, [])) for r in rows]
+
+    listing.__name__ = f"list_{key}"
+    router.get(
+        f"/subjects/{{subject_id}}/crfs/{key}",
+        response=list[CrfOut],
+        summary=f"{label}: every visit of a subject, oldest first",
+        description=API_PAGE_DESCRIPTION,
+        operation_id=f"list_{key}",
+        url_name=f"list_{key}",
+    )(listing)
 
     for view, verb in ((read, "read"), (record, "record"), (correct, "correct")):
         view.__name__ = f"{verb}_{key}"

@@ -58,33 +58,51 @@ def _shown(record, name: str) -> str:
 
 def offered_aes(record) -> list[dict]:
     """The grades of ``record`` that ask for an AE none covers: each with the AE pre-fill."""
-    grades = [g for g in derived_grades(record) if g.grade >= P.LAB_AE_OFFER_MIN_GRADE]
-    if not grades:
-        return []
-    day = record.assessed_on
-    aes = AdverseEvent.objects.filter(
-        subject_id=record.subject_id, term__term__in={g.term for g in grades}
-    ).values_list("term__term", "onset_date", "end_date", "ongoing")
-    covered = {
-        term
-        for term, onset, end, ongoing in aes
-        if onset <= day and (ongoing or (end is not None and end >= day))
+    return offered_aes_many([record]).get(record.pk, [])
+
+
+def offered_aes_many(records) -> dict[int, list[dict]]:
+    """``offered_aes`` of several records of one subject: two queries whatever their number."""
+    wanted = {
+        r.pk: [g for g in derived_grades(r) if g.grade >= P.LAB_AE_OFFER_MIN_GRADE] for r in records
     }
-    open_grades = [g for g in grades if g.term not in covered]
-    if not open_grades:
-        return []
-    terms = {t.term: t for t in CtcaeTerm.objects.filter(term__in={g.term for g in open_grades})}
-    return [
-        {
-            "grade": g,
-            "term": terms[g.term],
-            "prefill": {
-                "term": terms[g.term].pk,
-                "grade": g.grade,
-                "onset_date": day.isoformat(),
-                "verbatim": f"{g.term} ({g.shown})"[:200],
-            },
+    wanted = {pk: grades for pk, grades in wanted.items() if grades}
+    if not wanted:
+        return {}
+    by_pk = {r.pk: r for r in records}
+    subject_ids = {by_pk[pk].subject_id for pk in wanted}
+    all_terms = {g.term for grades in wanted.values() for g in grades}
+    aes = list(
+        AdverseEvent.objects.filter(
+            subject_id__in=subject_ids, term__term__in=all_terms
+        ).values_list("subject_id", "term__term", "onset_date", "end_date", "ongoing")
+    )
+    terms = {t.term: t for t in CtcaeTerm.objects.filter(term__in=all_terms)}
+    out: dict[int, list[dict]] = {}
+    for pk, grades in wanted.items():
+        record = by_pk[pk]
+        day = record.assessed_on
+        covered = {
+            term
+            for subject_id, term, onset, end, ongoing in aes
+            if subject_id == record.subject_id
+            and onset <= day
+            and (ongoing or (end is not None and end >= day))
         }
-        for g in open_grades
-        if g.term in terms
-    ]
+        offers = [
+            {
+                "grade": g,
+                "term": terms[g.term],
+                "prefill": {
+                    "term": terms[g.term].pk,
+                    "grade": g.grade,
+                    "onset_date": day.isoformat(),
+                    "verbatim": f"{g.term} ({g.shown})"[:200],
+                },
+            }
+            for g in grades
+            if g.term not in covered and g.term in terms
+        ]
+        if offers:
+            out[pk] = offers
+    return out

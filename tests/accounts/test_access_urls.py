@@ -659,6 +659,21 @@ ACCESS: dict[str, Url] = {
         writes=True,
         setup=on_treatment,
     ),
+    **{
+        f"api:list_{key}": Url({"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True)
+        for key in (
+            "vital_signs",
+            "ecog",
+            "physical_exam",
+            "ecg",
+            "urinalysis",
+            "thyroid_function",
+            "con_med_review",
+            "ae_review",
+            "medical_history_review",
+            "ae_outcome_review",
+        )
+    },
     "crfs:visit": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=visit_args),
     "crfs:form": Url(
         {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 302, 302, 404, 403, 403)},

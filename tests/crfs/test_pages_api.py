@@ -292,3 +292,31 @@ def test_35_complete_cycles_cost_the_queries_of_1(client, coordinator_a, visit, 
         )
     states = services.completeness_of(subject.visits.filter(kind="cycle", number__lte=35))
     assert {s.state.value for s in states.values()} == {"complete"}
+
+
+def test_a_crf_list_costs_the_same_queries_for_1_and_30_visits(client, coordinator_a, treated):
+    """Each row's AE offers too: Urinalysis 3+ (proteinuria grade 2) at every visit."""
+    api = Api(client, coordinator_a)
+    visits = list(treated.visits.filter(kind="cycle").order_by("number")[:30])
+    rows = [
+        Urinalysis(
+            subject=treated,
+            visit=v,
+            assessed_on=DAY,
+            recorded_by=coordinator_a,
+            protein_dipstick="3+",
+            proteinuria_grade=2,
+        )
+        for v in visits
+    ]
+    Urinalysis.objects.bulk_create(rows[:1])
+    path = f"/subjects/{treated.pk}/crfs/urinalysis?page_size=30"
+    api.get(path)
+    with CaptureQueriesContext(connection) as one:
+        first = api.get(path)
+    Urinalysis.objects.bulk_create(rows[1:])
+    with CaptureQueriesContext(connection) as thirty:
+        answer = api.get(path)
+    assert len(first.json()) == 1 and len(answer.json()) == 30
+    assert answer.json()[0]["ae_offers"][0]["term"] == "Proteinuria"
+    assert len(one) == len(thirty)
