@@ -36,6 +36,8 @@ FORM_OF: dict[str, tuple[str, tuple[str, ...], str]] = {
     "safety:follow_up": ("safety:ae", ("pk", "ae_pk"), "#sae-card"),
     "safety:sae_submit": ("safety:sae_list", (), ""),
     "safety:sae_draft": ("safety:sae_list", (), ""),
+    "crfs:preview": ("crfs:form", ("pk", "visit_pk", "form_key"), ""),
+    "logs:deviation_decide": ("logs:deviation", ("pk", "item_pk"), ""),
     "admin:logout": ("admin:index", (), ""),
 }
 
