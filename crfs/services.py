@@ -28,8 +28,8 @@ from alter_s006 import protocol as P
 from alter_s006.templatetags.edc_format import format_unit
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
-from crfs import derived, soa
-from crfs.models import Ecg, VitalSigns
+from crfs import derived, selectors, soa
+from crfs.models import Ecg, Urinalysis, VitalSigns
 from crfs.registry import FORMS, FormSpec, form_states
 from eligibility.plausibility import PLAUSIBLE
 from safety import grading
@@ -401,20 +401,23 @@ def save_crf(
                     **changes, version=F("version") + 1, updated_at=Now()
                 )
             record = spec.model.objects.get(pk=current.pk)
+        touched = [record]
         if spec.key in ("vital_signs", "ecg"):
-            _rederive_dependants(spec, record, subject, by)
+            touched += _rederive_dependants(spec, record, subject, by)
+        sync_grade_queries(subject, touched)
         if visit.kind == "screening":
             close_screening_visit(subject, by=by)
     return record
 
 
-def _rederive_dependants(spec: FormSpec, record, subject: Subject, by) -> None:
+def _rederive_dependants(spec: FormSpec, record, subject: Subject, by) -> list:
     """Values derived from this CRF at other visits follow a change of it: the screening
     height and weight feed every visit's BSA and weight grade; an ECG's QTcF can confirm
     (or no longer confirm) another ECG's grade 3."""
     if spec.key == "vital_signs" and record.visit.kind != "screening":
-        return
+        return []
     model = spec.model
+    changed = []
     others = model.objects.filter(subject=subject).exclude(pk=record.pk).select_related("visit")
     fields = _derived_fields(spec)
     for other in others:
@@ -428,6 +431,8 @@ def _rederive_dependants(spec: FormSpec, record, subject: Subject, by) -> None:
                 subject=subject,
             ):
                 model.objects.filter(pk=other.pk).update(**after, updated_at=Now())
+            changed.append(other)
+    return changed
 
 
 def visit_forms(visit: Visit, states=None) -> tuple[list[dict], soa.Completeness]:
@@ -486,3 +491,52 @@ def close_screening_visit(subject: Subject, *, by) -> bool:
             actual_date=day, version=F("version") + 1, updated_at=Now()
         )
     return True
+
+
+GRADE_CHECK = "crfs.grade_without_ae"
+GRADED_MODELS = (VitalSigns, Ecg, Urinalysis)
+
+
+def sync_grade_queries(subject: Subject, records) -> None:
+    """A CTCAE grade >= 2 derived from a visit CRF without an AE of that term covering its date
+    keeps a system query open on the record (the lab panel's pattern), closed once an AE
+    covers it or the grade drops: one query per record, whatever its grades."""
+    from queries.services import sync_check
+
+    offers = selectors.offered_aes_many(records)
+    for record in records:
+        open_offers = offers.get(record.pk, [])
+        text = "; ".join(
+            f"{o['grade'].term} grade {o['grade'].grade} ({o['grade'].shown}) on "
+            f"{record.assessed_on.isoformat()}"
+            for o in open_offers
+        )
+        sync_check(
+            record=record,
+            subject=subject,
+            check=GRADE_CHECK,
+            field="assessed_on",
+            failing=bool(open_offers),
+            text=(
+                f"CTCAE {P.CTCAE_VERSION} {text} and no adverse event of that term covers the "
+                "date. Please record the adverse event or explain."
+            )
+            if open_offers
+            else "",
+        )
+
+
+def sync_subject_grade_queries(subject: Subject) -> None:
+    """After an AE write: the subject's visit CRFs with a grade >= 2 follow (their query closes
+    when the AE covers them, opens again when it no longer does). One query per CRF table."""
+    from django.db.models import Q
+
+    records = []
+    for model in GRADED_MODELS:
+        graded = Q()
+        for f in model._meta.concrete_fields:
+            if f.name.endswith("_grade"):
+                graded |= Q(**{f"{f.name}__gte": P.LAB_AE_OFFER_MIN_GRADE})
+        records += list(model.objects.filter(graded, subject=subject))
+    if records:
+        sync_grade_queries(subject, records)

@@ -509,6 +509,7 @@ def record_ae(
             sync_links(ae)
             linked = [lab_result.pk] if lab_result is not None else []
             sync_lab_queries(locked, lab_results_of_terms(locked, [term.term], linked))
+            _sync_visit_crf_queries(locked)
     end_write(ae)
     return ae
 
@@ -640,8 +641,16 @@ def update_ae(
                 sync_lab_queries(
                     locked, lab_results_of_terms(locked, {old_term, updated.term.term})
                 )
+                _sync_visit_crf_queries(locked)
     end_write(updated)
     return updated
+
+
+def _sync_visit_crf_queries(subject) -> None:
+    """The visit CRFs' "grade >= 2 without an AE" queries follow the subject's AEs (issue 13)."""
+    from crfs.services import sync_subject_grade_queries
+
+    sync_subject_grade_queries(subject)
 
 
 # --- adverse events: reads ----------------------------------------------------------------------

@@ -101,8 +101,12 @@ def test_the_ae_offer_goes_once_the_ae_is_recorded(client, coordinator_a, visit)
     from crfs.selectors import offered_aes
     from safety.services import record_ae
 
+    from queries.models import Query
+
     row = VitalSigns.objects.get()
     assert [o["term"].term for o in offered_aes(row)] == ["Hypertension"]
+    query = Query.objects.get(edit_check=services.GRADE_CHECK, record_id=row.pk)
+    assert query.status == "open" and "Hypertension grade 3" in query.text
     record_ae(
         subject=c1.subject,
         by=coordinator_a,
@@ -113,6 +117,8 @@ def test_the_ae_offer_goes_once_the_ae_is_recorded(client, coordinator_a, visit)
         ongoing=True,
     )
     assert offered_aes(row) == []
+    query.refresh_from_db()
+    assert query.status == "closed"  # the AE now covers the reading
 
 
 def test_preview_computes_without_saving(client, coordinator_a, visit):
