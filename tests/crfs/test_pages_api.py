@@ -99,9 +99,8 @@ def test_the_ae_offer_goes_once_the_ae_is_recorded(client, coordinator_a, visit)
         },
     )
     from crfs.selectors import offered_aes
-    from safety.services import record_ae
-
     from queries.models import Query
+    from safety.services import record_ae
 
     row = VitalSigns.objects.get()
     assert [o["term"].term for o in offered_aes(row)] == ["Hypertension"]
