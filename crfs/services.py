@@ -526,17 +526,40 @@ def sync_grade_queries(subject: Subject, records) -> None:
         )
 
 
-def sync_subject_grade_queries(subject: Subject) -> None:
-    """After an AE write: the subject's visit CRFs with a grade >= 2 follow (their query closes
-    when the AE covers them, opens again when it no longer does). One query per CRF table."""
+# CTCAE term -> (visit CRF, its grade column) that grades it
+_GRADED_BY_TERM = {
+    "Hypertension": (VitalSigns, "hypertension_grade"),
+    "Fever": (VitalSigns, "fever_grade"),
+    "Weight loss": (VitalSigns, "weight_grade"),
+    "Weight gain": (VitalSigns, "weight_grade"),
+    "Electrocardiogram QT corrected interval prolonged": (Ecg, "qtc_grade"),
+    "Proteinuria": (Urinalysis, "proteinuria_grade"),
+}
+
+
+def sync_subject_grade_queries(subject: Subject, terms) -> None:
+    """After an AE write touching ``terms``: the subject's visit CRFs graded >= 2 in one of
+    them follow (their query closes when the AE covers them, opens again when it no longer
+    does). One query per CRF table concerned; none for a term no visit CRF grades."""
     from django.db.models import Q
 
+    wanted: dict[type, Q] = {}
+    for term in terms:
+        found = _GRADED_BY_TERM.get(term)
+        if found is None:
+            continue
+        model, column = found
+        condition = Q(**{f"{column}__gte": P.LAB_AE_OFFER_MIN_GRADE})
+        if column == "weight_grade":
+            condition &= Q(weight_term=term)
+        wanted[model] = wanted[model] | condition if model in wanted else condition
     records = []
-    for model in GRADED_MODELS:
-        graded = Q()
-        for f in model._meta.concrete_fields:
-            if f.name.endswith("_grade"):
-                graded |= Q(**{f"{f.name}__gte": P.LAB_AE_OFFER_MIN_GRADE})
-        records += list(model.objects.filter(graded, subject=subject))
+    for model, condition in wanted.items():
+        records += list(model.objects.filter(condition, subject=subject))
     if records:
         sync_grade_queries(subject, records)
+
+
+def on_ae_terms_written(sender, *, subject, terms, **kwargs) -> None:
+    """``safety.services.aes.ae_terms_written`` receiver."""
+    sync_subject_grade_queries(subject, terms)

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.db.models.functions import Now
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,6 +57,12 @@ AE_FIELDS = (
     "learned_on",
 )
 _RECOVERED = {Outcome.RECOVERED, Outcome.SEQUELAE}
+
+
+# Sent inside an AE write with the terms it may have changed the coverage of (the term before
+# and after): what derives "a grade without an AE" elsewhere (the visit CRFs, issue 13)
+# follows, without safety importing it.
+ae_terms_written = Signal()
 
 
 def _e(message, code: str) -> ValidationError:
@@ -509,7 +516,7 @@ def record_ae(
             sync_links(ae)
             linked = [lab_result.pk] if lab_result is not None else []
             sync_lab_queries(locked, lab_results_of_terms(locked, [term.term], linked))
-            _sync_visit_crf_queries(locked)
+            ae_terms_written.send(sender=AdverseEvent, subject=locked, terms={term.term})
     end_write(ae)
     return ae
 
@@ -641,16 +648,11 @@ def update_ae(
                 sync_lab_queries(
                     locked, lab_results_of_terms(locked, {old_term, updated.term.term})
                 )
-                _sync_visit_crf_queries(locked)
+                ae_terms_written.send(
+                    sender=AdverseEvent, subject=locked, terms={old_term, updated.term.term}
+                )
     end_write(updated)
     return updated
-
-
-def _sync_visit_crf_queries(subject) -> None:
-    """The visit CRFs' "grade >= 2 without an AE" queries follow the subject's AEs (issue 13)."""
-    from crfs.services import sync_subject_grade_queries
-
-    sync_subject_grade_queries(subject)
 
 
 # --- adverse events: reads ----------------------------------------------------------------------
