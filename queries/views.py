@@ -17,6 +17,26 @@ RECORD_PAGES = {
 }
 
 
+def _visit_crf_pages(queries) -> dict[tuple[str, int], str]:
+    """(record type, id) -> the visit CRF page of the queries raised on visit CRFs (issue 13):
+    one query per CRF table present on the page."""
+    from crfs.registry import FORMS  # the queries app reads every CRF app; none reads it
+
+    models = {spec.model._meta.label_lower: spec for spec in FORMS.values() if spec.own}
+    wanted: dict[str, list[int]] = {}
+    for q in queries:
+        if q.record_type in models:
+            wanted.setdefault(q.record_type, []).append(q.record_id)
+    pages = {}
+    for label, ids in wanted.items():
+        spec = models[label]
+        columns = ["pk", "subject_id", "visit_id"] + (["kind"] if spec.review_kind else [])
+        for row in spec.model.objects.filter(pk__in=ids).values_list(*columns):
+            key = row[3] if spec.review_kind else spec.key
+            pages[(label, row[0])] = reverse("crfs:form", args=[row[1], row[2], key])
+    return pages
+
+
 @login_required
 def query_list(request):
     status = request.GET.get("status", Query.Status.OPEN)
@@ -31,8 +51,12 @@ def query_list(request):
         request,
         queries.order_by("subject__site__code", "subject__screening_number", "-raised_at", "-id"),
     )
+    crf_pages = _visit_crf_pages(page.object_list)
     rows = []
     for query in page.object_list:
+        if (query.record_type, query.record_id) in crf_pages:
+            rows.append((query, crf_pages[(query.record_type, query.record_id)]))
+            continue
         record_page = RECORD_PAGES.get(query.record_type)
         rows.append(
             (

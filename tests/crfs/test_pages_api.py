@@ -325,3 +325,12 @@ def test_a_crf_list_costs_the_same_queries_for_1_and_30_visits(client, coordinat
     assert len(first.json()) == 1 and len(answer.json()) == 30
     assert answer.json()[0]["ae_offers"][0]["term"] == "Proteinuria"
     assert len(one) == len(thirty)
+
+
+def test_a_query_on_a_visit_crf_links_to_its_page(client, coordinator_a, visit):
+    """The "grade without an AE" query of a vital signs CRF opens that CRF from the list."""
+    c1 = visit("C1D1")
+    client.force_login(coordinator_a)
+    client.post(form_url(c1, "vital_signs"), vitals_post())
+    page = client.get(reverse("queries:list")).content.decode()
+    assert form_url(c1, "vital_signs") in page
