@@ -167,11 +167,6 @@ def _plain(value):
 
 
 def crf_out(spec, record, offers=None) -> dict:
-    derived = [
-        f.name
-        for f in spec.model._meta.concrete_fields
-        if not f.editable and f.name not in ("id", "version", "created_at", "updated_at", "kind")
-    ]
     return {
         "id": record.pk,
         "form": spec.key,
@@ -181,7 +176,7 @@ def crf_out(spec, record, offers=None) -> dict:
         "version": record.version,
         "assessed_on": record.assessed_on.isoformat(),
         "values": {n: _plain(getattr(record, n)) for n in spec.fields if n != "assessed_on"},
-        "derived": {n: _plain(getattr(record, n)) for n in derived if n != "recorded_by"},
+        "derived": {n: _plain(getattr(record, n)) for n in services.derived_fields(spec)},
         "ae_offers": [
             {
                 "term": o["term"].term,

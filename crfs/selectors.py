@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from alter_s006 import protocol as P
+from safety.adverse_events import covers
 from safety.models import AdverseEvent, CtcaeTerm
 
 # derived grade field -> CTCAE v4.03 term it grades (the weight's term is stored: loss or gain)
@@ -85,9 +86,7 @@ def offered_aes_many(records) -> dict[int, list[dict]]:
         covered = {
             term
             for subject_id, term, onset, end, ongoing in aes
-            if subject_id == record.subject_id
-            and onset <= day
-            and (ongoing or (end is not None and end >= day))
+            if subject_id == record.subject_id and covers(onset, end, ongoing, day)
         }
         offers = [
             {

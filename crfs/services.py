@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
@@ -329,7 +329,8 @@ def validate(
     return candidate
 
 
-def _derived_fields(spec: FormSpec) -> list[str]:
+def derived_fields(spec: FormSpec) -> list[str]:
+    """The columns the service computes (never typed), for the correction and the API."""
     return [
         f.name
         for f in spec.model._meta.concrete_fields
@@ -395,7 +396,7 @@ def save_crf(
                     submitted={n: values.get(n) for n in spec.fields},
                     expected_version=expected_version,
                 )
-            changes = {n: getattr(record, n) for n in (*spec.fields, *_derived_fields(spec))}
+            changes = {n: getattr(record, n) for n in (*spec.fields, *derived_fields(spec))}
             with audit_context(user=by, reason=reason, subject=subject):
                 spec.model.objects.filter(pk=current.pk).update(
                     **changes, version=F("version") + 1, updated_at=Now()
@@ -419,7 +420,7 @@ def _rederive_dependants(spec: FormSpec, record, subject: Subject, by) -> list:
     model = spec.model
     changed = []
     others = model.objects.filter(subject=subject).exclude(pk=record.pk).select_related("visit")
-    fields = _derived_fields(spec)
+    fields = derived_fields(spec)
     for other in others:
         before = {f: getattr(other, f) for f in fields}
         _derive(spec, other, subject)
@@ -541,8 +542,6 @@ def sync_subject_grade_queries(subject: Subject, terms) -> None:
     """After an AE write touching ``terms``: the subject's visit CRFs graded >= 2 in one of
     them follow (their query closes when the AE covers them, opens again when it no longer
     does). One query per CRF table concerned; none for a term no visit CRF grades."""
-    from django.db.models import Q
-
     wanted: dict[type, Q] = {}
     for term in terms:
         found = _GRADED_BY_TERM.get(term)

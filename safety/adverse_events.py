@@ -107,6 +107,13 @@ def in_reporting_window(
     return window is not None and window.contains(onset)
 
 
+def covers(onset: dt.date, end: dt.date | None, ongoing: bool, day: dt.date) -> bool:
+    """Does an adverse event (``onset``, ``end`` or ``ongoing``) cover ``day``? The matching of
+    a graded value (lab panel, visit CRF) to an AE of its term: the AE began on or before the
+    day and is ongoing or ended on or after it (both ends included)."""
+    return onset <= day and (ongoing or (end is not None and end >= day))
+
+
 def sae_report_due(aware_at: dt.datetime, *, hours: int = P.SAE_REPORT_HOURS) -> dt.datetime:
     """When the SAE report is due: ``hours`` after the site learned of the event."""
     return aware_at + dt.timedelta(hours=hours)

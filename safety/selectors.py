@@ -128,7 +128,7 @@ def matching_terms(subject_id: int, results: list[LabResult]) -> dict[int, bool]
     for r in results:
         day = r.panel.sample_date
         out[r.pk] = r.ae_id is not None or any(
-            term == r.term and onset <= day and (ongoing or (end is not None and end >= day))
+            term == r.term and rules.covers(onset, end, ongoing, day)
             for term, onset, end, ongoing in aes
         )
     return out

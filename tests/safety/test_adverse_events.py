@@ -103,3 +103,15 @@ def test_overdue_is_past_due_and_not_submitted():
     assert not is_overdue(due, None, due)  # due exactly now: not yet late
     assert is_overdue(due, None, due + dt.timedelta(seconds=1))
     assert not is_overdue(due, due, due + dt.timedelta(days=5))  # submitted (on time or not)
+
+
+def test_an_ae_covers_a_day_from_its_onset_to_its_end_both_included():
+    from safety.adverse_events import covers
+
+    onset, end = dt.date(2026, 2, 10), dt.date(2026, 2, 20)
+    assert not covers(onset, end, False, dt.date(2026, 2, 9))  # the day before onset
+    assert covers(onset, end, False, dt.date(2026, 2, 10))  # onset day
+    assert covers(onset, end, False, dt.date(2026, 2, 20))  # end day
+    assert not covers(onset, end, False, dt.date(2026, 2, 21))  # the day after the end
+    assert covers(onset, None, True, dt.date(2027, 1, 1))  # ongoing: any later day
+    assert not covers(onset, None, False, dt.date(2026, 2, 11))  # neither ended nor ongoing
