@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "crfs",
     "logs",
     "outcomes",
+    "monitoring",  # last: its triggers go on every clinical table
 ]
 
 MIDDLEWARE = [
