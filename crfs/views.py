@@ -91,7 +91,10 @@ def form_page(request, pk, visit_pk, form_key):
                 return done
     else:
         form = forms.build(spec, record=record, correcting=correcting, initial=initial, visit=visit)
-    if not can_edit:
+    from monitoring.selectors import hold_in_force
+
+    held = hold_in_force(record=record) if record else hold_in_force(subject=subject, visit=visit)
+    if not can_edit or held:
         for field in form.fields.values():
             field.disabled = True
     return render(
@@ -105,6 +108,7 @@ def form_page(request, pk, visit_pk, form_key):
             "record": record,
             "correcting": correcting,
             "can_edit": can_edit,
+            "held": held,
             "offers": selectors.offered_aes(record) if record else [],
             "grades": selectors.derived_grades(record) if record else [],
             "offer_min_grade": services.P.LAB_AE_OFFER_MIN_GRADE,

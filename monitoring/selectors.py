@@ -14,7 +14,7 @@ from audit.triggers import chain_path
 from monitoring import rules, services
 from monitoring.models import Hold, Level, SdvMark, Signature
 from monitoring.triggers import _visit_fk
-from subjects.models import Visit
+from subjects.models import Subject, Visit
 
 OPEN = services.OPEN_QUERY_STATES
 
@@ -172,3 +172,95 @@ def worklist(subject_ids_qs, *, visit_id=None, include_verified=False):
         return SdvMark.objects.none().values_list("record_type")
     first, *rest = parts
     return first.union(*rest, all=True).order_by("sid", "rtype", "rid")
+
+
+def hold_in_force(*, record=None, subject=None, visit=None) -> Hold | None:
+    """The lock (else the freeze) in force on a saved form, or on a visit's new form."""
+    holds = (
+        services.holds_on_record(record)
+        if record is not None
+        else services.holds_on(subject=subject, visit=visit)
+    )
+    f = services.flags(holds)
+    return f["locked"] or f["frozen"]
+
+
+def record_status(record) -> dict:
+    """What the monitoring bar of a form shows: hold in force, SDV state, where to act."""
+    label = type(record)._meta.label_lower
+    marks = list(SdvMark.objects.filter(record_type=label, record_id=record.pk))
+    return {
+        "hold": hold_in_force(record=record),
+        "sdv": services.sdv_state_of(label, marks),
+        "label": label,
+        "subject_id": services.subject_id_of(record),
+        "record": record,
+    }
+
+
+# --- dashboards (issue 14 §6) -------------------------------------------------------------
+
+AGE_BUCKETS = ((0, 7), (8, 30), (31, None))  # days open: 0-7, 8-30, > 30 (issue 14 §1)
+RECENT_VISITS_DAYS = 60  # the coordinator's incomplete CRFs: visits held this recently
+SHOWN = 8
+
+
+def dashboard(user, sites) -> dict:
+    """The monitoring cards of the dashboard, by what the user may do (a fixed number of
+    queries per card)."""
+    import datetime as dt
+
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    from accounts.access import Action, get_access
+    from queries.models import Query
+
+    access = get_access(user)
+    site_ids = [s.pk for s in sites]
+    out: dict = {}
+    if access.can(Action.SDV):
+        now = timezone.now()
+        buckets = {}
+        for i, (low, high) in enumerate(AGE_BUCKETS):
+            q = Q(raised_at__lte=now - dt.timedelta(days=low))
+            if high is not None:
+                q &= Q(raised_at__gt=now - dt.timedelta(days=high + 1))
+            buckets[f"b{i}"] = Count("id", filter=q)
+        out["queries_by_site"] = list(
+            Query.objects.filter(subject__site__in=site_ids, status__in=OPEN)
+            .values("subject__site__code")
+            .annotate(**buckets)
+            .order_by("subject__site__code")
+        )
+        subjects = Subject.objects.filter(site__in=site_ids).values("pk")
+        out["awaiting_sdv"] = worklist(subjects).count()
+        out["dropped"] = SdvMark.objects.filter(
+            subject__site__in=site_ids, state=SdvMark.State.CHANGED
+        ).count()
+    if access.can(Action.ENTER_DATA):
+        out["to_answer"] = list(
+            Query.objects.filter(subject__site__in=site_ids, status="open")
+            .select_related("subject")
+            .order_by("raised_at", "id")[:SHOWN]
+        )
+        from crfs.services import completeness_of
+
+        since = timezone.now().date() - dt.timedelta(days=RECENT_VISITS_DAYS)
+        recent = list(
+            Visit.objects.filter(subject__site__in=site_ids, actual_date__gte=since)
+            .select_related("subject")
+            .order_by("actual_date", "id")[:100]
+        )
+        states = completeness_of(recent)
+        out["incomplete"] = [v for v in recent if states[v.pk].state.value == "incomplete"][:SHOWN]
+    if access.all_sites:
+        locked = dict(
+            Hold.objects.filter(lifted_at__isnull=True, level=Level.SUBJECT, kind=Hold.Kind.LOCK)
+            .values("subject__site__code")
+            .annotate(n=Count("id"))
+            .values_list("subject__site__code", "n")
+        )
+        out["study_held"] = Hold.objects.filter(lifted_at__isnull=True, level=Level.STUDY).first()
+        out["locks_by_site"] = [(s.code, locked.get(s.code, 0)) for s in sites]
+    return out
