@@ -40,7 +40,12 @@ def _own_spec(visit, form_key):
 @login_required
 def visit_page(request, pk, visit_pk):
     subject, visit = _visit(request, pk, visit_pk)
+    from monitoring.selectors import form_cells
+
     rows, completeness = services.visit_forms(visit)
+    icons = form_cells(visit, rows)
+    for row in rows:
+        row["icons"] = icons[row["key"]]
     today = subject.site.today()
     return render(
         request,

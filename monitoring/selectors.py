@@ -264,3 +264,61 @@ def dashboard(user, sites) -> dict:
         out["study_held"] = Hold.objects.filter(lifted_at__isnull=True, level=Level.STUDY).first()
         out["locks_by_site"] = [(s.code, locked.get(s.code, 0)) for s in sites]
     return out
+
+
+def form_cells(visit, rows) -> dict[str, list[rules.Icon]]:
+    """form key -> the icons of one CRF of a visit (the visit page; issue 14 §6): its state,
+    open queries, SDV, signature, hold. A fixed number of queries per CRF table."""
+    from queries.models import Query
+
+    records: dict[str, tuple[str, int]] = {}  # form key -> (label, record id)
+    for row in rows:
+        spec = row["spec"]
+        if not spec.own:
+            continue
+        found = spec.model.objects.filter(visit_id=visit.pk)
+        if spec.review_kind:
+            found = found.filter(kind=spec.review_kind)
+        pk = found.values_list("pk", flat=True).first()
+        if pk is not None:
+            records[row["key"]] = (spec.model._meta.label_lower, pk)
+    ids = {pk for _label, pk in records.values()}
+    labels = {label for label, _pk in records.values()}
+    open_q = Counter(
+        Query.objects.filter(
+            record_type__in=labels, record_id__in=ids, status__in=OPEN
+        ).values_list("record_type", "record_id")
+    )
+    marks: dict[tuple, list] = defaultdict(list)
+    for m in SdvMark.objects.filter(record_type__in=labels, record_id__in=ids):
+        marks[(m.record_type, m.record_id)].append(m)
+    signed = set(
+        Signature.objects.filter(
+            level=Signature.Level.CRF,
+            record_type__in=labels,
+            record_id__in=ids,
+            voided_at__isnull=True,
+        ).values_list("record_type", "record_id")
+    )
+    above = services.holds_on(subject=visit.subject, visit=visit)
+    own_holds = defaultdict(list)
+    for h in Hold.objects.filter(
+        lifted_at__isnull=True, level=Level.RECORD, record_type__in=labels, record_id__in=ids
+    ):
+        own_holds[(h.record_type, h.record_id)].append(h)
+    out = {}
+    for row in rows:
+        key = row["key"]
+        rec = records.get(key)
+        f = services.flags(above + own_holds.get(rec, []))
+        state = {"missing": "not_started"}.get(str(row["state"]), str(row["state"]))
+        sdv = services.sdv_state_of(rec[0], marks[rec]) if rec and marks.get(rec) else None
+        out[key] = rules.cell_icons(
+            completeness=state,
+            open_queries=open_q.get(rec, 0) if rec else 0,
+            sdv=sdv,
+            signed=rec in signed,
+            frozen=f["frozen"] is not None,
+            locked=f["locked"] is not None,
+        )
+    return out
