@@ -27,23 +27,23 @@ from subjects.models import Subject, Visit
 router = Router(tags=["monitoring"])
 
 
-class RecordIn(In):
+class SdvRecordIn(In):
     record_type: Text = Field(..., description="Model label, e.g. `safety.adverseevent`")
     record_id: Id
 
 
-class VerifyIn(RecordIn):
+class SdvVerifyIn(SdvRecordIn):
     fields: list[Text] | None = Field(
         None, description='Items to verify ("" = the whole form); omitted: verify all on the form'
     )
 
 
-class UnverifyIn(RecordIn):
+class SdvUnverifyIn(SdvRecordIn):
     field: Text = Field("", description='"" = the whole form')
     comment: Text
 
 
-class MarkOut(Schema):
+class SdvMarkOut(Schema):
     record_type: str
     record_id: int
     field: str
@@ -54,7 +54,7 @@ class MarkOut(Schema):
     comment: str
 
 
-class HoldIn(In):
+class HoldPlaceIn(In):
     kind: Text = Field(..., json_schema_extra={"enum": list(Hold.Kind.values)})
     level: Text = Field(..., json_schema_extra={"enum": list(Level.values)})
     subject_id: Id | None = None
@@ -64,7 +64,7 @@ class HoldIn(In):
     reason: Text
 
 
-class LiftIn(In):
+class HoldLiftIn(In):
     reason: Text
     confirm: Bool = Field(False, description="Confirm voiding the signatures an unlock voids")
 
@@ -84,7 +84,7 @@ class HoldOut(Schema):
     lift_reason: str
 
 
-class SheetOut(Schema):
+class SigningSheetOut(Schema):
     level: str
     attestation: str
     content_hash: str = Field(..., description="Send back as `shown_hash` to sign")
@@ -93,12 +93,12 @@ class SheetOut(Schema):
     open_queries: int
 
 
-class SignIn(In):
+class MonitoringSignIn(In):
     password: Text
     shown_hash: Text = Field(..., description="`content_hash` of the sheet you reviewed")
 
 
-class SignatureOut(Schema):
+class MonitoringSignatureOut(Schema):
     id: int
     level: str
     subject_id: int
@@ -111,14 +111,14 @@ class SignatureOut(Schema):
     void_reason: str
 
 
-class WorkOut(Schema):
+class SdvWorkOut(Schema):
     record_type: str
     record_id: int
     subject_id: int
     visit_id: int | None
 
 
-class CellOut(Schema):
+class MatrixCellOut(Schema):
     visit_id: int
     code: str
     icons: list[str]
@@ -128,7 +128,7 @@ class MatrixRowOut(Schema):
     subject_id: int
     screening_number: str
     casebook_signed: bool
-    visits: list[CellOut]
+    visits: list[MatrixCellOut]
 
 
 def _mark_out(m: SdvMark) -> dict:
@@ -163,7 +163,7 @@ def _sig_out(s: Signature) -> dict:
     }
 
 
-def _record(request, payload: RecordIn):
+def _record(request, payload: SdvRecordIn):
     record = services.get_record(payload.record_type, payload.record_id)
     subject_for(request.auth, services.subject_id_of(record))  # another site: 404
     return record
@@ -172,10 +172,10 @@ def _record(request, payload: RecordIn):
 @router.post(
     "/sdv/verify",
     url_name="sdv_verify",
-    response={200: list[MarkOut]},
+    response={200: list[SdvMarkOut]},
     summary="Verify a form or its items",
 )
-def verify(request, payload: VerifyIn):
+def verify(request, payload: SdvVerifyIn):
     record = _record(request, payload)
     services.verify(by=request.auth, record=record, fields=payload.fields)
     marks = SdvMark.objects.filter(
@@ -187,10 +187,10 @@ def verify(request, payload: VerifyIn):
 @router.post(
     "/sdv/unverify",
     url_name="sdv_unverify",
-    response={200: MarkOut},
+    response={200: SdvMarkOut},
     summary="Remove a verification (comment)",
 )
-def unverify(request, payload: UnverifyIn):
+def unverify(request, payload: SdvUnverifyIn):
     record = _record(request, payload)
     mark = services.unverify(
         by=request.auth, record=record, field=payload.field, comment=payload.comment
@@ -201,7 +201,7 @@ def unverify(request, payload: UnverifyIn):
 @router.get(
     "/sdv/worklist",
     url_name="sdv_worklist",
-    response=list[WorkOut],
+    response=list[SdvWorkOut],
     summary="CRFs awaiting SDV",
     description=API_PAGE_DESCRIPTION,
 )
@@ -227,7 +227,7 @@ def sdv_worklist(
 
 
 @router.post("/holds", url_name="hold_place", response={201: HoldOut}, summary="Freeze or lock")
-def place_hold(request, payload: HoldIn):
+def place_hold(request, payload: HoldPlaceIn):
     subject = visit = record = None
     if payload.level == Level.RECORD:
         record = services.get_record(payload.record_type, payload.record_id)
@@ -272,7 +272,7 @@ def _visible_hold(request, hold_id) -> Hold:
     response={200: HoldOut},
     summary="Unfreeze or unlock",
 )
-def lift_hold(request, hold_id: PathId, payload: LiftIn):
+def lift_hold(request, hold_id: PathId, payload: HoldLiftIn):
     hold = _visible_hold(request, hold_id)
     services.lift_hold(by=request.auth, hold=hold, reason=payload.reason, confirm=payload.confirm)
     hold.refresh_from_db()
@@ -325,7 +325,7 @@ def _visit(subject, visit_id) -> Visit:
 @router.get(
     "/subjects/{subject_id}/visits/{visit_id}/signing",
     url_name="visit_signing",
-    response=SheetOut,
+    response=SigningSheetOut,
     summary="What signing a visit signs",
 )
 def visit_sheet(request, subject_id: PathId, visit_id: PathId):
@@ -336,10 +336,10 @@ def visit_sheet(request, subject_id: PathId, visit_id: PathId):
 @router.post(
     "/subjects/{subject_id}/visits/{visit_id}/signatures",
     url_name="visit_sign",
-    response={201: SignatureOut},
+    response={201: MonitoringSignatureOut},
     summary="Sign a visit",
 )
-def sign_visit(request, subject_id: PathId, visit_id: PathId, payload: SignIn):
+def sign_visit(request, subject_id: PathId, visit_id: PathId, payload: MonitoringSignIn):
     subject = subject_for(request.auth, subject_id)
     signature = services.sign(
         by=request.auth,
@@ -357,7 +357,7 @@ def sign_visit(request, subject_id: PathId, visit_id: PathId, payload: SignIn):
 @router.get(
     "/subjects/{subject_id}/casebook/signing",
     url_name="casebook_signing",
-    response=SheetOut,
+    response=SigningSheetOut,
     summary="What signing the casebook signs",
 )
 def casebook_sheet(request, subject_id: PathId):
@@ -367,10 +367,10 @@ def casebook_sheet(request, subject_id: PathId):
 @router.post(
     "/subjects/{subject_id}/casebook/signatures",
     url_name="casebook_sign",
-    response={201: SignatureOut},
+    response={201: MonitoringSignatureOut},
     summary="Sign the casebook",
 )
-def sign_casebook(request, subject_id: PathId, payload: SignIn):
+def sign_casebook(request, subject_id: PathId, payload: MonitoringSignIn):
     subject = subject_for(request.auth, subject_id)
     signature = services.sign(
         by=request.auth,
@@ -387,7 +387,7 @@ def sign_casebook(request, subject_id: PathId, payload: SignIn):
 @router.get(
     "/subjects/{subject_id}/signatures",
     url_name="subject_signatures",
-    response=list[SignatureOut],
+    response=list[MonitoringSignatureOut],
     summary="Signatures of a subject (voided ones too)",
 )
 def signatures(
