@@ -184,3 +184,8 @@ BASELINE_GRADE_MAX = 4
 # PROTOCOL.md "Outcomes" / "Schedule". Subsequent anticancer therapy is second line or later:
 # first-line anthracycline chemotherapy with anlotinib maintenance is line 1 [default].
 SUBSEQUENT_THERAPY_LINES = (2, 10)  # line of therapy, inclusive [default]
+# --- edit checks (issue 14 section 2) ------------------------------------------------------
+# A CRF a held visit requires and still not complete this many days after the visit date gets
+# a system query (``crfs.incomplete.<form>``), one per (visit, form) [default]. Separate from
+# CRF_COMPLETION_EXPECTED_DAYS (the "days late" shown): the query comes later.
+CRF_QUERY_AFTER_DAYS = 7
