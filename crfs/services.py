@@ -37,7 +37,9 @@ from eligibility.plausibility import PLAUSIBLE
 from queries.services import close_checks, sync_check
 from safety import grading
 from safety.services.labs import loaded_relations
+from subjects.edit_checks import VISIT_MISSED
 from subjects.models import Subject, Visit
+from subjects.services import visit_overdue
 
 # field -> key of the plausibility table
 LIMITS = {
@@ -530,6 +532,9 @@ def close_screening_visit(subject: Subject, *, by) -> bool:
         Visit.objects.filter(pk=visit.pk, actual_date__isnull=True).update(
             actual_date=day, version=F("version") + 1, updated_at=Now()
         )
+        if visit_overdue(visit, subject.site.today()):
+            # recorded now: the "visit missed" query the periodic check raised closes
+            close_checks(record=visit, checks=[VISIT_MISSED.id])
     return True
 
 

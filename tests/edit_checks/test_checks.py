@@ -13,7 +13,8 @@ import time_machine
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from alter_s006.edit_check_runs import sync_subject_checks
 from crfs import services as crf_services
@@ -336,3 +337,78 @@ def test_the_command_and_the_beat_task_run_every_subject(subject):
     assert open_queries(MISSED).count() == 5
     beat = settings.CELERY_BEAT_SCHEDULE["sync-edit-checks"]
     assert beat["task"] == "subjects.tasks.sync_edit_checks"
+
+
+def test_the_screening_visit_closed_by_its_last_crf_closes_its_missed_query(subject, coordinator_a):
+    """SCR (window closed 2026-01-17) is dated by the service once its CRFs are complete, not
+    through ``record_visit``: its query closes there too."""
+    from assessments.services import record_baseline
+
+    sync_subject_checks(subject)
+    scr, day = visit(subject, "SCR"), D(2025, 12, 22)
+    assert open_queries(MISSED, scr).exists()
+    record_baseline(
+        subject=subject,
+        by=coordinator_a,
+        non_targets=[],
+        targets=[
+            {
+                "lesion_id": "T1",
+                "organ": "liver",
+                "location": "segment VI",
+                "method": "CT",
+                "slice_thickness_mm": 5,
+                "is_node": False,
+                "baseline_date": day,
+                "diameter_mm": 40,
+            }
+        ],
+    )
+    forms = {
+        "vital_signs": {
+            "assessed_on": day,
+            "systolic": 128,
+            "diastolic": 82,
+            "heart_rate": 76,
+            "temperature": Decimal("36.8"),
+            "weight": Decimal("72.0"),
+            "height": Decimal("170.0"),
+            "not_done_reason": "",
+        },
+        "physical_exam": {"assessed_on": day, "result": "normal", "findings": ""},
+        "ecg": {
+            "assessed_on": day,
+            "qt": 400,
+            "rr": 1000,
+            "heart_rate": None,
+            "interpretation": "normal",
+            "findings": "",
+        },
+        "con_med_review": {"assessed_on": day, "answer": "none", "comment": ""},
+        "medical_history_review": {"assessed_on": day, "answer": "none", "comment": ""},
+    }
+    for key, values in forms.items():
+        assert open_queries(MISSED, scr).exists()  # not complete before the last one
+        crf_services.save_crf(
+            visit=visit(subject, "SCR"), form_key=key, by=coordinator_a, values=values
+        )
+    assert visit(subject, "SCR").actual_date is not None
+    assert not open_queries(MISSED, scr).exists()
+
+
+def test_a_rerun_takes_as_many_statements_with_4_overdue_visits_as_with_25(subject, coordinator_a):
+    """The periodic run reads a fixed number of times whatever the number of visits and
+    queries; with nothing changed since the last run it writes nothing."""
+    record_visit(subject, "C2D1", coordinator_a, on=D(2026, 1, 26))
+    runs = []
+    for today in (D(2026, 3, 2), D(2026, 12, 31)):
+        sync_subject_checks(subject, today=today)
+        with CaptureQueriesContext(connection) as run:
+            sync_subject_checks(subject, today=today)
+        runs.append((open_queries(MISSED).count(), len(run.captured_queries)))
+    (few, few_statements), (many, many_statements) = runs
+    # 03-02: SCR, C1D1, C3D1, TA1 (C2D1 held). 12-31: SCR, C1D1, C3D1 to C17D1 (15), TA1 to
+    # TA8 (8, TA8 closes 12-14) = 25; C18D1's window closes that very day: not yet
+    assert (few, many) == (4, 25)
+    assert few_statements == many_statements
+    assert not any(q["sql"].startswith(("INSERT", 'UPDATE "queries')) for q in run.captured_queries)
