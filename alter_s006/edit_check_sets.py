@@ -3,16 +3,37 @@ once: the edit checks run over a subject (visits missed, CRFs incomplete, compli
 than on one record as it is written (``queries.services.sync_check``).
 
 A fixed number of statements whatever the number of records: one read of the open queries,
-then one statement or two per query opened, re-worded or closed (``sync_check`` /
-``close_checks``). Runs in the caller's transaction and audit context.
+then a few per query opened, re-worded or closed (``sync_check`` / ``close_checks``, each in a
+savepoint). Runs in the caller's transaction and audit context.
+
+A record under a lock (``monitoring``: "locked: no new queries") refuses its query write in
+the database; that one write is skipped (and logged), the others go on, so a locked visit or
+subject never stops the periodic run.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 
+from django.db import DatabaseError, transaction
+
+from monitoring.errors import held_from
 from queries.models import Query
 from queries.services import close_checks, sync_check
+
+log = logging.getLogger("alter_s006.edit_checks")
+
+
+def _unless_held(write, **kwargs) -> None:
+    try:
+        with transaction.atomic():
+            write(**kwargs)
+    except DatabaseError as exc:
+        held = held_from(exc)
+        if held is None:
+            raise
+        log.info("Edit check %s not synced: the data are %s (%s)", kwargs, held.code, held.level)
 
 
 def sync_set(*, subject, model, definitions, failing: dict) -> None:
@@ -29,7 +50,8 @@ def sync_set(*, subject, model, definitions, failing: dict) -> None:
     current = {(rid, check): text for rid, check, text in open_rows}
     for key, (record, definition, text) in failing.items():
         if current.get(key) != text:
-            sync_check(
+            _unless_held(
+                sync_check,
                 record=record,
                 subject=subject,
                 check=definition.id,
@@ -42,4 +64,4 @@ def sync_set(*, subject, model, definitions, failing: dict) -> None:
         if (rid, check) not in failing:
             passing[rid].append(check)
     for rid, checks in passing.items():
-        close_checks(record=model(pk=rid), checks=checks)
+        _unless_held(close_checks, record=model(pk=rid), checks=checks)

@@ -412,3 +412,20 @@ def test_a_rerun_takes_as_many_statements_with_4_overdue_visits_as_with_25(subje
     assert (few, many) == (4, 25)
     assert few_statements == many_statements
     assert not any(q["sql"].startswith(("INSERT", 'UPDATE "queries')) for q in run.captured_queries)
+
+
+def test_a_locked_visit_gets_no_query_and_does_not_stop_the_run(subject, data_manager):
+    """Locked data take no new query (issue 14 §4, refused by the database): C2D1 locked, the
+    other overdue visits still get theirs."""
+    from monitoring import services as monitoring
+
+    monitoring.place_hold(
+        by=data_manager,
+        kind="lock",
+        level="visit",
+        reason="Visit reviewed",
+        subject=subject,
+        visit=visit(subject, "C2D1"),
+    )
+    sync_subject_checks(subject)
+    assert _missed_codes() == {"SCR", "C1D1", "C3D1", "TA1"}
