@@ -1,6 +1,7 @@
 """Run the edit checks that look at a whole subject at once: those that time passing makes
 fail (a visit window closed with nothing recorded, a CRF still incomplete days after its
-visit) and compliance, which any dose modification or return can move (issue 14 section 2).
+visit), compliance, which any dose modification or return can move, and AE onsets before the
+consent, which a write outside the services could leave (issue 14 section 2).
 
 ``sync_subject_checks`` is what the periodic ``sync_edit_checks`` (management command, and
 the Celery beat task ``subjects.tasks.sync_edit_checks``) runs for each active subject; the
@@ -18,6 +19,7 @@ from django.db import transaction
 from audit.context import audit_context
 from crfs.services import sync_incomplete_crfs
 from dosing.services import sync_compliance_checks
+from safety.services.aes import resync_consent
 from subjects.lifecycle import SubjectStatus as S
 from subjects.models import Subject
 from subjects.services import sync_missed_visits
@@ -33,6 +35,7 @@ def sync_subject_checks(subject: Subject, today: dt.date | None = None) -> None:
         sync_missed_visits(subject, visits, today)
         sync_incomplete_crfs(subject, visits, today)
         sync_compliance_checks(subject)
+        resync_consent(subject)  # AE onsets before the consent, whatever path wrote them
 
 
 def checked_subjects():

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.access import Action, require
 from alter_s006 import protocol as P
+from alter_s006.edit_check_sets import sync_set
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
 from queries.services import close_checks, end_write, mark_new, sync_check
@@ -312,10 +313,20 @@ def sync_consent_check(ae: AdverseEvent, subject: Subject) -> None:
 
 
 def resync_consent(subject: Subject) -> None:
-    """The subject's consent date was corrected: check every AE of the subject again, in the
-    caller's transaction and audit context."""
-    for ae in subject.adverse_events.all():
-        sync_consent_check(ae, subject)
+    """Every AE of the subject against its consent date (corrected, or written by another
+    path: the periodic ``sync_edit_checks`` runs it too), in the caller's transaction and
+    audit context: two reads, then one write per query opened or closed."""
+    check = checks.BEFORE_CONSENT
+    before = subject.adverse_events.filter(onset_date__lt=subject.consent_date)
+    failing = {
+        (ae.pk, check.id): (
+            ae,
+            check,
+            check.text(onset=ae.onset_date.isoformat(), consent=subject.consent_date.isoformat()),
+        )
+        for ae in before
+    }
+    sync_set(subject=subject, model=AdverseEvent, definitions=[check], failing=failing)
 
 
 def sync_reporting_window(subject: Subject) -> None:

@@ -17,6 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from alter_s006.edit_check_runs import sync_subject_checks
+from audit.context import audit_context
 from crfs import services as crf_services
 from dosing import services as dosing
 from queries.models import Query
@@ -24,7 +25,7 @@ from safety import services
 from safety.models import AdverseEvent
 from safety.services.dose_link import DOSE_CHECK
 from subjects import services as subject_services
-from subjects.models import Visit
+from subjects.models import Subject, Visit
 from tests.edit_checks.conftest import open_queries
 from tests.safety.conftest import term
 
@@ -92,6 +93,23 @@ def test_an_ae_onset_before_a_corrected_consent_raises_and_closes(subject, coord
     correct_consent(moved, coordinator_a, D(2026, 2, 1))
     assert not open_queries(CONSENT, ae).exists()
     assert Query.objects.get(edit_check=CONSENT).status == Query.Status.CLOSED
+
+
+def test_a_consent_date_written_by_another_path_is_caught_by_the_periodic_run(
+    subject, coordinator_a
+):
+    """A write outside the services (here a bulk UPDATE of the consent date) sends no signal:
+    the periodic run raises the query, and closes it once the data pass again."""
+    ae = hypertension(subject, coordinator_a)
+    with audit_context(reason="Data fix outside the EDC's forms", subject=subject):
+        Subject.objects.filter(pk=subject.pk).update(consent_date=D(2026, 2, 2))
+    sync_subject_checks(Subject.objects.select_related("site").get(pk=subject.pk))
+    assert open_queries(CONSENT, ae).exists()
+
+    with audit_context(reason="Data fix outside the EDC's forms", subject=subject):
+        Subject.objects.filter(pk=subject.pk).update(consent_date=D(2025, 12, 20))
+    sync_subject_checks(Subject.objects.select_related("site").get(pk=subject.pk))
+    assert not open_queries(CONSENT, ae).exists()
 
 
 def test_an_ae_end_before_its_onset_cannot_be_stored_by_any_path(subject, coordinator_a):
