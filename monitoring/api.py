@@ -169,7 +169,12 @@ def _record(request, payload: RecordIn):
     return record
 
 
-@router.post("/sdv/verify", response={200: list[MarkOut]}, summary="Verify a form or its items")
+@router.post(
+    "/sdv/verify",
+    url_name="sdv_verify",
+    response={200: list[MarkOut]},
+    summary="Verify a form or its items",
+)
 def verify(request, payload: VerifyIn):
     record = _record(request, payload)
     services.verify(by=request.auth, record=record, fields=payload.fields)
@@ -179,7 +184,12 @@ def verify(request, payload: VerifyIn):
     return [_mark_out(m) for m in marks]
 
 
-@router.post("/sdv/unverify", response={200: MarkOut}, summary="Remove a verification (comment)")
+@router.post(
+    "/sdv/unverify",
+    url_name="sdv_unverify",
+    response={200: MarkOut},
+    summary="Remove a verification (comment)",
+)
 def unverify(request, payload: UnverifyIn):
     record = _record(request, payload)
     mark = services.unverify(
@@ -190,6 +200,7 @@ def unverify(request, payload: UnverifyIn):
 
 @router.get(
     "/sdv/worklist",
+    url_name="sdv_worklist",
     response=list[WorkOut],
     summary="CRFs awaiting SDV",
     description=API_PAGE_DESCRIPTION,
@@ -215,7 +226,7 @@ def sdv_worklist(
     ]
 
 
-@router.post("/holds", response={201: HoldOut}, summary="Freeze or lock")
+@router.post("/holds", url_name="hold_place", response={201: HoldOut}, summary="Freeze or lock")
 def place_hold(request, payload: HoldIn):
     subject = visit = record = None
     if payload.level == Level.RECORD:
@@ -255,7 +266,12 @@ def _visible_hold(request, hold_id) -> Hold:
     return hold
 
 
-@router.post("/holds/{hold_id}/lift", response={200: HoldOut}, summary="Unfreeze or unlock")
+@router.post(
+    "/holds/{hold_id}/lift",
+    url_name="hold_lift",
+    response={200: HoldOut},
+    summary="Unfreeze or unlock",
+)
 def lift_hold(request, hold_id: PathId, payload: LiftIn):
     hold = _visible_hold(request, hold_id)
     services.lift_hold(by=request.auth, hold=hold, reason=payload.reason, confirm=payload.confirm)
@@ -263,7 +279,12 @@ def lift_hold(request, hold_id: PathId, payload: LiftIn):
     return _hold_out(hold)
 
 
-@router.get("/subjects/{subject_id}/holds", response=list[HoldOut], summary="Holds of a subject")
+@router.get(
+    "/subjects/{subject_id}/holds",
+    url_name="subject_holds",
+    response=list[HoldOut],
+    summary="Holds of a subject",
+)
 def subject_holds(
     request,
     subject_id: PathId,
@@ -303,6 +324,7 @@ def _visit(subject, visit_id) -> Visit:
 
 @router.get(
     "/subjects/{subject_id}/visits/{visit_id}/signing",
+    url_name="visit_signing",
     response=SheetOut,
     summary="What signing a visit signs",
 )
@@ -313,6 +335,7 @@ def visit_sheet(request, subject_id: PathId, visit_id: PathId):
 
 @router.post(
     "/subjects/{subject_id}/visits/{visit_id}/signatures",
+    url_name="visit_sign",
     response={201: SignatureOut},
     summary="Sign a visit",
 )
@@ -333,6 +356,7 @@ def sign_visit(request, subject_id: PathId, visit_id: PathId, payload: SignIn):
 
 @router.get(
     "/subjects/{subject_id}/casebook/signing",
+    url_name="casebook_signing",
     response=SheetOut,
     summary="What signing the casebook signs",
 )
@@ -342,6 +366,7 @@ def casebook_sheet(request, subject_id: PathId):
 
 @router.post(
     "/subjects/{subject_id}/casebook/signatures",
+    url_name="casebook_sign",
     response={201: SignatureOut},
     summary="Sign the casebook",
 )
@@ -361,6 +386,7 @@ def sign_casebook(request, subject_id: PathId, payload: SignIn):
 
 @router.get(
     "/subjects/{subject_id}/signatures",
+    url_name="subject_signatures",
     response=list[SignatureOut],
     summary="Signatures of a subject (voided ones too)",
 )
@@ -378,6 +404,7 @@ def signatures(
 
 @router.get(
     "/subject-matrix",
+    url_name="subject_matrix",
     response=list[MatrixRowOut],
     summary="Subjects x visits, icons per visit",
     description=API_PAGE_DESCRIPTION,

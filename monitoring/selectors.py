@@ -14,7 +14,7 @@ from audit.triggers import chain_path
 from monitoring import rules, services
 from monitoring.models import Hold, Level, SdvMark, Signature
 from monitoring.triggers import _visit_fk
-from subjects.models import Visit
+from subjects.models import Subject, Visit
 
 OPEN = services.OPEN_QUERY_STATES
 
@@ -172,3 +172,153 @@ def worklist(subject_ids_qs, *, visit_id=None, include_verified=False):
         return SdvMark.objects.none().values_list("record_type")
     first, *rest = parts
     return first.union(*rest, all=True).order_by("sid", "rtype", "rid")
+
+
+def hold_in_force(*, record=None, subject=None, visit=None) -> Hold | None:
+    """The lock (else the freeze) in force on a saved form, or on a visit's new form."""
+    holds = (
+        services.holds_on_record(record)
+        if record is not None
+        else services.holds_on(subject=subject, visit=visit)
+    )
+    f = services.flags(holds)
+    return f["locked"] or f["frozen"]
+
+
+def record_status(record) -> dict:
+    """What the monitoring bar of a form shows: hold in force, SDV state, where to act."""
+    label = type(record)._meta.label_lower
+    marks = list(SdvMark.objects.filter(record_type=label, record_id=record.pk))
+    return {
+        "hold": hold_in_force(record=record),
+        "sdv": services.sdv_state_of(label, marks),
+        "label": label,
+        "subject_id": services.subject_id_of(record),
+        "record": record,
+    }
+
+
+# --- dashboards (issue 14 §6) -------------------------------------------------------------
+
+AGE_BUCKETS = ((0, 7), (8, 30), (31, None))  # days open: 0-7, 8-30, > 30 (issue 14 §1)
+RECENT_VISITS_DAYS = 60  # the coordinator's incomplete CRFs: visits held this recently
+SHOWN = 8
+
+
+def dashboard(user, sites) -> dict:
+    """The monitoring cards of the dashboard, by what the user may do (a fixed number of
+    queries per card)."""
+    import datetime as dt
+
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    from accounts.access import Action, get_access
+    from queries.models import Query
+
+    access = get_access(user)
+    site_ids = [s.pk for s in sites]
+    out: dict = {}
+    if access.can(Action.SDV):
+        now = timezone.now()
+        buckets = {}
+        for i, (low, high) in enumerate(AGE_BUCKETS):
+            q = Q(raised_at__lte=now - dt.timedelta(days=low))
+            if high is not None:
+                q &= Q(raised_at__gt=now - dt.timedelta(days=high + 1))
+            buckets[f"b{i}"] = Count("id", filter=q)
+        out["queries_by_site"] = list(
+            Query.objects.filter(subject__site__in=site_ids, status__in=OPEN)
+            .values("subject__site__code")
+            .annotate(**buckets)
+            .order_by("subject__site__code")
+        )
+        subjects = Subject.objects.filter(site__in=site_ids).values("pk")
+        out["awaiting_sdv"] = worklist(subjects).count()
+        out["dropped"] = SdvMark.objects.filter(
+            subject__site__in=site_ids, state=SdvMark.State.CHANGED
+        ).count()
+    if access.can(Action.ENTER_DATA):
+        out["to_answer"] = list(
+            Query.objects.filter(subject__site__in=site_ids, status="open")
+            .select_related("subject")
+            .order_by("raised_at", "id")[:SHOWN]
+        )
+        from crfs.services import completeness_of
+
+        since = timezone.now().date() - dt.timedelta(days=RECENT_VISITS_DAYS)
+        recent = list(
+            Visit.objects.filter(subject__site__in=site_ids, actual_date__gte=since)
+            .select_related("subject")
+            .order_by("actual_date", "id")[:100]
+        )
+        states = completeness_of(recent)
+        out["incomplete"] = [v for v in recent if states[v.pk].state.value == "incomplete"][:SHOWN]
+    if access.all_sites:
+        locked = dict(
+            Hold.objects.filter(lifted_at__isnull=True, level=Level.SUBJECT, kind=Hold.Kind.LOCK)
+            .values("subject__site__code")
+            .annotate(n=Count("id"))
+            .values_list("subject__site__code", "n")
+        )
+        out["study_held"] = Hold.objects.filter(lifted_at__isnull=True, level=Level.STUDY).first()
+        out["locks_by_site"] = [(s.code, locked.get(s.code, 0)) for s in sites]
+    return out
+
+
+def form_cells(visit, rows) -> dict[str, list[rules.Icon]]:
+    """form key -> the icons of one CRF of a visit (the visit page; issue 14 §6): its state,
+    open queries, SDV, signature, hold. A fixed number of queries per CRF table."""
+    from queries.models import Query
+
+    records: dict[str, tuple[str, int]] = {}  # form key -> (label, record id)
+    for row in rows:
+        spec = row["spec"]
+        if not spec.own:
+            continue
+        found = spec.model.objects.filter(visit_id=visit.pk)
+        if spec.review_kind:
+            found = found.filter(kind=spec.review_kind)
+        pk = found.values_list("pk", flat=True).first()
+        if pk is not None:
+            records[row["key"]] = (spec.model._meta.label_lower, pk)
+    ids = {pk for _label, pk in records.values()}
+    labels = {label for label, _pk in records.values()}
+    open_q = Counter(
+        Query.objects.filter(
+            record_type__in=labels, record_id__in=ids, status__in=OPEN
+        ).values_list("record_type", "record_id")
+    )
+    marks: dict[tuple, list] = defaultdict(list)
+    for m in SdvMark.objects.filter(record_type__in=labels, record_id__in=ids):
+        marks[(m.record_type, m.record_id)].append(m)
+    signed = set(
+        Signature.objects.filter(
+            level=Signature.Level.CRF,
+            record_type__in=labels,
+            record_id__in=ids,
+            voided_at__isnull=True,
+        ).values_list("record_type", "record_id")
+    )
+    above = services.holds_on(subject=visit.subject, visit=visit)
+    own_holds = defaultdict(list)
+    for h in Hold.objects.filter(
+        lifted_at__isnull=True, level=Level.RECORD, record_type__in=labels, record_id__in=ids
+    ):
+        own_holds[(h.record_type, h.record_id)].append(h)
+    out = {}
+    for row in rows:
+        key = row["key"]
+        rec = records.get(key)
+        f = services.flags(above + own_holds.get(rec, []))
+        state = {"missing": "not_started"}.get(str(row["state"]), str(row["state"]))
+        sdv = services.sdv_state_of(rec[0], marks[rec]) if rec and marks.get(rec) else None
+        out[key] = rules.cell_icons(
+            completeness=state,
+            open_queries=open_q.get(rec, 0) if rec else 0,
+            sdv=sdv,
+            signed=rec in signed,
+            frozen=f["frozen"] is not None,
+            locked=f["locked"] is not None,
+        )
+    return out

@@ -516,7 +516,7 @@ def matrix(request):
         .select_related("site")
         .order_by("site__code", "screening_number")
     )
-    page = web_page(request, subjects, size=25)
+    page = web_page(request, subjects)
     return render(
         request,
         "monitoring/matrix.html",

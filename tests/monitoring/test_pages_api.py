@@ -284,3 +284,28 @@ def test_matrix_and_worklist_pages(client, c1_vitals, monitor_a, data_manager):
     assert rows[0]["subject_id"] == subject.pk
     icons = {c["code"]: c["icons"] for c in rows[0]["visits"]}
     assert "frozen" in icons["C1D1"]
+
+
+def test_visit_page_shows_each_crfs_icons_and_the_form_is_read_only_when_held(
+    client, c1_vitals, monitor_a, coordinator_a
+):
+    subject = c1_vitals.visit.subject
+    services.verify(by=monitor_a, record=c1_vitals, fields=None)
+    services.place_hold(
+        by=monitor_a,
+        kind="freeze",
+        level="record",
+        reason="SDV in progress",
+        subject=subject,
+        record=c1_vitals,
+    )
+    client.force_login(coordinator_a)
+    page = client.get(reverse("crfs:visit", args=[subject.pk, c1_vitals.visit_id])).content.decode()
+    row = page[page.index('data-form="vital_signs"') :]
+    row = row[: row.index("</tr>")]
+    assert 'data-icons="complete verified frozen"' in row
+    form = client.get(
+        reverse("crfs:form", args=[subject.pk, c1_vitals.visit_id, "vital_signs"])
+    ).content.decode()
+    assert 'id="held-banner"' in form and "SDV in progress" in form
+    assert 'id="read-only-held"' in form and 'id="save-crf"' not in form
