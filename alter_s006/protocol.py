@@ -206,3 +206,9 @@ SDV_CRITICAL_FIELDS = {
     "assessments.lesion": ("role", "organ", "is_node"),
     "dosing.doseevent": ("kind", "start", "dose_mg", "reason"),
 }
+
+# --- edit checks (issue 14 section 2) ------------------------------------------------------
+# A CRF a held visit requires and still not complete this many days after the visit date gets
+# a system query (``crfs.incomplete.<form>``), one per (visit, form) [default]. Separate from
+# CRF_COMPLETION_EXPECTED_DAYS (the "days late" shown): the query comes later.
+CRF_QUERY_AFTER_DAYS = 7

@@ -173,6 +173,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.checkpoint_audit_chain",
         "schedule": timedelta(minutes=AUDIT_CHECKPOINT_MINUTES),
     },
+    # issue 14: visits missed, CRFs incomplete, compliance (each site's midnight is an hour)
+    "sync-edit-checks": {
+        "task": "subjects.tasks.sync_edit_checks",
+        "schedule": crontab(minute=5),
+    },
 }
 
 # --- Authentication, lockout, sessions ---------------------------------------
