@@ -201,7 +201,6 @@ def record_status(record) -> dict:
 # --- dashboards (issue 14 §6) -------------------------------------------------------------
 
 AGE_BUCKETS = ((0, 7), (8, 30), (31, None))  # days open: 0-7, 8-30, > 30 (issue 14 §1)
-RECENT_VISITS_DAYS = 60  # the coordinator's incomplete CRFs: visits held this recently
 SHOWN = 8
 
 
@@ -244,16 +243,19 @@ def dashboard(user, sites) -> dict:
             .select_related("subject")
             .order_by("raised_at", "id")[:SHOWN]
         )
-        from crfs.services import completeness_of
+        # the CRFs still incomplete days after their visit: the open queries of the
+        # "CRF incomplete" edit check (crfs/edit_checks.py), oldest first, one query
+        from crfs.edit_checks import INCOMPLETE_PREFIX
 
-        since = timezone.now().date() - dt.timedelta(days=RECENT_VISITS_DAYS)
-        recent = list(
-            Visit.objects.filter(subject__site__in=site_ids, actual_date__gte=since)
+        out["incomplete"] = list(
+            Query.objects.filter(
+                subject__site__in=site_ids,
+                status="open",
+                edit_check__startswith=INCOMPLETE_PREFIX,
+            )
             .select_related("subject")
-            .order_by("actual_date", "id")[:100]
+            .order_by("raised_at", "id")[:SHOWN]
         )
-        states = completeness_of(recent)
-        out["incomplete"] = [v for v in recent if states[v.pk].state.value == "incomplete"][:SHOWN]
     if access.all_sites:
         locked = dict(
             Hold.objects.filter(lifted_at__isnull=True, level=Level.SUBJECT, kind=Hold.Kind.LOCK)
