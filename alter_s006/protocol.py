@@ -184,3 +184,9 @@ BASELINE_GRADE_MAX = 4
 # PROTOCOL.md "Outcomes" / "Schedule". Subsequent anticancer therapy is second line or later:
 # first-line anthracycline chemotherapy with anlotinib maintenance is line 1 [default].
 SUBSEQUENT_THERAPY_LINES = (2, 10)  # line of therapy, inclusive [default]
+# --- queries (issue 14 section 1: the query list's age filter and the metrics page) ---------
+# The age buckets of an unresolved query, in whole days since it was raised: 0-7, 8-30, more
+# than 30 [default, issue 14 "age 0–7 / 8–30 / > 30 days"].
+QUERY_AGE_BUCKETS = ((0, 7), (8, 30), (31, None))  # inclusive; None: no upper limit
+# The metrics page lists the most-queried fields and edit checks, this many of each [issue 14].
+QUERY_METRICS_TOP = 10

@@ -69,6 +69,7 @@ def _close(rows) -> None:
         status=Query.Status.CLOSED,
         closed_at=Now(),
         resolution=_RESOLUTION,
+        last_action_at=Now(),
         version=F("version") + 1,
         updated_at=Now(),
     )
@@ -231,6 +232,11 @@ def _text(action: str, text: str, field: str = "text") -> str:
             }
         )
     return text
+
+
+def check_may_raise(user, subject) -> None:
+    """403 unless the user may raise a query on the subject's records."""
+    _check(None, workflow.RAISE, role_of(user, subject.site_id))
 
 
 def raise_query(

@@ -17,21 +17,6 @@ from tests.safety.conftest import ensure_ctcae, term
 D = dt.date
 
 
-@pytest.fixture
-def ae(treated, coordinator_a):
-    ensure_ctcae()
-    return aes.record_ae(
-        subject=treated,
-        by=coordinator_a,
-        term=term("Hypertension"),
-        grade=1,
-        onset_date=D(2026, 2, 20),
-        outcome="not_recovered",
-        ongoing=True,
-        treatment_given="none",
-    )
-
-
 def _raise(ae, user, field="onset_date", text="Onset date per source is 2026-02-18?"):
     return services.raise_query(
         user=user,
