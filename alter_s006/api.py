@@ -40,6 +40,7 @@ from dosing.api import router as dosing_router
 from eligibility.api import router as eligibility_router
 from logs.api import router as logs_router
 from outcomes.api import router as outcomes_router
+from queries.api import router as queries_router
 from safety.api import router as safety_router
 from subjects.api import router as subjects_router
 
@@ -145,6 +146,7 @@ api.add_router("", crfs_router)
 api.add_router("", safety_router)
 api.add_router("", logs_router)
 api.add_router("", outcomes_router)
+api.add_router("", queries_router)
 
 
 # --- errors ----------------------------------------------------------------------------------
