@@ -11,14 +11,14 @@ services' codes (``query_state``, ``required``...); a filter value the list does
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 
 from accounts.access import get_scoped_or_404, visible_sites
-from alter_s006.api_types import Id, In, PathId, Query, Text
+from alter_s006.api_types import Id, In, PathId, Query, QueryInt, Text
 from alter_s006.pagination import (
     API_PAGE_DESCRIPTION,
     PAGE_SIZE,
@@ -26,18 +26,20 @@ from alter_s006.pagination import (
     PageSizeQuery,
     api_page,
 )
-from alter_s006.query_params import BadQueryParameter
+from alter_s006.query_params import ID_MAX, BadQueryParameter
 from alter_s006.web import subject_for
 from queries import records, selectors, services, workflow
 from queries.models import Query as QueryModel
 from queries.models import QueryMessage
 
 router = Router(tags=["queries"])
-Filter = Annotated[str, Query("", description="A filter of the list (see the description)")]
+RecordTypes = Literal[tuple(records.RECORD_TYPES)]
+Statuses = Literal[tuple(selectors.STATUSES)]
+Origins = Literal[tuple(QueryModel.Origin.values)]
+Ages = Literal[tuple(selectors.AGE_KEYS)]
 
 
 class RaiseIn(In):
-    subject_id: Id
     record_type: Text = Field(..., json_schema_extra={"enum": list(records.RECORD_TYPES)})
     record_id: Id
     field: Text = Field(..., description="A field of that record (its model's field name)")
@@ -166,14 +168,20 @@ def _get(request, pk: int) -> QueryModel:
 def list_queries(
     request,
     response: HttpResponse,
-    site: Filter = "",
-    subject: Filter = "",
-    record_type: Filter = "",
-    field: Filter = "",
-    status: Filter = "",
-    origin: Filter = "",
-    edit_check: Filter = "",
-    age: Filter = "",
+    site: Annotated[QueryInt | None, Query(None, description="Site id", ge=1, le=ID_MAX)] = None,
+    subject: Annotated[
+        QueryInt | None, Query(None, description="Subject id", ge=1, le=ID_MAX)
+    ] = None,
+    record_type: Annotated[RecordTypes | None, Query(None, description="CRF")] = None,
+    field: Annotated[
+        Text | None, Query(None, description="Field name", max_length=selectors.TEXT_MAX)
+    ] = None,
+    status: Annotated[Statuses | None, Query(None, description="Default: unresolved")] = None,
+    origin: Annotated[Origins | None, Query(None, description="system or manual")] = None,
+    edit_check: Annotated[
+        Text | None, Query(None, description="Edit check code", max_length=selectors.TEXT_MAX)
+    ] = None,
+    age: Annotated[Ages | None, Query(None, description="Days since raised")] = None,
     page: PageQuery = 1,
     page_size: PageSizeQuery = PAGE_SIZE,
 ):
@@ -193,7 +201,7 @@ def list_queries(
 
 
 @router.post(
-    "/queries",
+    "/subjects/{subject_id}/queries",
     response={201: QueryDetailOut},
     summary="Raise a query on one field of one record (monitor, data manager)",
     description=(
@@ -202,8 +210,8 @@ def list_queries(
         "does not have, or an empty text."
     ),
 )
-def raise_query(request, payload: RaiseIn):
-    subject = subject_for(request.auth, payload.subject_id)
+def raise_query(request, subject_id: PathId, payload: RaiseIn):
+    subject = subject_for(request.auth, subject_id)
     q = services.raise_query(
         user=request.auth,
         subject=subject,

@@ -142,7 +142,9 @@ def transition(
         if rule.source != state or role not in rule.roles:
             continue
         if rule.system_only and origin != ORIGIN_SYSTEM:
-            raise Refused(STATE_REFUSED, "Only a query raised by an edit check can be.")
+            raise Refused(
+                STATE_REFUSED, "Only a query raised by an edit check can be closed as confirmed."
+            )
         if rule.manual_only and origin != MANUAL:
             raise Refused(STATE_REFUSED, "A query raised by an edit check cannot be cancelled.")
         if rule.never_answered and answered:

@@ -28,7 +28,6 @@ def codes(response):
 
 def _raise_body(ae, **extra):
     return {
-        "subject_id": ae.subject_id,
         "record_type": "safety.adverseevent",
         "record_id": ae.pk,
         "field": "onset_date",
@@ -37,12 +36,16 @@ def _raise_body(ae, **extra):
     }
 
 
+def _on(ae):
+    return f"/subjects/{ae.subject_id}/queries"
+
+
 def _stored():
     return Query.objects.count(), QueryMessage.objects.count()
 
 
 def test_the_whole_workflow(client, ae, monitor_a, coordinator_a):
-    raised = call(client, monitor_a, "POST", "/queries", _raise_body(ae, suggested_value="x"))
+    raised = call(client, monitor_a, "POST", _on(ae), _raise_body(ae, suggested_value="x"))
     assert raised.status_code == 201, raised.content
     body = raised.json()
     assert body["status"] == "open" and body["actions"] == ["cancel"]
@@ -74,11 +77,11 @@ def test_the_whole_workflow(client, ae, monitor_a, coordinator_a):
 
 def test_refusals_store_nothing(client, ae, monitor_a, coordinator_a, coordinator_b):
     before = _stored()
-    assert call(client, coordinator_a, "POST", "/queries", _raise_body(ae)).status_code == 403
-    assert call(client, coordinator_b, "POST", "/queries", _raise_body(ae)).status_code == 404
-    refused = call(client, monitor_a, "POST", "/queries", _raise_body(ae, field="nope"))
+    assert call(client, coordinator_a, "POST", _on(ae), _raise_body(ae)).status_code == 403
+    assert call(client, coordinator_b, "POST", _on(ae), _raise_body(ae)).status_code == 404
+    refused = call(client, monitor_a, "POST", _on(ae), _raise_body(ae, field="nope"))
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "field"
-    empty = call(client, monitor_a, "POST", "/queries", _raise_body(ae, text=""))
+    empty = call(client, monitor_a, "POST", _on(ae), _raise_body(ae, text=""))
     assert empty.status_code == 422 and "required" in codes(empty)
     assert _stored() == before
     query = _raise(ae, monitor_a)

@@ -198,3 +198,17 @@ def test_metrics_for_monitors_and_data_managers_only(
     client.force_login(data_manager)
     page = client.get(reverse("queries:metrics")).content.decode()
     assert 'data-site="GZ01"' in page and "onset" in page.lower()
+
+
+def test_a_query_on_a_removed_record_stays_listable_and_closable(
+    client, ae, monitor_a, coordinator_a
+):
+    query = _raise(ae, monitor_a, text="About a record since removed")
+    Query.objects.filter(pk=query.pk).update(record_id=10**12)  # its record is gone
+    query.refresh_from_db()
+    client.force_login(monitor_a)
+    page = client.get(reverse("queries:list")).content.decode()
+    assert "About a record since removed" in page
+    assert client.get(reverse("queries:detail", args=[query.pk])).status_code == 200
+    query = services.answer(query=query, user=coordinator_a, text="The record was removed.")
+    assert services.close(query=query, user=monitor_a).status == "closed"
