@@ -18,7 +18,7 @@ from django.http import HttpResponse
 from ninja import Field, Router, Schema, Status
 
 from accounts.access import get_scoped_or_404, visible_sites
-from alter_s006.api_types import Id, In, PathId, Query, QueryInt, Text
+from alter_s006.api_types import Id, In, PathId, Query, Text
 from alter_s006.pagination import (
     API_PAGE_DESCRIPTION,
     PAGE_SIZE,
@@ -26,7 +26,7 @@ from alter_s006.pagination import (
     PageSizeQuery,
     api_page,
 )
-from alter_s006.query_params import ID_MAX, BadQueryParameter
+from alter_s006.query_params import BadQueryParameter
 from alter_s006.web import subject_for
 from queries import records, selectors, services, workflow
 from queries.models import Query as QueryModel
@@ -168,10 +168,8 @@ def _get(request, pk: int) -> QueryModel:
 def list_queries(
     request,
     response: HttpResponse,
-    site: Annotated[QueryInt | None, Query(None, description="Site id", ge=1, le=ID_MAX)] = None,
-    subject: Annotated[
-        QueryInt | None, Query(None, description="Subject id", ge=1, le=ID_MAX)
-    ] = None,
+    site: Annotated[PathId | None, Query(None, description="Site id")] = None,
+    subject: Annotated[PathId | None, Query(None, description="Subject id")] = None,
     record_type: Annotated[RecordTypes | None, Query(None, description="CRF")] = None,
     field: Annotated[
         Text | None, Query(None, description="Field name", max_length=selectors.TEXT_MAX)
