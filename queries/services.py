@@ -7,7 +7,7 @@ writes the query and one message of its thread in one transaction, within
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext as _
@@ -54,25 +54,33 @@ def _forget(record, check: str) -> None:
     setattr(record, _CLOSED, set() if closed == _ALL else set(closed) - {check})
 
 
-def _open_system_queries(record, checks):
-    return Query.objects.filter(
-        record_type=record_type(record),
-        record_id=record.pk,
-        edit_check__in=list(checks),
-        origin=Query.Origin.SYSTEM,
-        status=Query.Status.OPEN,
-    )
+# Close the open system queries of checks that pass, and write the system's message on each
+# thread, in ONE statement (a data-modifying CTE): the save paths keep their statement counts.
+_CLOSE_SQL = """
+WITH closed AS (
+  UPDATE queries_query
+     SET status = 'closed', closed_at = now(), resolution = %(text)s, last_action_at = now(),
+         version = version + 1, updated_at = now()
+   WHERE record_type = %(type)s AND record_id = %(id)s AND edit_check = ANY(%(checks)s)
+     AND origin = 'system' AND status = 'open'
+  RETURNING id)
+INSERT INTO queries_querymessage
+  (query_id, action, author_id, author_role, text, suggested_value, version)
+SELECT id, 'system_close', NULL, 'system', %(text)s, '', 1 FROM closed
+"""
 
 
-def _close(rows) -> None:
-    rows.update(
-        status=Query.Status.CLOSED,
-        closed_at=Now(),
-        resolution=_RESOLUTION,
-        last_action_at=Now(),
-        version=F("version") + 1,
-        updated_at=Now(),
-    )
+def _close(record, checks) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLOSE_SQL,
+            {
+                "text": _RESOLUTION,
+                "type": record_type(record),
+                "id": record.pk,
+                "checks": list(checks),
+            },
+        )
 
 
 def close_checks(*, record, checks) -> None:
@@ -82,7 +90,7 @@ def close_checks(*, record, checks) -> None:
     checks = [c for c in checks if not _known_closed(record, c)]
     if not checks:
         return
-    _close(_open_system_queries(record, checks))
+    _close(record, checks)
     closed = getattr(record, _CLOSED, ())
     setattr(record, _CLOSED, set(closed) | set(checks))
 
@@ -112,7 +120,7 @@ def sync_check(*, record, subject, check: str, field: str, failing: bool, text: 
     if known_closed and not failing:
         return
     if not failing:
-        _close(_open_system_queries(record, [check]))
+        _close(record, [check])
         return
     found = []
     if getattr(record, _CLOSED, ()) != _ALL:

@@ -301,3 +301,20 @@ def test_an_answered_system_query_is_not_raised_twice(flagged_ae, coordinator_a)
 def test_a_system_query_cannot_be_cancelled(flagged_ae, monitor_a):
     with pytest.raises(ValidationError):
         services.cancel(query=_system_query(flagged_ae), user=monitor_a, text="no")
+
+
+def test_the_system_closes_its_query_with_a_message_on_the_thread(flagged_ae, coordinator_a):
+    query = _system_query(flagged_ae)
+    _correct_onset(flagged_ae, coordinator_a, D(2026, 1, 6))  # inside the window now
+    query.refresh_from_db()
+    assert query.status == "closed" and query.closed_at is not None
+    message = QueryMessage.objects.get(query=query)
+    assert (message.action, message.author_id, message.author_role) == (
+        "system_close",
+        None,
+        "system",
+    )
+    assert message.text == query.resolution
+    assert AuditEvent.objects.filter(
+        table_name="queries_querymessage", record_pk=str(message.pk), action="INSERT"
+    ).exists()
