@@ -41,6 +41,7 @@ from eligibility.api import router as eligibility_router
 from logs.api import router as logs_router
 from monitoring.api import router as monitoring_router
 from outcomes.api import router as outcomes_router
+from queries.api import router as queries_router
 from safety.api import router as safety_router
 from subjects.api import router as subjects_router
 
@@ -147,6 +148,7 @@ api.add_router("", safety_router)
 api.add_router("", logs_router)
 api.add_router("", outcomes_router)
 api.add_router("", monitoring_router)
+api.add_router("", queries_router)
 
 
 # --- errors ----------------------------------------------------------------------------------

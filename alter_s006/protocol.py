@@ -212,3 +212,10 @@ SDV_CRITICAL_FIELDS = {
 # a system query (``crfs.incomplete.<form>``), one per (visit, form) [default]. Separate from
 # CRF_COMPLETION_EXPECTED_DAYS (the "days late" shown): the query comes later.
 CRF_QUERY_AFTER_DAYS = 7
+
+# --- queries (issue 14 section 1: the query list's age filter and the metrics page) ---------
+# The age buckets of an unresolved query, in whole days since it was raised: 0-7, 8-30, more
+# than 30 [default, issue 14 "age 0–7 / 8–30 / > 30 days"].
+QUERY_AGE_BUCKETS = ((0, 7), (8, 30), (31, None))  # inclusive; None: no upper limit
+# The metrics page lists the most-queried fields and edit checks, this many of each [issue 14].
+QUERY_METRICS_TOP = 10

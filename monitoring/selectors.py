@@ -200,7 +200,7 @@ def record_status(record) -> dict:
 
 # --- dashboards (issue 14 §6) -------------------------------------------------------------
 
-AGE_BUCKETS = ((0, 7), (8, 30), (31, None))  # days open: 0-7, 8-30, > 30 (issue 14 §1)
+
 SHOWN = 8
 
 
@@ -221,7 +221,7 @@ def dashboard(user, sites) -> dict:
     if access.can(Action.SDV):
         now = timezone.now()
         buckets = {}
-        for i, (low, high) in enumerate(AGE_BUCKETS):
+        for i, (low, high) in enumerate(P.QUERY_AGE_BUCKETS):
             q = Q(raised_at__lte=now - dt.timedelta(days=low))
             if high is not None:
                 q &= Q(raised_at__gt=now - dt.timedelta(days=high + 1))

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from alter_s006.admin import ReadOnlyAdmin
-from queries.models import Query
+from queries.models import Query, QueryMessage
 
 
 @admin.register(Query)
@@ -16,3 +16,11 @@ class QueryAdmin(ReadOnlyAdmin):
         "origin",
     ]
     list_filter = ["status", "origin", "edit_check"]
+
+
+@admin.register(QueryMessage)
+class QueryMessageAdmin(ReadOnlyAdmin):
+    """A thread message: read only here, and never changed or deleted by the database."""
+
+    list_display = ["query", "action", "author", "author_role", "created_at"]
+    list_filter = ["action", "author_role"]

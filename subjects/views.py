@@ -242,8 +242,13 @@ def subject_detail(request, pk):
     from crfs.services import completeness_of
 
     completeness = completeness_of(visits)
+    # each visit's unresolved queries on its records (issue 14): one query
+    from queries.selectors import unresolved_by_visit
+
+    open_queries = unresolved_by_visit(subject)
     for v in visits:
         v.crf = completeness[v.pk]
+        v.open_queries = open_queries.get(v.pk, 0)
     timeline, later = _split_timeline(
         [(v, v.status(today), v.days_outside_window()) for v in visits]
     )

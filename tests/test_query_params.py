@@ -80,7 +80,10 @@ CASES = {
     "subject list: NUL": Case("subjects:list", {"q": "\x00"}, 400, "“q” contains a NUL"),
     "subject list: unknown status shows all": Case("subjects:list", {"status": "\x00"}, 200),
     # the query list
-    "query list: unknown status shows open": Case("queries:list", {"status": "zz\x00"}, 200),
+    "query list: unknown status": Case("queries:list", {"status": "zz"}, 400, "“status”"),
+    "query list: NUL in a field": Case("queries:list", {"field": "a\x00"}, 400, "“field”"),
+    "query list: unknown age bucket": Case("queries:list", {"age": "9-99"}, 400, "“age”"),
+    "query CSV: subject not a number": Case("queries:csv", {"subject": "x"}, 400, "“subject”"),
     # the new AE page, pre-filled from a lab value
     "new AE: text lab result": Case(
         "safety:ae_new", {"lab_result": "abc"}, 400, "“lab_result” must be a whole number", "s"

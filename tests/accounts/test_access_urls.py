@@ -606,6 +606,81 @@ def surv_args(w):
     return [w.subject.pk, w.surv.pk]
 
 
+# queries (issue 14 section 1): a query raised by monitor_a on the AE's onset date
+def _user(username):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=username)
+
+
+def with_query(w):
+    from queries.services import raise_query
+
+    with_ae(w)
+    w.query = raise_query(
+        user=_user("monitor_a"),
+        subject=w.subject,
+        record_type="safety.adverseevent",
+        record_id=w.ae.pk,
+        field="onset_date",
+        text="Onset per source?",
+    )
+
+
+def with_answered_query(w):
+    from queries.services import answer
+
+    with_query(w)
+    w.query = answer(query=w.query, user=w.subject.created_by, text="Checked the source.")
+
+
+def with_closed_query(w):
+    from queries.services import close
+
+    with_answered_query(w)
+    w.query = close(query=w.query, user=_user("monitor_a"))
+
+
+def with_system_query(w):
+    from queries.models import Query
+    from queries.services import sync_check
+
+    with_ae(w)
+    sync_check(
+        record=w.ae,
+        subject=w.subject,
+        check="access.test_check",
+        field="onset_date",
+        failing=True,
+        text="Fails the check",
+    )
+    w.query = Query.objects.get(edit_check="access.test_check")
+
+
+def query_raise_json(w):
+    return {
+        "record_type": "safety.adverseevent",
+        "record_id": w.ae.pk,
+        "field": "onset_date",
+        "text": "Onset per source?",
+    }
+
+
+def query_args(w):
+    return [w.query.pk]
+
+
+def _query_action(name, setup, expect, text="A comment"):
+    return Url(
+        {"POST": expect},
+        args=query_args,
+        body=lambda w: {"text": text},
+        api=True,
+        writes=True,
+        setup=setup,
+    )
+
+
 ACCESS: dict[str, Url] = {
     "home": Url({"GET": (302, 200, 200, 200, 200, 200)}),
     "switch-site": Url(
@@ -884,6 +959,57 @@ ACCESS: dict[str, Url] = {
         setup=with_baseline,
     ),
     "queries:list": Url({"GET": (302, 200, 200, 200, 200, 200)}),
+    "queries:csv": Url({"GET": (302, 200, 200, 200, 200, 200)}, setup=with_query),
+    "queries:metrics": Url({"GET": (302, 403, 403, 403, 200, 200)}, setup=with_query),
+    "queries:detail": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)}, args=query_args, setup=with_query
+    ),
+    "queries:act": Url(
+        # the answer: the site's coordinator or investigator; monitors never answer
+        {"POST": (302, 302, 302, 404, 403, 403)},
+        args=lambda w: [w.query.pk, "answer"],
+        body=lambda w: {"text": "The source says so."},
+        writes=True,
+        setup=with_query,
+    ),
+    "queries:raise": Url(
+        {"GET": (302, 403, 403, 404, 200, 200), "POST": (302, 403, 403, 404, 302, 302)},
+        args=lambda w: ["safety.adverseevent", w.ae.pk],
+        body=lambda w: {"field": "onset_date", "text": "Onset per source?"},
+        writes=True,
+        setup=with_ae,
+    ),
+    "queries:thread": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)},
+        args=lambda w: ["safety.adverseevent", w.ae.pk, "onset_date"],
+        setup=with_query,
+    ),
+    "api:list_queries": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True, setup=with_query),
+    "api:raise_query": Url(
+        {"POST": (401, 403, 403, 404, 201, 201)},
+        args=subject_args,
+        body=query_raise_json,
+        api=True,
+        writes=True,
+        setup=with_ae,
+    ),
+    "api:get_query": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=query_args, api=True, setup=with_query
+    ),
+    "api:query_thread": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=query_args, api=True, setup=with_query
+    ),
+    "api:query_answer": _query_action("answer", with_query, (401, 200, 200, 404, 403, 403)),
+    "api:query_close": _query_action("close", with_answered_query, (401, 403, 403, 404, 200, 200)),
+    "api:query_send_back": _query_action(
+        "send_back", with_answered_query, (401, 403, 403, 404, 200, 200)
+    ),
+    "api:query_reopen": _query_action("reopen", with_closed_query, (401, 403, 403, 404, 200, 200)),
+    # only its raiser (monitor_a) cancels
+    "api:query_cancel": _query_action("cancel", with_query, (401, 403, 403, 404, 200, 403)),
+    "api:query_close_confirmed": _query_action(
+        "close_confirmed", with_system_query, (401, 403, 403, 404, 200, 200)
+    ),
     # --- safety pages ---
     "safety:term_search": Url({"GET": (302, 200, 200, 200, 200, 200)}),
     "safety:term_grades": Url(
@@ -1670,7 +1796,8 @@ CASES = sorted(
 
 
 def stored_clinical_data():
-    """Everything a write could change: subjects, visits, CRFs, signatures, reference ranges."""
+    """Everything a write could change: subjects, visits, CRFs, signatures, reference ranges,
+    data queries and their threads."""
     subjects = list(Subject.objects.order_by("pk").values_list("pk", "version", "status"))
     visits = list(Visit.objects.order_by("pk").values_list("pk", "version", "actual_date"))
     screenings = list(Screening.objects.order_by("pk").values_list("pk", "version"))
@@ -1702,13 +1829,18 @@ def stored_clinical_data():
         for model in (EndOfTreatment, Death, SurvivalFollowUp, Withdrawal)
     ]
     from monitoring.models import Hold, SdvMark, Signature
+    from queries.models import Query, QueryMessage
 
     monitoring = [
         list(model.objects.order_by("pk").values_list("pk", "version"))
         for model in (Hold, SdvMark, Signature)
     ]
+    queries = list(Query.objects.order_by("pk").values_list("pk", "version", "status")) + list(
+        QueryMessage.objects.order_by("pk").values_list("pk")
+    )
     return (
         monitoring,
+        queries,
         subjects,
         visits,
         screenings,
