@@ -99,6 +99,13 @@ def form_page(request, pk, visit_pk, form_key):
     from monitoring.selectors import hold_in_force
 
     held = hold_in_force(record=record) if record else hold_in_force(subject=subject, visit=visit)
+    if held and form.is_bound:
+        # the database refused the write (frozen / locked): show what is stored, and why
+        refused = form.non_field_errors()
+        form = forms.build(spec, record=record, correcting=correcting, initial=initial, visit=visit)
+        form.cleaned_data = {}
+        for message in refused:
+            form.add_error(None, message)
     if not can_edit or held:
         for field in form.fields.values():
             field.disabled = True
