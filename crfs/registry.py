@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from alter_s006.sql import id_array
 from crfs import models as m
 from crfs.soa import FormState
 
@@ -154,9 +155,11 @@ def _own_states(visits) -> StateMap:
     out: StateMap = {}
     for model in OWN_MODELS:
         key = _KEY_OF_MODEL[model]
-        for visit_id in model.objects.filter(visit_id__in=ids).values_list("visit_id", flat=True):
+        rows = model.objects.filter(visit_id__in=id_array(ids)).values_list("visit_id", flat=True)
+        for visit_id in rows:
             out[(visit_id, key)] = FormState.COMPLETE
-    for visit_id, kind in m.Review.objects.filter(visit_id__in=ids).values_list("visit_id", "kind"):
+    reviews = m.Review.objects.filter(visit_id__in=id_array(ids))
+    for visit_id, kind in reviews.values_list("visit_id", "kind"):
         out[(visit_id, kind)] = FormState.COMPLETE
     return out
 
@@ -204,9 +207,11 @@ def _visit_level_states(visits) -> StateMap:
 
     ids = [v.pk for v in visits]
     out: StateMap = {}
-    for visit_id in LabPanel.objects.filter(visit_id__in=ids).values_list("visit_id", flat=True):
+    panels = LabPanel.objects.filter(visit_id__in=id_array(ids))
+    for visit_id in panels.values_list("visit_id", flat=True):
         out[(visit_id, "lab_panel")] = FormState.COMPLETE
-    for visit_id in Timepoint.objects.filter(visit_id__in=ids).values_list("visit_id", flat=True):
+    timepoints = Timepoint.objects.filter(visit_id__in=id_array(ids))
+    for visit_id in timepoints.values_list("visit_id", flat=True):
         out[(visit_id, "recist_timepoint")] = FormState.COMPLETE
     # dispensing: on the day a cycle visit was held (one query for the subjects' dispensings,
     # also when no visit is held yet: the same statements whatever the visits)

@@ -13,7 +13,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -532,13 +534,44 @@ def matrix(request):
         .order_by("site__code", "screening_number")
     )
     page = web_page(request, subjects)
+    matrix = selectors.subject_matrix(page.object_list)
+    # a page holds thousands of cells but only a few distinct ones: each combination of
+    # icons is rendered once, each link is the visit page's address filled in
+    rendered: dict[tuple, str] = {}
+    pattern = reverse("crfs:visit", args=[987654321, 123456789])
+    for row in matrix["rows"]:
+        tds = []
+        for cell in row["cells"]:
+            links = []
+            for v, icons in cell:
+                key = tuple(icons)
+                if key not in rendered:
+                    rendered[key] = render_to_string("monitoring/_icons.html", {"icons": icons})
+                url = pattern.replace("987654321", str(v.subject_id)).replace(
+                    "123456789", str(v.pk)
+                )
+                links.append(
+                    format_html(
+                        '<a href="{}" class="text-decoration-none" data-cell="{}">{}</a>',
+                        url,
+                        v.code,
+                        rendered[key],  # render_to_string's output is safe already
+                    )
+                )
+            tds.append(
+                format_html(
+                    '<td class="text-center text-nowrap">{}</td>',
+                    format_html_join("", "{}", ((link,) for link in links)),
+                )
+            )
+        row["cells_html"] = format_html_join("", "{}", ((td,) for td in tds))
     return render(
         request,
         "monitoring/matrix.html",
         {
             "page": page,
             "sites": current_sites(request),
-            **selectors.subject_matrix(page.object_list),
+            **matrix,
         },
     )
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.db.models.functions import Greatest
 
+from alter_s006.sql import id_array
 from dosing.models import Dispensing
 from outcomes import rules
 from outcomes.models import Death, EndOfTreatment, SurvivalFollowUp
@@ -36,7 +37,9 @@ def completed_forms(visit_ids: Iterable[int]) -> set[tuple[int, str]]:
     return {
         (visit_id, key)
         for key, model in VISIT_FORMS.items()
-        for visit_id in model.objects.filter(visit_id__in=ids).values_list("visit_id", flat=True)
+        for visit_id in model.objects.filter(visit_id__in=id_array(ids)).values_list(
+            "visit_id", flat=True
+        )
     }
 
 
