@@ -366,3 +366,84 @@ def test_sdv_reset_through_the_page_the_api_the_admin_and_raw_sql(
     assert SdvMark.objects.get(record_type="subjects.subject", record_id=subject.pk).state == (
         "changed"
     )
+
+
+def test_frozen_data_keep_their_queries_and_a_lock_stops_them(
+    c1_vitals, monitor_a, coordinator_a, data_manager
+):
+    """Frozen: a query is raised and answered, and the data stay frozen; locked: no new
+    query, no answer (the database refuses the query's write)."""
+    from django.db import DatabaseError
+
+    from monitoring.errors import held_from
+    from queries import services as queries
+
+    subject = c1_vitals.visit.subject
+    hold = services.place_hold(
+        by=monitor_a, kind="freeze", level="subject", reason="SDV", subject=subject
+    )
+    query = queries.raise_query(
+        user=monitor_a,
+        subject=subject,
+        record_type=FORM,
+        record_id=c1_vitals.pk,
+        field="systolic",
+        text="Chart says 126",
+    )
+    queries.answer(query=query, user=coordinator_a, text="Source re-read: 128 is right")
+    hold.refresh_from_db()
+    assert hold.lifted_at is None  # answering does not unfreeze
+    services.place_hold(
+        by=data_manager, kind="lock", level="subject", reason="DB lock", subject=subject
+    )
+    for attempt in (
+        lambda: queries.raise_query(
+            user=monitor_a,
+            subject=subject,
+            record_type=FORM,
+            record_id=c1_vitals.pk,
+            field="weight",
+            text="Check weight",
+        ),
+        lambda: queries.close(
+            query=type(query).objects.get(pk=query.pk), user=monitor_a, text="ok"
+        ),
+    ):
+        try:
+            with transaction.atomic():
+                attempt()
+        except DatabaseError as exc:
+            assert held_from(exc).kind == "lock"
+        except Exception as exc:  # noqa: BLE001 - a service refusal naming the lock is fine too
+            assert "lock" in str(exc).lower(), exc
+        else:
+            raise AssertionError("a write went through on locked data")
+    query.refresh_from_db()
+    assert query.status == "answered"
+
+
+def test_bulk_signing_signs_the_ticked_ready_visits(
+    client, c1_vitals, investigator_a, coordinator_a
+):
+    subject = c1_vitals.visit.subject
+    extra = _unscheduled(subject, coordinator_a)
+    crfs.save_crf(
+        visit=extra,
+        form_key="ae_review",
+        by=coordinator_a,
+        values={"assessed_on": dt.date(2026, 2, 20), "answer": "none", "comment": ""},
+    )
+    client.force_login(investigator_a)
+    page = client.get(reverse("monitoring:bulk_sign"))
+    ready = page.context["ready"]
+    assert [v.pk for v in ready] == [extra.pk]  # the other held visits are incomplete
+    token = f"{extra.pk}:{ready[0].shown_hash}"
+    r = client.post(reverse("monitoring:bulk_sign"), {"visit": [token], "password": PASSWORD})
+    assert r.status_code == 302
+    assert Signature.objects.get(level="visit").visit_id == extra.pk
+    # a hash that is not what was shown signs nothing
+    Signature.objects.all().update(voided_at="2026-03-01T00:00:00Z")
+    r = client.post(
+        reverse("monitoring:bulk_sign"), {"visit": [f"{extra.pk}:{'0' * 64}"], "password": PASSWORD}
+    )
+    assert Signature.objects.filter(voided_at__isnull=True).count() == 0
