@@ -97,9 +97,12 @@ class QueryMessage(VersionedModel):
     author_role = models.CharField(_("role"), max_length=20)
     text = models.TextField(_("text"), blank=True)
     suggested_value = models.TextField(_("suggested value"), blank=True)
+    # no database constraint: nothing may hold the append-only audit trail by a foreign key
+    # (the trail's own checks must see a truncation, not be stopped by it)
     correction = models.ForeignKey(
         "audit.AuditEvent",
-        on_delete=models.PROTECT,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="+",
