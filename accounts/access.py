@@ -28,6 +28,10 @@ class Action(StrEnum):
     LOCK = "lock"  # lock data, export
     MANAGE = "manage"  # users, sites, reference ranges
     VIEW_RANGES = "view_ranges"  # read the laboratory reference ranges and their audit trail
+    SDV = "sdv"  # mark source-data verification (issue 14)
+    FREEZE = "freeze"  # freeze data: no change, queries and SDV go on
+    UNFREEZE = "unfreeze"
+    UNLOCK = "unlock"  # (LOCK: lock data; the four are separate permissions)
 
 
 PERMISSIONS: dict[Action, frozenset[str]] = {
@@ -38,6 +42,10 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.LOCK: frozenset({Role.DATA_MANAGER}),
     Action.MANAGE: frozenset({Role.DATA_MANAGER}),
     Action.VIEW_RANGES: frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+    Action.SDV: frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+    Action.FREEZE: frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+    Action.UNFREEZE: frozenset({Role.MONITOR, Role.DATA_MANAGER}),
+    Action.UNLOCK: frozenset({Role.DATA_MANAGER}),
 }
 
 

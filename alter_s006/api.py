@@ -23,7 +23,7 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.core.signals import got_request_exception
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import Http404
 from django.urls import URLPattern, re_path
 from ninja import NinjaAPI
@@ -39,6 +39,7 @@ from crfs.api import router as crfs_router
 from dosing.api import router as dosing_router
 from eligibility.api import router as eligibility_router
 from logs.api import router as logs_router
+from monitoring.api import router as monitoring_router
 from outcomes.api import router as outcomes_router
 from queries.api import router as queries_router
 from safety.api import router as safety_router
@@ -146,6 +147,7 @@ api.add_router("", crfs_router)
 api.add_router("", safety_router)
 api.add_router("", logs_router)
 api.add_router("", outcomes_router)
+api.add_router("", monitoring_router)
 api.add_router("", queries_router)
 
 
@@ -199,9 +201,27 @@ def locked_response(request):
     return response
 
 
+# A write refused because the data are frozen or locked (issue 14): 423 Locked, with the
+# reason; placing a hold already in force: 409 Conflict.
+HELD_STATUS = {"frozen": 423, "locked": 423, "already_frozen": 409, "already_locked": 409}
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request, exc):
-    return api.create_response(request, {"errors": error_items(exc)}, status=422)
+    items = error_items(exc)
+    status = next((HELD_STATUS[i["code"]] for i in items if i["code"] in HELD_STATUS), 422)
+    return api.create_response(request, {"errors": items}, status=status)
+
+
+@api.exception_handler(DatabaseError)
+def held_data(request, exc):
+    """``monitoring_guard`` refused the write (frozen / locked data): 423 with the reason."""
+    from monitoring.errors import held_from
+
+    held = held_from(exc)
+    if held is None:
+        raise exc
+    return _error(request, held.message(), 423, held.code)
 
 
 def _field_name(loc: tuple) -> str | None:
@@ -358,6 +378,7 @@ _ERRORS = {
     413: ("The body is larger than the upload limit", "Error", None),
     415: (f"The body is not {JSON_MEDIA_TYPE}", "Error", None),
     422: ("Refused input, by field; nothing was stored", "Error", None),
+    423: ("The data are frozen or locked (`code` frozen / locked, with the reason)", "Error", None),
     429: ("The account is locked after failed sign-in attempts", "Error", _RETRY_AFTER),
     503: ("The database is not available; nothing was stored", "Error", _RETRY_AFTER),
 }
@@ -375,7 +396,7 @@ def _operation_errors(operation: dict, components: dict) -> list[int]:
     if parameters or body:
         codes.append(422)
     if body:
-        codes += [400, 413, 415]
+        codes += [400, 413, 415, 423]
         schema = body["content"][JSON_MEDIA_TYPE]["schema"]
         ref = schema.get("$ref", "")
         if ref.startswith("#/components/schemas/"):

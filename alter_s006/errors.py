@@ -38,6 +38,9 @@ FORM_OF: dict[str, tuple[str, tuple[str, ...], str]] = {
     "safety:sae_draft": ("safety:sae_list", (), ""),
     "crfs:preview": ("crfs:form", ("pk", "visit_pk", "form_key"), ""),
     "logs:deviation_decide": ("logs:deviation", ("pk", "item_pk"), ""),
+    "monitoring:sdv_action": ("monitoring:record", ("pk", "label", "rid"), ""),
+    "monitoring:hold": ("monitoring:subject", ("pk",), ""),
+    "monitoring:study_hold": ("monitoring:study", (), ""),
     "admin:logout": ("admin:index", (), ""),
 }
 

@@ -184,6 +184,35 @@ BASELINE_GRADE_MAX = 4
 # PROTOCOL.md "Outcomes" / "Schedule". Subsequent anticancer therapy is second line or later:
 # first-line anthracycline chemotherapy with anlotinib maintenance is line 1 [default].
 SUBSEQUENT_THERAPY_LINES = (2, 10)  # line of therapy, inclusive [default]
+
+# --- monitoring (issue 14: source-data verification, freeze / lock, signatures) ----------
+# Source-data verification requirement per CRF type, in percent of the CRF instances the
+# monitor verifies against the source [default: 100 % for screening/eligibility, AE, SAE,
+# tumour timepoints and lesions, dosing modifications; none for the rest]. Keys: model labels.
+SDV_REQUIRED_PERCENT = {
+    "eligibility.screening": 100,
+    "safety.adverseevent": 100,
+    "safety.saereport": 100,
+    "assessments.timepoint": 100,
+    "assessments.lesion": 100,
+    "dosing.doseevent": 100,
+}
+# Item-level SDV: the critical fields of those CRFs, each verified on its own [default].
+SDV_CRITICAL_FIELDS = {
+    "eligibility.screening": ("histology", "disease_status", "ecog", "lvef_percent", "qtc_ms"),
+    "safety.adverseevent": ("term", "onset_date", "end_date", "serious", "relationship"),
+    "safety.saereport": (),
+    "assessments.timepoint": ("scan_date", "non_target_status", "new_lesion"),
+    "assessments.lesion": ("role", "organ", "is_node"),
+    "dosing.doseevent": ("kind", "start", "dose_mg", "reason"),
+}
+
+# --- edit checks (issue 14 section 2) ------------------------------------------------------
+# A CRF a held visit requires and still not complete this many days after the visit date gets
+# a system query (``crfs.incomplete.<form>``), one per (visit, form) [default]. Separate from
+# CRF_COMPLETION_EXPECTED_DAYS (the "days late" shown): the query comes later.
+CRF_QUERY_AFTER_DAYS = 7
+
 # --- queries (issue 14 section 1: the query list's age filter and the metrics page) ---------
 # The age buckets of an unresolved query, in whole days since it was raised: 0-7, 8-30, more
 # than 30 [default, issue 14 "age 0–7 / 8–30 / > 30 days"].

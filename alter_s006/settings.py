@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "crfs",
     "logs",
     "outcomes",
+    "monitoring",  # last: its triggers go on every clinical table
 ]
 
 MIDDLEWARE = [
@@ -79,6 +80,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
     "alter_s006.errors.MethodNotAllowedMiddleware",  # 405 page; GET on a form's address -> form
+    "monitoring.middleware.HeldDataMiddleware",  # a write to frozen / locked data: 423 page
 ]
 
 ROOT_URLCONF = "alter_s006.urls"
@@ -170,6 +172,11 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {
         "task": "audit.tasks.checkpoint_audit_chain",
         "schedule": timedelta(minutes=AUDIT_CHECKPOINT_MINUTES),
+    },
+    # issue 14: visits missed, CRFs incomplete, compliance (each site's midnight is an hour)
+    "sync-edit-checks": {
+        "task": "subjects.tasks.sync_edit_checks",
+        "schedule": crontab(minute=5),
     },
 }
 

@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("assessments.urls")),
     path("", include("safety.urls")),
     path("", include("queries.urls")),
+    path("", include("monitoring.urls")),
     path("", include("crfs.urls")),
     path("", include("logs.urls")),
     path("", include("outcomes.urls")),

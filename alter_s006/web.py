@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.http import HttpResponse
 from django.shortcuts import render
 
@@ -80,6 +81,15 @@ def call_service(
         result = call()
     except ValidationError as exc:
         attach_errors(form, exc, aliases)
+        return None
+    except DatabaseError as exc:
+        # frozen or locked data (issue 14): the database refused the write; say why by the form
+        from monitoring.errors import held_from
+
+        held = held_from(exc)
+        if held is None:
+            raise
+        form.add_error(None, ValidationError(held.message(), code=held.code))
         return None
     except EditConflict as exc:
         return conflict_response(request, exc, back_url or request.get_full_path())

@@ -19,6 +19,7 @@ from django.db.models.functions import Now
 from django.utils.translation import gettext as _
 
 from alter_s006 import protocol as P
+from assessments import edit_checks as checks
 from assessments import notes, recist
 from assessments.models import Lesion, LesionMeasurement, Timepoint
 from audit.context import audit_context, lock_audit_chain
@@ -361,26 +362,25 @@ def _sync_queries(tp: Timepoint) -> None:
     sync_check(
         record=tp,
         subject=tp.subject,
-        check="recist.investigator_disagrees",
-        field="investigator_response",
+        check=checks.INVESTIGATOR_DISAGREES.id,
+        field=checks.INVESTIGATOR_DISAGREES.field,
         failing=differs,
-        text=(
-            f"The investigator's response {tp.investigator_response} differs from the RECIST "
-            f"response computed from the measurements, {tp.overall_response}. Reason given: "
-            f"{tp.disagreement_reason or '(none)'}. Please review the measurements or the "
-            "assessment."
+        text=checks.INVESTIGATOR_DISAGREES.text(
+            investigator=tp.investigator_response,
+            computed=tp.overall_response,
+            reason=tp.disagreement_reason or "(none)",
         ),
     )
     sync_check(
         record=tp,
         subject=tp.subject,
-        check="recist.out_of_window",
-        field="scan_date",
+        check=checks.OUT_OF_WINDOW.id,
+        field=checks.OUT_OF_WINDOW.field,
         failing=tp.out_of_window,
-        text=(
-            f"The scan of {tp.scan_date.isoformat()} is outside every tumour-assessment window "
-            f"(every {P.TUMOUR_ASSESSMENT_INTERVAL_DAYS} days from C1D1, "
-            f"±{P.TUMOUR_ASSESSMENT_WINDOW_DAYS}). Please confirm the date or record why."
+        text=checks.OUT_OF_WINDOW.text(
+            scan=tp.scan_date.isoformat(),
+            interval=P.TUMOUR_ASSESSMENT_INTERVAL_DAYS,
+            window=P.TUMOUR_ASSESSMENT_WINDOW_DAYS,
         ),
     )
 

@@ -25,16 +25,21 @@ from django.utils.translation import gettext as _
 
 from accounts.access import Action, require
 from alter_s006 import protocol as P
+from alter_s006.edit_check_sets import sync_set
 from alter_s006.templatetags.edc_format import format_unit
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
 from crfs import derived, selectors, soa
+from crfs import edit_checks as checks
 from crfs.models import Ecg, Urinalysis, VitalSigns
 from crfs.registry import FORMS, FormSpec, form_states
 from eligibility.plausibility import PLAUSIBLE
+from queries.services import close_checks, sync_check
 from safety import grading
 from safety.services.labs import loaded_relations
+from subjects.edit_checks import VISIT_MISSED
 from subjects.models import Subject, Visit
+from subjects.services import visit_overdue
 
 # field -> key of the plausibility table
 LIMITS = {
@@ -406,6 +411,11 @@ def save_crf(
         if spec.key in ("vital_signs", "ecg"):
             touched += _rederive_dependants(spec, record, subject, by)
         sync_grade_queries(subject, touched)
+        due = spec.key in checks.INCOMPLETE and crf_query_due(visit, subject.site.today())
+        if existing is None and due:
+            # complete now: the query the periodic check may have raised on it closes
+            with audit_context(user=by, reason=f"{spec.label} recorded ({visit.code})"):
+                close_checks(record=visit, checks=[checks.INCOMPLETE[spec.key].id])
         if visit.kind == "screening":
             close_screening_visit(subject, by=by)
     return record
@@ -454,6 +464,37 @@ def visit_forms(visit: Visit, states=None) -> tuple[list[dict], soa.Completeness
     return rows, soa.visit_completeness(expected, by_key, missed=visit.missed)
 
 
+def crf_query_due(visit: Visit, today: dt.date) -> bool:
+    """Held more than ``P.CRF_QUERY_AFTER_DAYS`` days ago: on day visit + 7 not yet, the day
+    after yes (counted as ``soa.days_incomplete`` counts the days late). A missed visit
+    expects no CRF."""
+    if visit.actual_date is None or visit.missed:
+        return False
+    return (today - visit.actual_date).days > P.CRF_QUERY_AFTER_DAYS
+
+
+def sync_incomplete_crfs(subject: Subject, visits: list[Visit], today: dt.date) -> None:
+    """One query per (visit, required CRF) still missing or incomplete more than
+    ``P.CRF_QUERY_AFTER_DAYS`` days after the visit (``visits``: all the subject's), closed
+    once complete; in the caller's transaction and audit context. One query per CRF table."""
+    late = [v for v in visits if crf_query_due(v, today)]
+    completeness = completeness_of(late)
+    failing = {}
+    for visit in late:
+        done = completeness[visit.pk]
+        for form in (*done.missing, *done.incomplete):
+            check = checks.INCOMPLETE[form]
+            text = check.text(
+                form=FORMS[form].label,
+                visit=visit.code,
+                date=visit.actual_date.isoformat(),
+                days=P.CRF_QUERY_AFTER_DAYS,
+            )
+            failing[(visit.pk, check.id)] = (visit, check, text)
+    definitions = list(checks.INCOMPLETE.values())
+    sync_set(subject=subject, model=Visit, definitions=definitions, failing=failing)
+
+
 def completeness_of(visits) -> dict[int, soa.Completeness]:
     """Visit id -> completeness, for a whole timeline in a fixed number of queries."""
     visits = list(visits)
@@ -491,10 +532,13 @@ def close_screening_visit(subject: Subject, *, by) -> bool:
         Visit.objects.filter(pk=visit.pk, actual_date__isnull=True).update(
             actual_date=day, version=F("version") + 1, updated_at=Now()
         )
+        if visit_overdue(visit, subject.site.today()):
+            # recorded now: the "visit missed" query the periodic check raised closes
+            close_checks(record=visit, checks=[VISIT_MISSED.id])
     return True
 
 
-GRADE_CHECK = "crfs.grade_without_ae"
+GRADE_CHECK = checks.GRADE_WITHOUT_AE.id
 GRADED_MODELS = (VitalSigns, Ecg, Urinalysis)
 
 
@@ -502,8 +546,6 @@ def sync_grade_queries(subject: Subject, records) -> None:
     """A CTCAE grade >= 2 derived from a visit CRF without an AE of that term covering its date
     keeps a system query open on the record (the lab panel's pattern), closed once an AE
     covers it or the grade drops: one query per record, whatever its grades."""
-    from queries.services import sync_check
-
     offers = selectors.offered_aes_many(records)
     for record in records:
         open_offers = offers.get(record.pk, [])
@@ -516,12 +558,9 @@ def sync_grade_queries(subject: Subject, records) -> None:
             record=record,
             subject=subject,
             check=GRADE_CHECK,
-            field="assessed_on",
+            field=checks.GRADE_WITHOUT_AE.field,
             failing=bool(open_offers),
-            text=(
-                f"CTCAE {P.CTCAE_VERSION} {text} and no adverse event of that term covers the "
-                "date. Please record the adverse event or explain."
-            )
+            text=checks.GRADE_WITHOUT_AE.text(version=P.CTCAE_VERSION, grades=text)
             if open_offers
             else "",
         )

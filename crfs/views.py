@@ -40,7 +40,12 @@ def _own_spec(visit, form_key):
 @login_required
 def visit_page(request, pk, visit_pk):
     subject, visit = _visit(request, pk, visit_pk)
+    from monitoring.selectors import form_cells
+
     rows, completeness = services.visit_forms(visit)
+    icons = form_cells(visit, rows)
+    for row in rows:
+        row["icons"] = icons[row["key"]]
     today = subject.site.today()
     return render(
         request,
@@ -91,7 +96,17 @@ def form_page(request, pk, visit_pk, form_key):
                 return done
     else:
         form = forms.build(spec, record=record, correcting=correcting, initial=initial, visit=visit)
-    if not can_edit:
+    from monitoring.selectors import hold_in_force
+
+    held = hold_in_force(record=record) if record else hold_in_force(subject=subject, visit=visit)
+    if held and form.is_bound:
+        # the database refused the write (frozen / locked): show what is stored, and why
+        refused = form.non_field_errors()
+        form = forms.build(spec, record=record, correcting=correcting, initial=initial, visit=visit)
+        form.cleaned_data = {}
+        for message in refused:
+            form.add_error(None, message)
+    if not can_edit or held:
         for field in form.fields.values():
             field.disabled = True
     return render(
@@ -105,6 +120,7 @@ def form_page(request, pk, visit_pk, form_key):
             "record": record,
             "correcting": correcting,
             "can_edit": can_edit,
+            "held": held,
             "offers": selectors.offered_aes(record) if record else [],
             "grades": selectors.derived_grades(record) if record else [],
             "offer_min_grade": services.P.LAB_AE_OFFER_MIN_GRADE,

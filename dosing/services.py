@@ -19,8 +19,10 @@ from django.dispatch import Signal
 from django.utils.translation import gettext as _
 
 from alter_s006 import protocol as P
+from alter_s006.edit_check_sets import sync_set
 from audit.context import audit_context, lock_audit_chain
 from dosing import calendar, exposure
+from dosing import edit_checks as checks
 from dosing.models import Dispensing, DoseEvent
 from subjects.lifecycle import SubjectStatus as S
 from subjects.models import Subject
@@ -141,6 +143,9 @@ def add_event(
 
                 sync_schedule(locked)
             dose_event_recorded.send(sender=DoseEvent, event=event)
+            if locked.dispensings.filter(returned_on__isnull=False).exists():
+                # the doses planned while a returned bottle was out may have changed
+                sync_compliance_checks(locked)
     # a dispensing inside a dose interruption is a protocol deviation (issue 13)
     from logs.services import sync_deviations
 
@@ -308,6 +313,28 @@ def last_dose(subject: Subject, exposure_summary=None) -> dt.date | None:
     return summary.last_dose if summary else None
 
 
+def sync_compliance_checks(subject: Subject) -> None:
+    """A returned bottle's compliance below ``P.COMPLIANCE_LOW_PERCENT`` or above
+    ``P.COMPLIANCE_HIGH_PERCENT`` (``exposure.compliance`` flags it) keeps a system query open
+    on the dispensing, closed once it is back in range; in the caller's transaction and audit
+    context."""
+    check = checks.COMPLIANCE
+    failing = {}
+    for dispensing, _taken, result in compliance_rows(subject):
+        if result is not None and result.flag:
+            text = check.text(
+                dispensed=dispensing.dispensed_on.isoformat(),
+                percent=result.percent,
+                taken=result.capsules_taken,
+                planned=result.planned_doses,
+                until=result.period_end.isoformat(),
+                low=P.COMPLIANCE_LOW_PERCENT,
+                high=P.COMPLIANCE_HIGH_PERCENT,
+            )
+            failing[(dispensing.pk, check.id)] = (dispensing, check, text)
+    sync_set(subject=subject, model=Dispensing, definitions=[check], failing=failing)
+
+
 def record_return(
     *,
     dispensing: Dispensing,
@@ -343,10 +370,14 @@ def record_return(
         expiry=dispensing.expiry,
     )
     _validate_dispensing(pure, dispensing.subject)
-    return save_versioned(
-        dispensing,
-        expected_version=expected_version,
-        by=by,
-        reason=reason,
-        changes=changes,
-    )
+    with transaction.atomic():
+        saved = save_versioned(
+            dispensing,
+            expected_version=expected_version,
+            by=by,
+            reason=reason,
+            changes=changes,
+        )
+        with audit_context(user=by, reason=reason, subject=saved.subject):
+            sync_compliance_checks(saved.subject)
+    return saved

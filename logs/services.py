@@ -30,6 +30,7 @@ from accounts.access import Action, require
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
 from dosing.models import Dispensing, DoseEvent
+from logs import edit_checks as checks
 from logs import prohibited, rules
 from logs.models import ConMed, Deviation, MedicalHistory
 from queries.services import end_write, mark_new, sync_check
@@ -52,7 +53,7 @@ CON_MED_FIELDS = (
 )
 HISTORY_FIELDS = ("term", "condition", "start_date", "end_date", "ongoing", "baseline_grade")
 DEVIATION_FIELDS = ("category", "description", "occurred_on")
-PROHIBITED_CHECK = "logs.conmed_prohibited"
+PROHIBITED_CHECK = checks.CONMED_PROHIBITED.id
 
 
 def _e(message, code: str) -> ValidationError:
@@ -153,17 +154,8 @@ def _prohibited_text(cm: ConMed) -> str:
     drug_class = prohibited.by_code(cm.flag_class)
     if drug_class is None:
         return ""
-    if drug_class.level is prohibited.Level.CAUTIONARY:
-        return (
-            f"{cm.name} is {drug_class.label} (PROTOCOL.md, prohibited and cautionary "
-            "concomitant medications). Investigator: is the dose therapeutic? If so it is "
-            "prohibited with anlotinib."
-        )
-    return (
-        f"{cm.name} is {drug_class.label}, prohibited with anlotinib (PROTOCOL.md, prohibited "
-        "and cautionary concomitant medications). Investigator: please review the medication "
-        "and confirm or dismiss the protocol deviation."
-    )
+    variant = "cautionary" if drug_class.level is prohibited.Level.CAUTIONARY else ""
+    return checks.CONMED_PROHIBITED.text(variant, name=cm.name, drug_class=drug_class.label)
 
 
 def _sync_con_med_query(cm: ConMed, subject: Subject) -> None:
@@ -171,7 +163,7 @@ def _sync_con_med_query(cm: ConMed, subject: Subject) -> None:
         record=cm,
         subject=subject,
         check=PROHIBITED_CHECK,
-        field="name",
+        field=checks.CONMED_PROHIBITED.field,
         failing=bool(cm.flag_class),
         text=_prohibited_text(cm),
     )

@@ -33,3 +33,19 @@ class SafetyConfig(AppConfig):
         dose_event_recorded.connect(
             check_dose_event, sender=DoseEvent, weak=False, dispatch_uid="safety.dose_event_link"
         )
+
+        # The consent date corrected: an AE's onset may now be before it (issue 14 edit
+        # check ``safety.ae_onset_before_consent``), or no longer.
+        from safety.services.aes import resync_consent
+        from subjects.services import subject_corrected
+
+        def recheck_consent(sender, subject, changed, **kwargs):
+            if "consent_date" in changed:
+                from audit.context import audit_context
+
+                with audit_context(reason="Edit check: the consent date was corrected"):
+                    resync_consent(subject)
+
+        subject_corrected.connect(
+            recheck_consent, sender=Subject, weak=False, dispatch_uid="safety.ae_consent"
+        )

@@ -228,6 +228,11 @@ def _ae_detail(request, subject, ae):
         form = AdverseEventForm(
             request.POST or None, subject=subject, correcting=True, initial=_ae_initial(ae)
         )
+    if request.method != "POST" and form is not None:
+        from monitoring.selectors import hold_in_force
+
+        if hold_in_force(record=ae) is not None:
+            form = None  # frozen or locked: read only (the monitoring bar says why)
     if request.method == "POST" and form.is_valid():
         values = form.values()
         fresh = AdverseEvent.objects.get(pk=ae.pk)

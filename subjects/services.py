@@ -25,8 +25,11 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Site
 from alter_s006 import protocol as P
+from alter_s006.edit_check_sets import sync_set
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason, save_versioned
+from queries.services import close_checks
+from subjects import edit_checks as checks
 from subjects import lifecycle, schedule, validation
 from subjects.models import StatusChange, Subject, Visit
 
@@ -35,6 +38,9 @@ S = lifecycle.SubjectStatus
 # derive data from the status connect here (safety re-flags AEs against the reporting window),
 # so this module never imports them: dependencies point from those apps to subjects.
 status_changed = Signal()
+# Sent by correct_subject inside its transaction (kwargs: subject, changed — the field names
+# whose value changed): safety checks the AEs again when the consent date moves.
+subject_corrected = Signal()
 # Reasons the system writes itself are stored in English whatever the user's language:
 # the audit trail reads the same for every reader and regulator.
 
@@ -143,6 +149,8 @@ def correct_subject(*, subject: Subject, expected_version: int, changes: dict, b
             subject, expected_version=expected_version, changes=changes, by=by, reason=reason
         )
         void_stale_signatures(saved, by=by, why=", ".join(changed))
+        if changed:
+            subject_corrected.send(sender=Subject, subject=saved, changed=changed)
     return saved
 
 
@@ -437,6 +445,8 @@ def record_visit(
     first_entry = visit.actual_date is None and not visit.missed
     if not first_entry:
         reason = require_reason(reason)
+    # only a visit whose window had closed unrecorded can have its "visit missed" query
+    was_overdue = visit_overdue(visit, visit.subject.site.today())
     with transaction.atomic():
         saved = save_versioned(
             visit,
@@ -447,11 +457,31 @@ def record_visit(
         )
         with audit_context(user=by, reason=reason or "Schedule re-planned after visit"):
             sync_schedule(saved.subject)
+            if was_overdue:
+                close_checks(record=saved, checks=[checks.VISIT_MISSED.id])
         # a visit out of its window is a protocol deviation for the site to confirm (issue 13)
         from logs.services import sync_deviations
 
         sync_deviations(saved.subject)
     return saved
+
+
+def visit_overdue(visit: Visit, today: dt.date) -> bool:
+    """Its window closed (``latest`` before the site's today) with nothing recorded: neither
+    a date nor "missed" (the edit check ``subjects.visit_missed``)."""
+    return visit.actual_date is None and not visit.missed and visit.latest < today
+
+
+def sync_missed_visits(subject: Subject, visits: list[Visit], today: dt.date) -> None:
+    """One query open per overdue visit of ``visits`` (all the subject's), closed once the visit
+    is recorded or re-planned; in the caller's transaction and audit context."""
+    check = checks.VISIT_MISSED
+    failing = {
+        (v.pk, check.id): (v, check, check.text(visit=v.code, latest=v.latest.isoformat()))
+        for v in visits
+        if visit_overdue(v, today)
+    }
+    sync_set(subject=subject, model=Visit, definitions=[check], failing=failing)
 
 
 def add_unscheduled_visit(*, subject: Subject, by, on_date: dt.date, note: str) -> Visit:

@@ -88,6 +88,7 @@ def _open_visits(sites, which: str, horizon_days: int = protocol.DUE_SOON_DAYS):
 
 @login_required
 def home(request):
+    from monitoring.selectors import dashboard as monitoring_dashboard
     from queries.models import Query  # the dashboard reads every app; the apps never read it
     from safety.models import SaeReport
 
@@ -139,6 +140,7 @@ def home(request):
                 subject__site__in=sites, status=Query.Status.OPEN
             ).count(),
             "awaiting": selectors.awaiting_signature(request.user, sites),
+            "mon": monitoring_dashboard(request.user, sites),
         },
     )
 

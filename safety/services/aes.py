@@ -18,11 +18,13 @@ from django.utils.translation import gettext as _
 
 from accounts.access import Action, require
 from alter_s006 import protocol as P
+from alter_s006.edit_check_sets import sync_set
 from audit.context import audit_context, lock_audit_chain
 from audit.versioning import EditConflict, require_reason
 from queries.services import close_checks, end_write, mark_new, sync_check
 from safety import adverse_events as rules
 from safety import ctcae
+from safety import edit_checks as checks
 from safety.models import (
     SAE_CRITERIA,
     AdverseEvent,
@@ -262,24 +264,19 @@ def _constraint_error(exc: IntegrityError) -> ValidationError:
 
 def _window_text(subject: Subject, onset: dt.date, window) -> str:
     if window is None:
-        return (
-            f"The onset {onset.isoformat()} is before the first dose of anlotinib: adverse "
-            "events are reported from the first dose. Please confirm the onset date or the "
-            "reason this event is reported."
-        )
-    end = (
-        f"the last dose + {P.AE_REPORTING_DAYS_AFTER_LAST_DOSE} days ({window.end.isoformat()})"
-        if window.end
-        else f"the last dose + {P.AE_REPORTING_DAYS_AFTER_LAST_DOSE} days"
-    )
-    return (
-        f"The onset {onset.isoformat()} is outside the AE reporting window (first dose "
-        f"{window.start.isoformat()} to {end}). Please confirm the onset date or the reason "
-        "this event is reported."
-    )
+        return checks.WINDOW.text("before_first_dose", onset=onset.isoformat())
+    params = {
+        "onset": onset.isoformat(),
+        "start": window.start.isoformat(),
+        "days": P.AE_REPORTING_DAYS_AFTER_LAST_DOSE,
+    }
+    if window.end:
+        return checks.WINDOW.text(**params, end=window.end.isoformat())
+    return checks.WINDOW.text("no_end", **params)
 
 
-WINDOW_CHECK = "safety.ae_outside_window"
+WINDOW_CHECK = checks.WINDOW.id
+CONSENT_CHECK = checks.BEFORE_CONSENT.id
 
 
 def _sync_ae_queries(ae: AdverseEvent, window=False) -> None:
@@ -291,10 +288,45 @@ def _sync_ae_queries(ae: AdverseEvent, window=False) -> None:
         record=ae,
         subject=ae.subject,
         check=WINDOW_CHECK,
-        field="onset_date",
+        field=checks.WINDOW.field,
         failing=ae.out_of_window,
         text=_window_text(ae.subject, ae.onset_date, window) if ae.out_of_window else "",
     )
+
+
+def sync_consent_check(ae: AdverseEvent, subject: Subject) -> None:
+    """An onset before the informed consent: refused on entry, but a later correction of the
+    consent date can leave a stored event before it (``resync_consent``)."""
+    failing = ae.onset_date < subject.consent_date
+    sync_check(
+        record=ae,
+        subject=subject,
+        check=CONSENT_CHECK,
+        field=checks.BEFORE_CONSENT.field,
+        failing=failing,
+        text=checks.BEFORE_CONSENT.text(
+            onset=ae.onset_date.isoformat(), consent=subject.consent_date.isoformat()
+        )
+        if failing
+        else "",
+    )
+
+
+def resync_consent(subject: Subject) -> None:
+    """Every AE of the subject against its consent date (corrected, or written by another
+    path: the periodic ``sync_edit_checks`` runs it too), in the caller's transaction and
+    audit context: two reads, then one write per query opened or closed."""
+    check = checks.BEFORE_CONSENT
+    before = subject.adverse_events.filter(onset_date__lt=subject.consent_date)
+    failing = {
+        (ae.pk, check.id): (
+            ae,
+            check,
+            check.text(onset=ae.onset_date.isoformat(), consent=subject.consent_date.isoformat()),
+        )
+        for ae in before
+    }
+    sync_set(subject=subject, model=AdverseEvent, definitions=[check], failing=failing)
 
 
 def sync_reporting_window(subject: Subject) -> None:
@@ -513,6 +545,8 @@ def record_ae(
             if ae.serious:
                 start_sae_workflow(ae, by=by, aware_at=ae.learned_on)
             _sync_ae_queries(ae, window)
+            # CONSENT_CHECK: ``check_ae`` refused an onset before the consent, and no query
+            # can name a new row: nothing to open or close
             sync_links(ae)
             linked = [lab_result.pk] if lab_result is not None else []
             sync_lab_queries(locked, lab_results_of_terms(locked, [term.term], linked))
@@ -636,9 +670,11 @@ def update_ae(
             if updated.serious and not current.serious:
                 start_sae_workflow(updated, by=by, aware_at=sae_aware_at or timezone.now())
             if not updated.out_of_window and not ae_needs_dose_event(updated):
-                # both of the event's own checks pass: their queries close in one UPDATE
-                close_checks(record=updated, checks=[WINDOW_CHECK, AE_CHECK])
+                # the event's own checks pass (the onset was checked against the consent
+                # above): their queries close in one UPDATE
+                close_checks(record=updated, checks=[WINDOW_CHECK, AE_CHECK, CONSENT_CHECK])
             _sync_ae_queries(updated, window)
+            sync_consent_check(updated, locked)
             sync_links(updated, old_dose_event_id=current.dose_event_id)
             # a lab value's match depends on the term, onset, end and ongoing of the subject's
             # events (``matching_terms``): only the values of the event's term (before and
@@ -658,7 +694,7 @@ def update_ae(
 # --- adverse events: reads ----------------------------------------------------------------------
 
 
-GRADE_HISTORY_CHECK = "safety.ae_grade_history_missing"
+GRADE_HISTORY_CHECK = checks.GRADE_HISTORY.id
 
 
 def grade_summary(ae: AdverseEvent) -> rules.GradeSummary:
@@ -685,19 +721,14 @@ def report_missing_grade_history(ae: AdverseEvent) -> None:
         ae.grade,
         ae.onset_date,
     )
-    text = (
-        f"Inconsistent record: this adverse event has no grade history, not even its grade at "
-        f"onset, so its worst grade and days at each grade cannot be trusted. It is shown as "
-        f"grade {ae.grade} since {ae.onset_date.isoformat()} meanwhile. Data management: "
-        "restore the grade history from the source."
-    )
+    text = checks.GRADE_HISTORY.text(grade=ae.grade, onset=ae.onset_date.isoformat())
     reason = "Edit check: adverse event without its grade history"
     with transaction.atomic(), audit_context(reason=reason, subject=ae.subject_id):
         sync_check(
             record=ae,
             subject=ae.subject,
             check=GRADE_HISTORY_CHECK,
-            field="grade",
+            field=checks.GRADE_HISTORY.field,
             failing=True,
             text=text,
         )

@@ -25,6 +25,7 @@ from eligibility.models import ReferenceRange
 from eligibility.services import ref_range
 from queries.models import Query
 from queries.services import sync_check
+from safety import edit_checks as checks
 from safety import grading, plausibility
 from safety.models import (
     BP_UNIT,
@@ -390,20 +391,29 @@ def correct_lab_panel(
     return LabPanel.objects.get(pk=panel.pk)
 
 
-_LAB_CHECK = "safety.lab_grade_without_ae"
+_LAB_CHECK = checks.LAB_WITHOUT_AE.id
 
 
 def _close_lab_query(result: LabResult, subject: Subject) -> None:
     sync_check(
-        record=result, subject=subject, check=_LAB_CHECK, field="value", failing=False, text=""
+        record=result,
+        subject=subject,
+        check=_LAB_CHECK,
+        field=checks.LAB_WITHOUT_AE.field,
+        failing=False,
+        text="",
     )
 
 
 def _lab_query_text(r: LabResult) -> str:
-    return (
-        f"{r.label} {r.display_value} {r.unit} on {r.panel.sample_date.isoformat()} is "
-        f"CTCAE {P.CTCAE_VERSION} grade {r.grade} ({r.term}) and no adverse event of "
-        "that term covers the date. Please record the adverse event or explain."
+    return checks.LAB_WITHOUT_AE.text(
+        label=r.label,
+        value=r.display_value,
+        unit=r.unit,
+        date=r.panel.sample_date.isoformat(),
+        version=P.CTCAE_VERSION,
+        grade=r.grade,
+        term=r.term,
     )
 
 
@@ -461,7 +471,7 @@ def sync_lab_queries(subject: Subject, results, also=()) -> None:
                     subject=subject,
                     record_type=LabResult._meta.label_lower,
                     record_id=pk,
-                    field="value",
+                    field=checks.LAB_WITHOUT_AE.field,
                     edit_check=_LAB_CHECK,
                     text=text,
                     origin=Query.Origin.SYSTEM,

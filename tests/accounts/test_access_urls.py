@@ -1622,6 +1622,166 @@ ACCESS: dict[str, Url] = {
     ),
 }
 
+
+# --- monitoring (issue 14) -------------------------------------------------------------------
+
+
+def visit_record_args(w):
+    """A form of the subject the monitoring pages act on: its screening visit row."""
+    return [w.subject.pk, "subjects.visit", w.visit.pk]
+
+
+def subject_frozen(w):
+    from monitoring.services import place_hold
+
+    dm = member("dm_setup", Role.DATA_MANAGER, None)
+    w.hold = place_hold(by=dm, kind="freeze", level="subject", reason="SDV", subject=w.subject)
+
+
+def visit_verified(w):
+    from monitoring.services import verify
+
+    dm = member("dm_setup", Role.DATA_MANAGER, None)
+    verify(by=dm, record=w.visit, fields=[""])
+
+
+def casebook_signing_body(w):
+    from accounts.signatures import content_hash
+    from monitoring.services import signed_content
+
+    shown = content_hash(signed_content("casebook", subject=w.subject))
+    return {"password": PASSWORD, "shown_hash": shown}
+
+
+def visit_signing_body(w):
+    from accounts.signatures import content_hash
+    from monitoring.services import signed_content
+
+    shown = content_hash(signed_content("visit", subject=w.subject, visit=w.visit))
+    return {"password": PASSWORD, "shown_hash": shown}
+
+
+MONITORING_ACCESS = {
+    "monitoring:subject": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args),
+    "monitoring:record": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=visit_record_args),
+    "monitoring:sdv_action": Url(
+        {"POST": (302, 403, 403, 404, 302, 302)},
+        args=visit_record_args,
+        body=lambda w: {"action": "verify_all"},
+        writes=True,
+    ),
+    "monitoring:hold": Url(
+        {"POST": (302, 403, 403, 404, 302, 302)},
+        args=subject_args,
+        body=lambda w: {"kind": "freeze", "level": "subject", "reason": "SDV visit"},
+        writes=True,
+    ),
+    "monitoring:study_hold": Url(
+        {"POST": (302, 403, 403, 403, 403, 302)},
+        body=lambda w: {"kind": "lock", "level": "study", "reason": "Database lock"},
+        writes=True,
+    ),
+    "monitoring:lift": Url(
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 403, 403, 404, 302, 302)},
+        args=lambda w: [w.hold.pk],
+        body=lambda w: {"reason": "SDV done"},
+        writes=True,
+        setup=subject_frozen,
+    ),
+    "monitoring:sign_visit": Url(
+        # the screening visit's forms are not complete: the investigator is refused (422)
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 403, 422, 404, 403, 403)},
+        args=visit_args,
+        body=visit_signing_body,
+        writes=True,
+    ),
+    "monitoring:sign_casebook": Url(
+        # no visit held yet: nothing incomplete, the investigator signs
+        {"GET": (302, 200, 200, 404, 200, 200), "POST": (302, 403, 302, 404, 403, 403)},
+        args=subject_args,
+        body=casebook_signing_body,
+        writes=True,
+    ),
+    "monitoring:worklist": Url(
+        {"GET": (302, 200, 200, 200, 200, 200), "POST": (302, 403, 403, 404, 302, 302)},
+        body=lambda w: {"record": f"subjects.visit:{w.visit.pk}"},
+        writes=True,
+    ),
+    "monitoring:dropped": Url({"GET": (302, 200, 200, 200, 200, 200)}),
+    "monitoring:sdv_log": Url({"GET": (302, 200, 200, 200, 200, 200)}),
+    "monitoring:matrix": Url({"GET": (302, 200, 200, 200, 200, 200)}),
+    "monitoring:study": Url({"GET": (302, 403, 403, 403, 403, 200)}),
+    "monitoring:bulk_sign": Url(
+        {"GET": (302, 403, 200, 403, 403, 403), "POST": (302, 403, 302, 403, 403, 403)},
+        body=lambda w: {"password": PASSWORD},
+    ),
+    "api:sdv_verify": Url(
+        {"POST": (401, 403, 403, 404, 200, 200)},
+        body=lambda w: {"record_type": "subjects.visit", "record_id": w.visit.pk},
+        api=True,
+        writes=True,
+    ),
+    "api:sdv_unverify": Url(
+        {"POST": (401, 403, 403, 404, 200, 200)},
+        body=lambda w: {
+            "record_type": "subjects.visit",
+            "record_id": w.visit.pk,
+            "comment": "wrong chart",
+        },
+        api=True,
+        writes=True,
+        setup=visit_verified,
+    ),
+    "api:sdv_worklist": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
+    "api:hold_place": Url(
+        {"POST": (401, 403, 403, 404, 201, 201)},
+        body=lambda w: {
+            "kind": "freeze",
+            "level": "subject",
+            "subject_id": w.subject.pk,
+            "reason": "SDV visit",
+        },
+        api=True,
+        writes=True,
+    ),
+    "api:hold_lift": Url(
+        {"POST": (401, 403, 403, 404, 200, 200)},
+        args=lambda w: [w.hold.pk],
+        body=lambda w: {"reason": "SDV done"},
+        api=True,
+        writes=True,
+        setup=subject_frozen,
+    ),
+    "api:subject_holds": Url({"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True),
+    "api:visit_signing": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)},
+        args=lambda w: [w.subject.pk, w.visit.pk],
+        api=True,
+    ),
+    "api:visit_sign": Url(
+        {"POST": (401, 403, 422, 404, 403, 403)},
+        args=lambda w: [w.subject.pk, w.visit.pk],
+        body=visit_signing_body,
+        api=True,
+        writes=True,
+    ),
+    "api:casebook_signing": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True
+    ),
+    "api:casebook_sign": Url(
+        {"POST": (401, 403, 201, 404, 403, 403)},
+        args=subject_args,
+        body=casebook_signing_body,
+        api=True,
+        writes=True,
+    ),
+    "api:subject_signatures": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True
+    ),
+    "api:subject_matrix": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
+}
+ACCESS.update(MONITORING_ACCESS)
+
 # One case per (URL, method, member). Cases whose URL needs the same data are run one after
 # the other, so that data is built once per group (see ``Study``), not once per case.
 SETUPS = list(dict.fromkeys(url.setup for url in ACCESS.values()))
@@ -1669,12 +1829,18 @@ def stored_clinical_data():
         list(model.objects.order_by("pk").values_list("pk", "version"))
         for model in (EndOfTreatment, Death, SurvivalFollowUp, Withdrawal)
     ]
+    from monitoring.models import Hold, SdvMark, Signature
     from queries.models import Query, QueryMessage
 
+    monitoring = [
+        list(model.objects.order_by("pk").values_list("pk", "version"))
+        for model in (Hold, SdvMark, Signature)
+    ]
     queries = list(Query.objects.order_by("pk").values_list("pk", "version", "status")) + list(
         QueryMessage.objects.order_by("pk").values_list("pk")
     )
     return (
+        monitoring,
         queries,
         subjects,
         visits,
