@@ -88,6 +88,8 @@ class QueryMessage(VersionedModel):
         CANCEL = "cancel", _("cancelled")
         SYSTEM_CLOSE = "system_close", _("closed by the system")
         CLOSE_CONFIRMED = "close_confirmed", _("closed as confirmed")
+        # written by the database (queries.db) when the queried value changes after closure
+        VALUE_CHANGED = "value_changed", _("value changed after closure")
 
     query = models.ForeignKey(Query, on_delete=models.PROTECT, related_name="messages")
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
