@@ -38,8 +38,10 @@ FORM_OF: dict[str, tuple[str, tuple[str, ...], str]] = {
     "safety:sae_draft": ("safety:sae_list", (), ""),
     "crfs:preview": ("crfs:form", ("pk", "visit_pk", "form_key"), ""),
     "logs:deviation_decide": ("logs:deviation", ("pk", "item_pk"), ""),
+    "queries:act": ("queries:detail", ("pk",), ""),
     "monitoring:sdv_action": ("monitoring:record", ("pk", "label", "rid"), ""),
     "monitoring:hold": ("monitoring:subject", ("pk",), ""),
+    "monitoring:sign_record": ("monitoring:record", ("pk", "label", "rid"), ""),
     "monitoring:study_hold": ("monitoring:study", (), ""),
     "admin:logout": ("admin:index", (), ""),
 }

@@ -437,3 +437,60 @@ def subject_matrix(
             }
         )
     return out
+
+
+def _crf(request, subject_id, record_type, record_id):
+    subject = subject_for(request.auth, subject_id)
+    try:
+        record = services.get_record(record_type, record_id)
+    except ValidationError as exc:
+        raise Http404 from exc
+    if services.subject_id_of(record) != subject.pk:
+        raise Http404
+    return subject, record
+
+
+@router.get(
+    "/subjects/{subject_id}/forms/{record_type}/{record_id}/signing",
+    url_name="crf_signing",
+    response=SigningSheetOut,
+    summary="What signing one form signs",
+)
+def crf_sheet(request, subject_id: PathId, record_type: str, record_id: PathId):
+    subject, record = _crf(request, subject_id, record_type, record_id)
+    content = services.signed_content(Signature.Level.CRF, subject=subject, record=record)
+    from queries.models import Query
+
+    return {
+        "level": Signature.Level.CRF,
+        "attestation": services.attestation(Signature.Level.CRF),
+        "content_hash": content_hash(content),
+        "records": len(content),
+        "incomplete": [],
+        "open_queries": Query.objects.filter(
+            record_type=record_type, record_id=record.pk, status__in=services.OPEN_QUERY_STATES
+        ).count(),
+    }
+
+
+@router.post(
+    "/subjects/{subject_id}/forms/{record_type}/{record_id}/signatures",
+    url_name="crf_sign",
+    response={201: MonitoringSignatureOut},
+    summary="Sign one form",
+)
+def sign_crf(
+    request, subject_id: PathId, record_type: str, record_id: PathId, payload: MonitoringSignIn
+):
+    subject, record = _crf(request, subject_id, record_type, record_id)
+    signature = services.sign(
+        by=request.auth,
+        level=Signature.Level.CRF,
+        password=payload.password,
+        request=request,
+        shown_hash=payload.shown_hash,
+        subject=subject,
+        record=record,
+    )
+    signature.refresh_from_db()
+    return Status(201, _sig_out(signature))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from django.db import connection
 from django.db.models import BigIntegerField, Exists, F, IntegerField, OuterRef, Value
 from django.db.models.functions import Cast
 
@@ -20,17 +19,23 @@ OPEN = services.OPEN_QUERY_STATES
 
 
 def open_queries_by_visit(subject_ids) -> Counter:
-    """visit id -> open (or answered, not yet closed) queries on the records of that visit."""
+    """visit id -> unresolved (open or answered) queries on the records of that visit."""
+    from django.db.models import Count
+
+    from queries.models import Query
+
     if not subject_ids:
         return Counter()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT monitoring_record_visit(record_type, record_id) AS v, count(*)"
-            " FROM queries_query WHERE subject_id = ANY(%s) AND status = ANY(%s)"
-            " GROUP BY v",
-            [list(subject_ids), list(OPEN)],
+    return Counter(
+        dict(
+            Query.objects.filter(
+                subject_id__in=list(subject_ids), visit__isnull=False, status__in=OPEN
+            )
+            .values_list("visit_id")
+            .annotate(n=Count("id"))
+            .values_list("visit_id", "n")
         )
-        return Counter({v: n for v, n in cursor.fetchall() if v is not None})
+    )
 
 
 def _visit_sdv(subject_ids) -> dict[int, str]:
@@ -59,12 +64,13 @@ def _holds(subject_ids):
     return by
 
 
-def visit_cells(subjects, visits) -> dict[int, list[rules.Icon]]:
-    """visit id -> the icons of its cell (issue 14 §6)."""
+def visit_cells(subjects, visits, complete=None) -> dict[int, list[rules.Icon]]:
+    """visit id -> the icons of its cell (issue 14 §6); ``complete``: the visits'
+    completeness when the caller has it already."""
     from crfs.services import completeness_of
 
     subject_ids = [s.pk for s in subjects]
-    complete = completeness_of(visits)
+    complete = completeness_of(visits) if complete is None else complete
     queries = open_queries_by_visit(subject_ids)
     sdv = _visit_sdv(subject_ids)
     signed = set(

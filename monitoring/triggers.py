@@ -178,21 +178,6 @@ BEGIN
   RETURN h;
 END $$;
 
--- the visit a record (named by its model label and id) belongs to, or NULL
-CREATE OR REPLACE FUNCTION monitoring_record_visit(lbl text, rid bigint) RETURNS bigint
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-  tbl text := monitoring_label_table(lbl);
-  rj jsonb;
-  ident record;
-BEGIN
-  IF tbl IS NULL THEN RETURN NULL; END IF;
-  EXECUTE format('SELECT to_jsonb(t) FROM %I t WHERE t.id = $1', tbl) INTO rj USING rid;
-  IF rj IS NULL THEN RETURN NULL; END IF;
-  SELECT * INTO ident FROM monitoring_identity(tbl, rj);
-  RETURN ident.vis;
-END $$;
-
 CREATE OR REPLACE FUNCTION monitoring_refuse(h monitoring_hold, tbl text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -16,6 +16,11 @@ urlpatterns = [
         views.sdv_action,
         name="sdv_action",
     ),
+    path(
+        "monitoring/subjects/<int:pk>/forms/<str:label>/<int:rid>/sign/",
+        views.sign_record,
+        name="sign_record",
+    ),
     path("monitoring/subjects/<int:pk>/holds/", views.place_hold, name="hold"),
     path("monitoring/holds/", views.place_hold, name="study_hold"),
     path("monitoring/holds/<int:hold_pk>/lift/", views.lift_hold, name="lift"),

@@ -162,6 +162,9 @@ def record_page(request, pk, label, rid):
     ]
     holds = services.holds_on_record(record)
     visit_id = services.identity(record)[0]
+    from accounts.signatures import content_hash
+
+    content = services.signed_content(Signature.Level.CRF, subject=subject, record=record)
     return render(
         request,
         "monitoring/record.html",
@@ -179,6 +182,15 @@ def record_page(request, pk, label, rid):
             "unverify_form": forms.UnverifyForm(),
             "hold_form": forms.HoldForm(),
             "visit_id": visit_id,
+            "signature": Signature.objects.filter(
+                level=Signature.Level.CRF,
+                record_type=label,
+                record_id=record.pk,
+                voided_at__isnull=True,
+            ).first(),
+            "can_sign": _can(request, Action.SIGN, subject.site_id),
+            "sign_form": forms.SignForm(initial={"shown_hash": content_hash(content)}),
+            "attestation": services.attestation(Signature.Level.CRF),
             **hold_context(request, subject, holds, level=Level.RECORD, record=record),
         },
     )
@@ -618,3 +630,32 @@ def bulk_sign(request):
             messages.success(request, _("%(n)s visit(s) signed.") % {"n": signed})
         return redirect("monitoring:bulk_sign")
     return render(request, "monitoring/bulk_sign.html", {"ready": ready, "form": form})
+
+
+@login_required
+@require_POST
+def sign_record(request, pk, label, rid):
+    """The investigator signs one form (its signature survives changes to other forms)."""
+    subject = subject_for(request.user, pk)
+    record = _record_of(subject, label, rid)
+    back = reverse("monitoring:record", args=[subject.pk, label, record.pk])
+    form = forms.SignForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter your password to sign."))
+        return redirect(back)
+    try:
+        services.sign(
+            by=request.user,
+            level=Signature.Level.CRF,
+            password=form.cleaned_data["password"],
+            request=request,
+            shown_hash=form.cleaned_data["shown_hash"],
+            subject=subject,
+            record=record,
+        )
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+    else:
+        messages.success(request, _("Signed."))
+    return redirect(back)

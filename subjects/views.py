@@ -246,9 +246,14 @@ def subject_detail(request, pk):
     from queries.selectors import unresolved_by_visit
 
     open_queries = unresolved_by_visit(subject)
+    # each visit's monitoring icons: SDV, signed, frozen / locked (issue 14 §6)
+    from monitoring.selectors import visit_cells
+
+    icons = visit_cells([subject], visits, complete=completeness)
     for v in visits:
         v.crf = completeness[v.pk]
         v.open_queries = open_queries.get(v.pk, 0)
+        v.icons = icons[v.pk][1:]  # completeness is shown beside it already
     timeline, later = _split_timeline(
         [(v, v.status(today), v.days_outside_window()) for v in visits]
     )

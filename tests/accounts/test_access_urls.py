@@ -1661,6 +1661,14 @@ def visit_signing_body(w):
     return {"password": PASSWORD, "shown_hash": shown}
 
 
+def crf_signing_body(w):
+    from accounts.signatures import content_hash
+    from monitoring.services import signed_content
+
+    shown = content_hash(signed_content("crf", subject=w.subject, record=w.visit))
+    return {"password": PASSWORD, "shown_hash": shown}
+
+
 MONITORING_ACCESS = {
     "monitoring:subject": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args),
     "monitoring:record": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=visit_record_args),
@@ -1779,6 +1787,23 @@ MONITORING_ACCESS = {
         {"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True
     ),
     "api:subject_matrix": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
+    "monitoring:sign_record": Url(
+        # a form signed on its own (its screening visit row): the investigator only
+        {"POST": (302, 403, 302, 404, 403, 403)},
+        args=visit_record_args,
+        body=crf_signing_body,
+        writes=True,
+    ),
+    "api:crf_signing": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)}, args=visit_record_args, api=True
+    ),
+    "api:crf_sign": Url(
+        {"POST": (401, 403, 201, 404, 403, 403)},
+        args=visit_record_args,
+        body=crf_signing_body,
+        api=True,
+        writes=True,
+    ),
 }
 ACCESS.update(MONITORING_ACCESS)
 

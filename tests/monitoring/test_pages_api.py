@@ -6,7 +6,7 @@ listed; a visit signed, then voided by a change; an unlock that voids signatures
 import datetime as dt
 
 from django.contrib import admin
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -309,3 +309,60 @@ def test_visit_page_shows_each_crfs_icons_and_the_form_is_read_only_when_held(
     ).content.decode()
     assert 'id="held-banner"' in form and "SDV in progress" in form
     assert 'id="read-only-held"' in form and 'id="save-crf"' not in form
+
+
+def test_sdv_reset_through_the_page_the_api_the_admin_and_raw_sql(
+    client, c1_vitals, monitor_a, coordinator_a, data_manager
+):
+    subject = c1_vitals.visit.subject
+
+    def verified_then(change) -> str:
+        services.verify(by=monitor_a, record=c1_vitals, fields=[""])
+        assert SdvMark.objects.get(record_id=c1_vitals.pk, field="").state == "verified"
+        change()
+        return SdvMark.objects.get(record_id=c1_vitals.pk, field="").state
+
+    def page():
+        c1_vitals.refresh_from_db()
+        client.force_login(coordinator_a)
+        url = reverse("crfs:form", args=[subject.pk, c1_vitals.visit_id, "vital_signs"])
+        r = client.post(
+            url, vitals_post(systolic="132", version=str(c1_vitals.version), reason="typo")
+        )
+        assert r.status_code == 302
+
+    def api():
+        c1_vitals.refresh_from_db()
+        r = Api(client, coordinator_a).send(
+            "PUT",
+            f"/visits/{c1_vitals.visit_id}/crfs/vital_signs",
+            {
+                "assessed_on": "2026-01-05",
+                "systolic": 133,
+                "diastolic": 82,
+                "heart_rate": 76,
+                "temperature": "36.8",
+                "weight": "72.0",
+                "version": c1_vitals.version,
+                "reason": "typo",
+            },
+        )
+        assert r.status_code == 200, r.content
+
+    def raw_sql():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE crfs_vitalsigns SET heart_rate = 70 WHERE id = %s", [c1_vitals.pk]
+            )
+
+    for change in (page, api, raw_sql):
+        assert verified_then(change) == "changed", change.__name__
+    # the admin: its save path reaches the same trigger (a subject row, verified as a form)
+    services.verify(by=monitor_a, record=subject, fields=[""])
+    request = RequestFactory().post("/admin/")
+    request.user = data_manager
+    subject.initials = "ABD"
+    admin.site._registry[Subject].save_model(request, subject, form=None, change=True)
+    assert SdvMark.objects.get(record_type="subjects.subject", record_id=subject.pk).state == (
+        "changed"
+    )
