@@ -14,7 +14,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.access import Action, get_access, get_scoped_or_404, scope
 from alter_s006 import protocol as P
@@ -220,15 +220,12 @@ ACTIONS = {
 
 
 @login_required
-@require_http_methods(["GET", "POST"])
+@require_POST
 def query_act(request, pk, action):
-    """POST: the action. GET (a bookmark, a reloaded tab): the query's page, which has the
-    form."""
+    """POST only (a GET goes to the query's page: ``alter_s006.errors.FORM_OF``)."""
     if action not in ACTIONS:
         raise Http404(_("No such action."))
     query = _query(request, pk)
-    if request.method == "GET":
-        return redirect("queries:detail", pk=query.pk)
     form = ActionForm(request.POST)
     form.is_valid()
     done = call_service(

@@ -965,9 +965,8 @@ ACCESS: dict[str, Url] = {
         {"GET": (302, 200, 200, 404, 200, 200)}, args=query_args, setup=with_query
     ),
     "queries:act": Url(
-        # the answer: the site's coordinator or investigator; monitors never answer (a GET
-        # goes to the query's page, which has the form)
-        {"GET": (302, 302, 302, 404, 302, 302), "POST": (302, 302, 302, 404, 403, 403)},
+        # the answer: the site's coordinator or investigator; monitors never answer
+        {"POST": (302, 302, 302, 404, 403, 403)},
         args=lambda w: [w.query.pk, "answer"],
         body=lambda w: {"text": "The source says so."},
         writes=True,
