@@ -118,3 +118,12 @@ class QueryMessage(VersionedModel):
 
     def __str__(self):
         return f"{self.query_id} {self.action} {self.author_role}"
+
+    @property
+    def role_label(self) -> str:
+        """The author's role as people read it (the system's for its own messages)."""
+        from accounts.models import Role
+
+        if self.author_role in Role.values:
+            return str(Role(self.author_role).label)
+        return str(_("System"))
