@@ -163,9 +163,24 @@ def _sig_out(s: Signature) -> dict:
     }
 
 
+def _not_found(field: str) -> ValidationError:
+    return ValidationError(
+        {field: ValidationError("No such record among the sites you may see.", code="not_found")}
+    )
+
+
+def _subject_in_body(request, subject_id, field="subject_id"):
+    """A subject named in the body: one of another site is 422 ``not_found`` on its field
+    (as a missing one), never a sign that it exists."""
+    try:
+        return subject_for(request.auth, subject_id)
+    except Http404 as exc:
+        raise _not_found(field) from exc
+
+
 def _record(request, payload: SdvRecordIn):
     record = services.get_record(payload.record_type, payload.record_id)
-    subject_for(request.auth, services.subject_id_of(record))  # another site: 404
+    _subject_in_body(request, services.subject_id_of(record), "record_id")
     return record
 
 
@@ -231,11 +246,11 @@ def place_hold(request, payload: HoldPlaceIn):
     subject = visit = record = None
     if payload.level == Level.RECORD:
         record = services.get_record(payload.record_type, payload.record_id)
-        subject = subject_for(request.auth, services.subject_id_of(record))
+        subject = _subject_in_body(request, services.subject_id_of(record), "record_id")
     elif payload.level in (Level.SUBJECT, Level.VISIT):
         if payload.subject_id is None:
             raise ValidationError({"subject_id": ValidationError("Required.", code="required")})
-        subject = subject_for(request.auth, payload.subject_id)
+        subject = _subject_in_body(request, payload.subject_id)
         if payload.level == Level.VISIT:
             visit = Visit.objects.filter(subject=subject, pk=payload.visit_id or 0).first()
             if visit is None:

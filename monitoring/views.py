@@ -428,6 +428,9 @@ def _filtered_subjects(request):
     subject = query_params.whole_number(request, "subject")
     if subject is not None:
         subjects = subjects.filter(pk=subject)
+    number = query_params.text(request, "q").strip()[:20]
+    if number:
+        subjects = subjects.filter(screening_number__icontains=number)
     return subjects
 
 

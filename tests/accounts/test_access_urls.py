@@ -1723,13 +1723,13 @@ MONITORING_ACCESS = {
         body=lambda w: {"password": PASSWORD},
     ),
     "api:sdv_verify": Url(
-        {"POST": (401, 403, 403, 404, 200, 200)},
+        {"POST": (401, 403, 403, 422, 200, 200)},
         body=lambda w: {"record_type": "subjects.visit", "record_id": w.visit.pk},
         api=True,
         writes=True,
     ),
     "api:sdv_unverify": Url(
-        {"POST": (401, 403, 403, 404, 200, 200)},
+        {"POST": (401, 403, 403, 422, 200, 200)},
         body=lambda w: {
             "record_type": "subjects.visit",
             "record_id": w.visit.pk,
@@ -1741,7 +1741,7 @@ MONITORING_ACCESS = {
     ),
     "api:sdv_worklist": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
     "api:hold_place": Url(
-        {"POST": (401, 403, 403, 404, 201, 201)},
+        {"POST": (401, 403, 403, 422, 201, 201)},
         body=lambda w: {
             "kind": "freeze",
             "level": "subject",

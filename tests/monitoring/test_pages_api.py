@@ -144,7 +144,7 @@ def test_another_sites_monitor_sees_nothing(client, c1_vitals, site_b):
     )
     api = Api(client, other)
     r = api.post("/sdv/verify", {"record_type": FORM, "record_id": c1_vitals.pk})
-    assert r.status_code == 404
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "not_found"
     assert not SdvMark.objects.exists()
 
 
