@@ -7,7 +7,8 @@
   UPDATE trigger on every table a query can name (``queries.records.RECORD_TYPES``; the
   record type is its argument) compares the field's old and new values (and ``<field>_id``
   for a foreign key) and moves the record's closed queries on that field to
-  ``closed_modified``. No write path can skip either.
+  ``closed_modified``, with a system message on its thread saying so. No write path can
+  skip either.
 """
 
 from __future__ import annotations
@@ -33,14 +34,23 @@ DECLARE
   new_j jsonb := to_jsonb(NEW);
 BEGIN
   IF old_j = new_j THEN RETURN NULL; END IF;
-  UPDATE queries_query q
-     SET status = 'closed_modified', version = q.version + 1, updated_at = clock_timestamp()
-   WHERE q.record_type = TG_ARGV[0]
-     AND q.record_id = (new_j ->> 'id')::bigint
-     AND q.status = 'closed'
-     AND q.field <> ''
-     AND ((old_j -> q.field) IS DISTINCT FROM (new_j -> q.field)
-          OR (old_j -> (q.field || '_id')) IS DISTINCT FROM (new_j -> (q.field || '_id')));
+  WITH changed AS (
+    UPDATE queries_query q
+       SET status = 'closed_modified', version = q.version + 1, updated_at = clock_timestamp()
+     WHERE q.record_type = TG_ARGV[0]
+       AND q.record_id = (new_j ->> 'id')::bigint
+       AND q.status = 'closed'
+       AND q.field <> ''
+       AND ((old_j -> q.field) IS DISTINCT FROM (new_j -> q.field)
+            OR (old_j -> (q.field || '_id')) IS DISTINCT FROM (new_j -> (q.field || '_id')))
+    RETURNING q.id, q.field)
+  INSERT INTO queries_querymessage
+    (query_id, action, author_id, author_role, text, suggested_value, version)
+  SELECT id, 'value_changed', NULL, 'system',
+         'The queried value changed after closure: ' || field || ' is now '
+           || coalesce(new_j ->> field, new_j ->> (field || '_id'), 'empty') || '.',
+         '', 1
+    FROM changed;
   RETURN NULL;
 END $$;
 """

@@ -88,6 +88,8 @@ class QueryMessage(VersionedModel):
         CANCEL = "cancel", _("cancelled")
         SYSTEM_CLOSE = "system_close", _("closed by the system")
         CLOSE_CONFIRMED = "close_confirmed", _("closed as confirmed")
+        # written by the database (queries.db) when the queried value changes after closure
+        VALUE_CHANGED = "value_changed", _("value changed after closure")
 
     query = models.ForeignKey(Query, on_delete=models.PROTECT, related_name="messages")
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
@@ -97,9 +99,12 @@ class QueryMessage(VersionedModel):
     author_role = models.CharField(_("role"), max_length=20)
     text = models.TextField(_("text"), blank=True)
     suggested_value = models.TextField(_("suggested value"), blank=True)
+    # no database constraint: nothing may hold the append-only audit trail by a foreign key
+    # (the trail's own checks must see a truncation, not be stopped by it)
     correction = models.ForeignKey(
         "audit.AuditEvent",
-        on_delete=models.PROTECT,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
         null=True,
         blank=True,
         related_name="+",
@@ -113,3 +118,12 @@ class QueryMessage(VersionedModel):
 
     def __str__(self):
         return f"{self.query_id} {self.action} {self.author_role}"
+
+    @property
+    def role_label(self) -> str:
+        """The author's role as people read it (the system's for its own messages)."""
+        from accounts.models import Role
+
+        if self.author_role in Role.values:
+            return str(Role(self.author_role).label)
+        return str(_("System"))

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from accounts.access import get_access
 from audit.context import audit_context
@@ -179,6 +180,18 @@ def open_queries(records) -> dict[int, list[Query]]:
 
 
 # --- the workflow (issue 14 section 1) --------------------------------------------------------
+
+# The workflow's refusals (``queries.workflow`` imports nothing of Django), for the catalogue;
+# shown translated by ``_check``.
+WORKFLOW_MESSAGES = (
+    gettext_noop("Unknown state, action or role."),
+    gettext_noop("Your role may not do this to a query."),
+    gettext_noop("Only a query raised by an edit check can be closed as confirmed."),
+    gettext_noop("A query raised by an edit check cannot be cancelled."),
+    gettext_noop("A query the site has answered cannot be cancelled."),
+    gettext_noop("Only the person who raised the query may cancel it."),
+    gettext_noop("Not possible for a query in this state."),
+)
 
 TEXT_LIMIT = 4000
 REASONS = {

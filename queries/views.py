@@ -222,6 +222,7 @@ ACTIONS = {
 @login_required
 @require_POST
 def query_act(request, pk, action):
+    """POST only (a GET goes to the query's page: ``alter_s006.errors.FORM_OF``)."""
     if action not in ACTIONS:
         raise Http404(_("No such action."))
     query = _query(request, pk)

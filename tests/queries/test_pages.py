@@ -33,6 +33,7 @@ def test_raise_page_then_answer_and_close(client, ae, monitor_a, coordinator_a):
     detail = client.get(done.url).content.decode()
     assert "Onset per source?" in detail and 'data-action="cancel"' in detail
     assert " UTC" in detail  # site time and UTC
+    assert "Test Monitor_A</strong> · Monitor · raised" in detail  # author, role, action
 
     client.force_login(coordinator_a)
     detail = client.get(done.url).content.decode()

@@ -205,6 +205,9 @@ def test_a_change_after_closure_marks_it_closed_modified(ae, monitor_a, coordina
     grade_query.refresh_from_db()
     assert query.status == "closed_modified"
     assert grade_query.status == "closed"
+    changed = QueryMessage.objects.get(query=query, action="value_changed")
+    assert (changed.author_id, changed.author_role) == (None, "system")
+    assert changed.text.endswith("onset_date is now 2026-02-19.")
     # a foreign key, through raw SQL as the app role
     other_term = term("Hypotension")
     with connection.cursor() as cursor:

@@ -131,3 +131,20 @@ def test_allowed_actions_for_the_buttons():
     assert w.allowed_actions(w.OPEN, M, origin=w.ORIGIN_SYSTEM) == [w.CLOSE_CONFIRMED]
     assert w.allowed_actions(w.ANSWERED, DM) == [w.CLOSE, w.SEND_BACK]
     assert w.allowed_actions(w.CLOSED, C) == []
+
+
+def test_every_refusal_message_is_in_the_catalogue():
+    """The services list the workflow's messages for makemessages (workflow.py is pure)."""
+    import ast
+    import inspect
+
+    from queries import services
+
+    raised = {
+        node.args[1].value
+        for node in ast.walk(ast.parse(inspect.getsource(w)))
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", "") == "Refused"
+        and isinstance(node.args[1], ast.Constant)
+    }
+    assert raised == set(services.WORKFLOW_MESSAGES)
