@@ -447,3 +447,11 @@ def test_bulk_signing_signs_the_ticked_ready_visits(
         reverse("monitoring:bulk_sign"), {"visit": [f"{extra.pk}:{'0' * 64}"], "password": PASSWORD}
     )
     assert Signature.objects.filter(voided_at__isnull=True).count() == 0
+
+
+def test_screening_page_shows_its_monitoring_bar_and_query_link(client, c1_vitals, monitor_a):
+    subject = c1_vitals.visit.subject
+    client.force_login(monitor_a)
+    page = client.get(reverse("eligibility:screening", args=[subject.pk])).content.decode()
+    assert 'id="monitoring-bar"' in page and 'data-sdv="not_verified"' in page
+    assert "/queries/raise/eligibility.screening/" in page
