@@ -28,6 +28,7 @@ from alter_s006.web import call_service, current_sites, subject_for
 from audit.models import AuditEvent
 from monitoring import forms, selectors, services
 from monitoring.models import Hold, Level, SdvMark, Signature
+from queries import records as query_records
 from subjects.models import Subject, Visit
 
 
@@ -181,6 +182,7 @@ def record_page(request, pk, label, rid):
             "required": P.SDV_REQUIRED_PERCENT.get(label, 0),
             "record_url": _record_url(record),
             "can_sdv": _can(request, Action.SDV, subject.site_id),
+            "queryable": label in query_records.RECORD_TYPES,
             "unverify_form": forms.UnverifyForm(),
             "hold_form": forms.HoldForm(),
             "visit_id": visit_id,

@@ -151,3 +151,20 @@ def unresolved_by_visit(subject) -> dict[int, int]:
         .annotate(n=Count("id"))
         .values_list("visit_id", "n")
     )
+
+
+def unresolved_by_field_many(label: str, record_ids) -> dict[int, dict[str, int]]:
+    """record id -> field -> unresolved queries, for many records of one model (one query)."""
+    ids = list(record_ids)
+    out: dict[int, dict[str, int]] = {pk: {} for pk in ids}
+    if not ids:
+        return out
+    rows = (
+        Query.objects.filter(record_type=label, record_id__in=ids, status__in=workflow.UNRESOLVED)
+        .values_list("record_id", "field")
+        .annotate(n=Count("id"))
+        .values_list("record_id", "field", "n")
+    )
+    for record_id, field, n in rows:
+        out[record_id][field] = n
+    return out

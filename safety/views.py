@@ -583,6 +583,7 @@ def labs(request, pk):
             "subject": subject,
             "form": form,
             "panels": panels,
+            "lab_results": [r for panel in panels for r in panel.results.all()],
             "page": page,
             "can_edit": can_edit,
             "offer_min_grade": P.LAB_AE_OFFER_MIN_GRADE,

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from queries import records, selectors, services, workflow
+from queries import records as records_module
 
 register = template.Library()
 _CACHE = "queries_badge_counts"
@@ -93,3 +94,21 @@ def may_raise_query(context, subject) -> bool:
     if user is None or subject is None:
         return False
     return services.role_of(user, subject.site_id) in workflow.REVIEWERS
+
+
+@register.simple_tag(takes_context=True)
+def prefetch_query_badges(context, records):
+    """``{% prefetch_query_badges rows %}`` before a list's loop: the counts of every row's
+    fields in one query per model, so ``{% query_badges row %}`` in the loop reads no more
+    (a list page costs the same queries for 1 row as for 30)."""
+    by_label: dict[str, list[int]] = {}
+    for record in records or ():
+        if record is not None and getattr(record, "pk", None) is not None:
+            by_label.setdefault(record._meta.label_lower, []).append(record.pk)
+    cache = context.render_context.setdefault(_CACHE, {})
+    for label, ids in by_label.items():
+        if label not in records_module.RECORD_TYPES:
+            continue
+        for pk, counts in selectors.unresolved_by_field_many(label, ids).items():
+            cache[(label, pk)] = counts
+    return ""
