@@ -16,7 +16,6 @@ from django.http import Http404, HttpResponse
 from ninja import Field, Router, Schema, Status
 
 from accounts.access import get_access, scope
-from accounts.signatures import content_hash
 from alter_s006.api_types import Bool, Id, In, PathId, Query, Text
 from alter_s006.pagination import API_PAGE_DESCRIPTION, PageQuery, PageSizeQuery, api_page
 from alter_s006.web import subject_for
@@ -318,16 +317,10 @@ def subject_holds(
 
 def _sheet(subject, visit) -> dict:
     level = Signature.Level.VISIT if visit is not None else Signature.Level.CASEBOOK
-    content = services.signed_content(level, subject=subject, visit=visit)
+    sheet = services.signing_sheet(level, subject=subject, visit=visit)
     queries = selectors.open_queries_by_visit([subject.pk])
-    return {
-        "level": level,
-        "attestation": services.attestation(level),
-        "content_hash": content_hash(content),
-        "records": len(content),
-        "incomplete": services.incomplete_forms(level, subject=subject, visit=visit),
-        "open_queries": queries.get(visit.pk, 0) if visit is not None else sum(queries.values()),
-    }
+    sheet["open_queries"] = queries.get(visit.pk, 0) if visit is not None else sum(queries.values())
+    return sheet
 
 
 def _visit(subject, visit_id) -> Visit:
@@ -473,19 +466,13 @@ def _crf(request, subject_id, record_type, record_id):
 )
 def crf_sheet(request, subject_id: PathId, record_type: str, record_id: PathId):
     subject, record = _crf(request, subject_id, record_type, record_id)
-    content = services.signed_content(Signature.Level.CRF, subject=subject, record=record)
     from queries.models import Query
 
-    return {
-        "level": Signature.Level.CRF,
-        "attestation": services.attestation(Signature.Level.CRF),
-        "content_hash": content_hash(content),
-        "records": len(content),
-        "incomplete": [],
-        "open_queries": Query.objects.filter(
-            record_type=record_type, record_id=record.pk, status__in=services.OPEN_QUERY_STATES
-        ).count(),
-    }
+    sheet = services.signing_sheet(Signature.Level.CRF, subject=subject, record=record)
+    sheet["open_queries"] = Query.objects.filter(
+        record_type=record_type, record_id=record.pk, status__in=services.OPEN_QUERY_STATES
+    ).count()
+    return sheet
 
 
 @router.post(

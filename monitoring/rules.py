@@ -9,7 +9,8 @@ MACRO and InForm:
   SDV, no signatures. Frozen data may be locked; locked data cannot be frozen.
 - Unfreeze and unlock need a reason; the two flags are independent.
 - SDV states: not verified → verified (who, when) → changed since verified.
-- A visit or casebook is not signed while one of its required forms is incomplete.
+- A visit or casebook is not signed while one of its required forms is incomplete (the
+  schedule's completeness rule, ``crfs.soa.visit_completeness``).
 
 The database enforces the same table (``monitoring/triggers.py``); this module is what the
 pages and the API ask first, so the user gets the reason before trying.
@@ -17,7 +18,6 @@ pages and the API ask first, so the user gets the reason before trying.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -88,21 +88,6 @@ def form_sdv_state(form_state: str | None, item_states: dict[str, str], critical
     ):
         return SdvState.VERIFIED
     return SdvState.NOT_VERIFIED
-
-
-@dataclass(frozen=True)
-class FormLine:
-    """One form on a signing page: its name, whether the schedule requires it and whether
-    it is complete."""
-
-    key: str
-    required: bool
-    complete: bool
-
-
-def incomplete_required(forms: list[FormLine]) -> list[str]:
-    """The required forms that are not complete: signing is refused while there is one."""
-    return [f.key for f in forms if f.required and not f.complete]
 
 
 class Icon(StrEnum):

@@ -165,9 +165,7 @@ def record_page(request, pk, label, rid):
     ]
     holds = services.holds_on_record(record)
     visit_id = services.identity(record)[0]
-    from accounts.signatures import content_hash
-
-    content = services.signed_content(Signature.Level.CRF, subject=subject, record=record)
+    sheet = services.signing_sheet(Signature.Level.CRF, subject=subject, record=record)
     return render(
         request,
         "monitoring/record.html",
@@ -193,8 +191,8 @@ def record_page(request, pk, label, rid):
                 voided_at__isnull=True,
             ).first(),
             "can_sign": _can(request, Action.SIGN, subject.site_id),
-            "sign_form": forms.SignForm(initial={"shown_hash": content_hash(content)}),
-            "attestation": services.attestation(Signature.Level.CRF),
+            "sign_form": forms.SignForm(initial={"shown_hash": sheet["content_hash"]}),
+            "attestation": sheet["attestation"],
             **hold_context(request, subject, holds, level=Level.RECORD, record=record),
         },
     )
@@ -332,24 +330,20 @@ def lift_hold(request, hold_pk):
 
 
 def _sheet(subject, visit):
-    """The signing sheet: each form with completeness, SDV and open queries."""
+    """The signing sheet: each form with its state, each visit's icons and open queries
+    (a fixed number of queries however many visits the casebook holds)."""
+    from crfs.registry import form_states
     from crfs.services import visit_forms
 
     level = Signature.Level.VISIT if visit is not None else Signature.Level.CASEBOOK
-    visits = (
-        [visit]
-        if visit is not None
-        else [
-            v
-            for v in Visit.objects.filter(subject=subject).order_by("target_date", "id")
-            if v.actual_date or v.missed
-        ]
-    )
+    sheet = services.signing_sheet(level, subject=subject, visit=visit)
+    visits = sheet["visits"]
+    states = form_states(visits)
     queries = selectors.open_queries_by_visit([subject.pk])
     cells = selectors.visit_cells([subject], visits)
     lines = []
     for v in visits:
-        rows, completeness = visit_forms(v)
+        rows, completeness = visit_forms(v, states)
         lines.append(
             {
                 "visit": v,
@@ -359,16 +353,13 @@ def _sheet(subject, visit):
                 "icons": cells[v.pk],
             }
         )
-    content = services.signed_content(level, subject=subject, visit=visit)
-    from accounts.signatures import content_hash
-
     return {
         "level": level,
         "lines": lines,
-        "missing": services.incomplete_forms(level, subject=subject, visit=visit),
-        "hash": content_hash(content),
-        "attestation": services.attestation(level),
-        "records": len(content),
+        "missing": sheet["incomplete"],
+        "hash": sheet["content_hash"],
+        "attestation": sheet["attestation"],
+        "records": sheet["records"],
     }
 
 
@@ -636,8 +627,9 @@ def bulk_sign(request):
     from accounts.signatures import content_hash
 
     ready = [v for v in visits if complete[v.pk].state.value == "complete"]
+    contents = services.rows_of_visits(ready)  # one query per table for the whole page
     for v in ready:
-        v.shown_hash = content_hash(services.signed_content("visit", subject=v.subject, visit=v))
+        v.shown_hash = content_hash(contents[v.pk])
     form = forms.BulkSignForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         # each ticked visit carries the hash of the data shown for it: "<visit id>:<hash>"

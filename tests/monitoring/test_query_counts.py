@@ -66,3 +66,28 @@ def test_one_and_thirty_subjects_cost_the_same(
     populate(site_a, coordinator_a, data_manager, monitor_a, investigator_a, 29)
     thirty = measure(client, monitor_a)
     assert one == thirty
+
+
+def test_casebook_signing_costs_the_same_for_1_and_6_held_visits(
+    client, treated, coordinator_a, investigator_a
+):
+    import datetime as dt
+
+    from subjects import services as subject_services
+
+    def add(day):
+        subject_services.add_unscheduled_visit(
+            subject=treated, by=coordinator_a, on_date=dt.date(2026, 2, day), note="headache"
+        )
+
+    client.force_login(investigator_a)
+    url = reverse("monitoring:sign_casebook", args=[treated.pk])
+    add(20)
+    client.get(url)
+    one = count(lambda: client.get(url))
+    for day in (21, 22, 23, 24, 25):
+        add(day)
+    assert count(lambda: client.get(url)) == one
+    bulk = reverse("monitoring:bulk_sign")
+    client.get(bulk)
+    assert count(lambda: client.get(bulk)) == count(lambda: client.get(bulk))

@@ -1,18 +1,16 @@
 """monitoring.rules, table-driven (issue 14 §4–§6, the Veeva / MACRO / InForm definitions):
 every operation against every combination of the two flags; the SDV state of a form; the
-signing refusal; the icons of a cell."""
+icons of a cell."""
 
 import pytest
 
 from monitoring.rules import (
-    FormLine,
     Icon,
     Op,
     Refusal,
     SdvState,
     cell_icons,
     form_sdv_state,
-    incomplete_required,
     refusal,
     sdv_required,
 )
@@ -73,16 +71,6 @@ def test_form_sdv_state(form, items, expected):
 
 def test_form_without_critical_items_is_verified_by_its_form_mark():
     assert form_sdv_state("verified", {}, ()) == SdvState.VERIFIED
-
-
-def test_signing_refused_only_for_required_incomplete_forms():
-    lines = [
-        FormLine("vital_signs", required=True, complete=True),
-        FormLine("ecg", required=False, complete=False),  # optional: never holds it back
-        FormLine("ecog", required=True, complete=False),
-    ]
-    assert incomplete_required(lines) == ["ecog"]
-    assert incomplete_required(lines[:2]) == []
 
 
 def test_cell_icons_order_and_precedence():
