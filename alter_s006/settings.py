@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "crfs",
     "logs",
     "outcomes",
+    "exports",
     "monitoring",  # last: its triggers go on every clinical table
 ]
 
