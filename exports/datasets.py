@@ -126,7 +126,9 @@ def build() -> list[Dataset]:
         _visit_crf("physical_exam", _("Physical examination"), "physicalexam", "physical_exam"),
         _visit_crf("ecg", _("12-lead ECG"), "ecg", "ecg"),
         _visit_crf("urinalysis", _("Urinalysis"), "urinalysis", "urinalysis"),
-        _visit_crf("thyroid_function", _("Thyroid function"), "thyroidfunction", "thyroid_function"),
+        _visit_crf(
+            "thyroid_function", _("Thyroid function"), "thyroidfunction", "thyroid_function"
+        ),
         table(
             "reviews",
             _("Visit reviews (con-meds, AEs, history, AE outcomes)"),
@@ -386,8 +388,9 @@ def best_response_listing() -> Dataset:
     d = f"RECIST 1.1 section 4.4 with confirmation, {RECIST}.best_overall_response"
     cols = (
         *key_columns(),
-        Column("best_response", _("best overall response"), TEXT, "", codelist=responses,
-               derivation=d),
+        Column(
+            "best_response", _("best overall response"), TEXT, "", codelist=responses, derivation=d
+        ),
         Column("response_date", _("response date"), DATE, "", derivation=d),
         Column("confirmed_on", _("confirmed on"), DATE, "", derivation=d),
         Column("first_pd_date", _("first progression"), DATE, "", derivation=d),
@@ -442,10 +445,9 @@ def audit_trail() -> Dataset:
 
 
 def _audit_rows(subject_ids) -> Iterator[tuple]:
+    from alter_s006.sql import id_array
     from audit.models import AuditEvent
     from subjects.models import Subject
-
-    from alter_s006.sql import id_array
 
     subjects = Subject.objects.select_related("site")
     if subject_ids is not None:
@@ -472,8 +474,22 @@ def _audit_rows(subject_ids) -> Iterator[tuple]:
     for key, seq, at, tbl, pk, action, old, new, user, reason, pos, h in events.iterator(2000):
         changes = _changes(old, new)
         for fname, before, after in changes or [("", None, None)]:
-            yield (*keys[key], seq, at, tbl, pk, action, fname, before, after, user, reason, pos,
-                   h, bool(fname))
+            yield (
+                *keys[key],
+                seq,
+                at,
+                tbl,
+                pk,
+                action,
+                fname,
+                before,
+                after,
+                user,
+                reason,
+                pos,
+                h,
+                bool(fname),
+            )
 
 
 def _changes(old, new) -> list[tuple[str, object, object]]:
