@@ -13,7 +13,7 @@ RUN DEBUG=false SECRET_KEY=collectstatic-only AUDIT_HMAC_KEY=collectstatic-only 
     DATABASE_URL=postgres://x@localhost/x \
     python manage.py collectstatic --noinput
 RUN useradd --system --uid 1000 edc && chown -R edc /app \
- && mkdir -p /var/lib/alter-audit && chown edc /var/lib/alter-audit
+ && mkdir -p /var/lib/alter-audit /var/lib/alter-exports && chown edc /var/lib/alter-audit /var/lib/alter-exports
 USER edc
 EXPOSE 8000
 CMD ["gunicorn", "alter_s006.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -32,6 +32,7 @@ class Action(StrEnum):
     FREEZE = "freeze"  # freeze data: no change, queries and SDV go on
     UNFREEZE = "unfreeze"
     UNLOCK = "unlock"  # (LOCK: lock data; the four are separate permissions)
+    EXPORT = "export"  # export CSV / ODM / casebooks of the sites (the whole study: DM only)
 
 
 PERMISSIONS: dict[Action, frozenset[str]] = {
@@ -46,6 +47,7 @@ PERMISSIONS: dict[Action, frozenset[str]] = {
     Action.FREEZE: frozenset({Role.MONITOR, Role.DATA_MANAGER}),
     Action.UNFREEZE: frozenset({Role.MONITOR, Role.DATA_MANAGER}),
     Action.UNLOCK: frozenset({Role.DATA_MANAGER}),
+    Action.EXPORT: frozenset(Role.values),
 }
 
 

@@ -38,6 +38,7 @@ from audit.versioning import EditConflict
 from crfs.api import router as crfs_router
 from dosing.api import router as dosing_router
 from eligibility.api import router as eligibility_router
+from exports.api import router as exports_router
 from logs.api import router as logs_router
 from monitoring.api import router as monitoring_router
 from outcomes.api import router as outcomes_router
@@ -149,6 +150,7 @@ api.add_router("", logs_router)
 api.add_router("", outcomes_router)
 api.add_router("", monitoring_router)
 api.add_router("", queries_router)
+api.add_router("", exports_router)
 
 
 # --- errors ----------------------------------------------------------------------------------
@@ -203,7 +205,14 @@ def locked_response(request):
 
 # A write refused because the data are frozen or locked (issue 14): 423 Locked, with the
 # reason; placing a hold already in force: 409 Conflict.
-HELD_STATUS = {"frozen": 423, "locked": 423, "already_frozen": 409, "already_locked": 409}
+# An export's file asked for before it is made (issue 15): 409 Conflict.
+HELD_STATUS = {
+    "frozen": 423,
+    "locked": 423,
+    "already_frozen": 409,
+    "already_locked": 409,
+    "not_ready": 409,
+}
 
 
 @api.exception_handler(ValidationError)

@@ -219,3 +219,10 @@ CRF_QUERY_AFTER_DAYS = 7
 QUERY_AGE_BUCKETS = ((0, 7), (8, 30), (31, None))  # inclusive; None: no upper limit
 # The metrics page lists the most-queried fields and edit checks, this many of each [issue 14].
 QUERY_METRICS_TOP = 10
+
+# --- exports (issue 15) ------------------------------------------------------------------------
+# An export file is deleted this many days after it was made; its job row (who, what, SHA-256)
+# stays [default, issue 15 "Files expire after 7 days"].
+EXPORT_RETENTION_DAYS = 7
+# A progress write per this many subjects (or datasets) of a running export.
+EXPORT_PROGRESS_EVERY = 50

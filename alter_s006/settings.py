@@ -151,6 +151,10 @@ AUDIT_CHECKPOINT_FILE = Path(
 )
 AUDIT_CHECKPOINT_MINUTES = env_int("AUDIT_CHECKPOINT_MINUTES", default=10, maximum=24 * 60)
 
+# Export files (issue 15): written by the worker, served by the web process -- one directory
+# both see (a shared volume in docker-compose.yml), outside the static and media roots.
+EXPORT_DIR = Path(env("EXPORT_DIR", default=str(VAR_DIR / "exports")))
+
 # --- Redis, cache, Celery -----------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
@@ -178,6 +182,11 @@ CELERY_BEAT_SCHEDULE = {
     "sync-edit-checks": {
         "task": "subjects.tasks.sync_edit_checks",
         "schedule": crontab(minute=5),
+    },
+    # issue 15: export files are deleted EXPORT_RETENTION_DAYS after they were made
+    "expire-exports": {
+        "task": "exports.tasks.expire_exports",
+        "schedule": crontab(minute=35),
     },
 }
 
