@@ -8,6 +8,7 @@ fixed by its site, never by anything the client sends later.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -171,14 +172,15 @@ def run_job(job_id: int) -> ExportJob | None:
         return None
     set_actor(job.requested_by, context="export")
     final = path_of(job)
-    final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.with_suffix(final.suffix + ".part")
     try:
+        final.parent.mkdir(parents=True, exist_ok=True)
         with open(partial, "wb") as out:
             write(job, out, _progress(job.pk))
         os.replace(partial, final)
     except Exception as exc:  # noqa: BLE001 - any failure is shown on the job, then re-raised
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         log.exception("export %s failed", job.pk)
         ExportJob.objects.filter(pk=job.pk).update(
             status=Status.FAILED,

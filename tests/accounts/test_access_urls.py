@@ -1806,6 +1806,51 @@ MONITORING_ACCESS = {
 }
 ACCESS.update(MONITORING_ACCESS)
 
+
+def export_made(w):
+    """A CSV export of site A asked for by site A's coordinator, its file made."""
+    from django.contrib.auth import get_user_model
+
+    from exports import services
+
+    coordinator = get_user_model().objects.get(username="coord_a")
+    job, _created = services.start_export(user=coordinator, kind="csv", site_id=w.site_a.pk)
+    w.job = services.run_job(job.pk)
+
+
+def job_args(w):
+    return [w.job.pk]
+
+
+# issue 15: a job is seen by who asked for it and by data managers; starting one for site A is
+# refused to site B's coordinator (not offered: 422 by the field / "not_found")
+EXPORTS_ACCESS = {
+    "exports:list": Url(
+        {"GET": (302, 200, 200, 200, 200, 200), "POST": (302, 302, 302, 422, 302, 302)},
+        body=lambda w: {"kind": "csv", "site": w.site_a.pk},
+    ),
+    "exports:job": Url({"GET": (302, 200, 404, 404, 404, 200)}, args=job_args, setup=export_made),
+    "exports:progress": Url(
+        {"GET": (302, 200, 404, 404, 404, 200)}, args=job_args, setup=export_made
+    ),
+    "exports:download": Url(
+        {"GET": (302, 200, 404, 404, 404, 200)}, args=job_args, setup=export_made
+    ),
+    "api:export_start": Url(
+        {"POST": (401, 201, 201, 422, 201, 201)},
+        body=lambda w: {"kind": "csv", "site_id": w.site_a.pk},
+        api=True,
+    ),
+    "api:export_list": Url({"GET": (401, 200, 200, 200, 200, 200)}, api=True),
+    "api:export_status": Url(
+        {"GET": (401, 200, 404, 404, 404, 200)}, args=job_args, api=True, setup=export_made
+    ),
+    "api:export_download": Url(
+        {"GET": (401, 200, 404, 404, 404, 200)}, args=job_args, api=True, setup=export_made
+    ),
+}
+ACCESS.update(EXPORTS_ACCESS)
+
 # One case per (URL, method, member). Cases whose URL needs the same data are run one after
 # the other, so that data is built once per group (see ``Study``), not once per case.
 SETUPS = list(dict.fromkeys(url.setup for url in ACCESS.values()))
