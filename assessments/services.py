@@ -659,11 +659,20 @@ def correct_lesion(*, lesion: Lesion, by, expected_version: int, reason: str, ch
     return Lesion.objects.get(pk=current.pk)
 
 
-def best_response(subject: Subject) -> recist.BestOverallResponse | None:
-    """Best overall response with confirmation over the stored timepoints (None before C1D1)."""
+def best_response(
+    subject: Subject, *, timepoints=None, has_target: bool | None = None
+) -> recist.BestOverallResponse | None:
+    """Best overall response with confirmation over the stored timepoints (None before C1D1).
+
+    ``timepoints`` (in scan-date order) and ``has_target`` when the caller read them for many
+    subjects at once (the exports); else one query each."""
     if subject.c1d1_date is None:
         return None
-    non_target_only = not subject.lesions.filter(role=Lesion.Role.TARGET).exists()
+    if has_target is None:
+        has_target = subject.lesions.filter(role=Lesion.Role.TARGET).exists()
+    if timepoints is None:
+        timepoints = subject.timepoints.order_by("scan_date")
+    non_target_only = not has_target
     scans = [
         recist.ScanResponse(
             scan_date=tp.scan_date,
@@ -672,6 +681,6 @@ def best_response(subject: Subject) -> recist.BestOverallResponse | None:
             non_target_only=non_target_only,
             confirms_equivocal=tp.confirms_equivocal,
         )
-        for tp in subject.timepoints.order_by("scan_date")
+        for tp in timepoints
     ]
     return recist.best_overall_response(subject.c1d1_date, scans)

@@ -284,8 +284,11 @@ def compliance_rows(subject: Subject):
     return rows
 
 
-def exposure_for(subject: Subject):
-    """Exposure from C1D1 to today at the site, or to the last dose recorded at stop."""
+def exposure_for(subject: Subject, *, events=None, cycle_dates=None):
+    """Exposure from C1D1 to today at the site, or to the last dose recorded at stop.
+
+    ``events`` (the subject's DoseEvent rows) and ``cycle_dates`` (``visit_dates``) when the
+    caller read them for many subjects at once (the exports); else one query each."""
     if subject.c1d1_date is None:
         return None
     until = subject.site.today()
@@ -293,10 +296,10 @@ def exposure_for(subject: Subject):
         until = min(until, subject.last_dose_date)
     return exposure.exposure(
         subject.c1d1_date,
-        events_for(subject),
+        [to_pure(e) for e in events] if events is not None else events_for(subject),
         until,
         allow_reescalation=P.ALLOW_REESCALATION,
-        visit_dates=visit_dates(subject),
+        visit_dates=cycle_dates if cycle_dates is not None else visit_dates(subject),
     )
 
 

@@ -253,16 +253,36 @@ def build() -> list[Dataset]:
 # --- derived listings ----------------------------------------------------------------------
 
 
-def _subjects(subject_ids: Iterable[int] | None, chunk: int = 200):
-    """Subjects (with site) in the export's order, fetched a chunk at a time."""
+def _subjects(subject_ids: Iterable[int] | None, *related: str):
+    """Subjects (with site) in the export's order."""
     from subjects.models import Subject
 
-    qs = Subject.objects.select_related("site").order_by("site__code", "screening_number")
+    qs = Subject.objects.select_related("site", *related).order_by("site__code", "screening_number")
     if subject_ids is not None:
         from alter_s006.sql import id_array
 
         qs = qs.filter(pk__in=id_array(list(subject_ids)))
-    return qs.iterator(chunk_size=chunk)
+    return qs
+
+
+def _chunks(qs, size: int = 500):
+    """A queryset in lists of ``size`` (each list's related rows are then read in one query
+    per table: a derived listing costs a few queries per 500 subjects, not per subject)."""
+    chunk = []
+    for row in qs.iterator(chunk_size=size):
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _grouped(qs, key: str) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for row in qs:
+        out.setdefault(getattr(row, key), []).append(row)
+    return out
 
 
 def _keys(subject) -> tuple:
@@ -308,16 +328,18 @@ def eligibility_results() -> Dataset:
 
 def _eligibility_rows(subject_ids) -> Iterator[tuple]:
     from eligibility import services
-    from eligibility.models import Screening
 
-    for subject in _subjects(subject_ids):
-        try:
+    screened = _subjects(subject_ids, "screening").filter(screening__isnull=False)
+    ranges: dict[int, list] = {}
+    for chunk in _chunks(screened):
+        missing = {s.site_id for s in chunk} - set(ranges)
+        ranges.update(dict.fromkeys(missing, []) | services.site_ranges(missing))
+        for subject in chunk:
             screening = subject.screening
-        except Screening.DoesNotExist:
-            continue
-        verdict = services.evaluate(subject, screening)
-        for r in verdict.results:
-            yield (*_keys(subject), r.code, str(r.kind), str(r.status), r.reason)
+            in_force = services.ranges_for(subject, screening, ranges[subject.site_id])
+            verdict = services.evaluate(subject, screening, ranges=in_force)
+            for r in verdict.results:
+                yield (*_keys(subject), r.code, str(r.kind), str(r.status), r.reason)
 
 
 def exposure_listing() -> Dataset:
@@ -360,12 +382,30 @@ def exposure_listing() -> Dataset:
 
 
 def _exposure_rows(subject_ids) -> Iterator[tuple]:
+    from dosing.models import DoseEvent
     from dosing.services import exposure_for
+    from subjects.models import Visit
+    from subjects.schedule import VisitKind
 
-    for subject in _subjects(subject_ids):
-        e = exposure_for(subject)
-        if e is None:
-            continue
+    treated = _subjects(subject_ids).filter(c1d1_date__isnull=False)
+    for chunk in _chunks(treated):
+        ids = [s.pk for s in chunk]
+        events = _grouped(DoseEvent.objects.filter(subject_id__in=ids).order_by("pk"), "subject_id")
+        starts: dict[int, dict] = {}
+        cycle_visits = Visit.objects.filter(
+            subject_id__in=ids, kind=VisitKind.CYCLE, actual_date__isnull=False
+        ).values_list("subject_id", "number", "actual_date")
+        for sid, number, day in cycle_visits:
+            starts.setdefault(sid, {})[number] = day
+        for subject in chunk:
+            e = exposure_for(
+                subject, events=events.get(subject.pk, []), cycle_dates=starts.get(subject.pk, {})
+            )
+            yield from _exposure_row(subject, e)
+
+
+def _exposure_row(subject, e) -> Iterator[tuple]:
+    if e is not None:
         yield (
             *_keys(subject),
             e.cycles_started,
@@ -406,13 +446,32 @@ def best_response_listing() -> Dataset:
 
 
 def _best_response_rows(subject_ids) -> Iterator[tuple]:
+    from assessments.models import Lesion, Timepoint
     from assessments.services import best_response
 
-    for subject in _subjects(subject_ids):
-        b = best_response(subject)
-        if b is None:
-            continue
-        yield (*_keys(subject), str(b.response), b.response_date, b.confirmed_on, b.first_pd_date)
+    treated = _subjects(subject_ids).filter(c1d1_date__isnull=False)
+    for chunk in _chunks(treated):
+        ids = [s.pk for s in chunk]
+        scans = _grouped(
+            Timepoint.objects.filter(subject_id__in=ids).order_by("subject_id", "scan_date"),
+            "subject_id",
+        )
+        targets = set(
+            Lesion.objects.filter(subject_id__in=ids, role=Lesion.Role.TARGET).values_list(
+                "subject_id", flat=True
+            )
+        )
+        for subject in chunk:
+            b = best_response(
+                subject, timepoints=scans.get(subject.pk, []), has_target=subject.pk in targets
+            )
+            yield (
+                *_keys(subject),
+                str(b.response),
+                b.response_date,
+                b.confirmed_on,
+                b.first_pd_date,
+            )
 
 
 def audit_trail() -> Dataset:

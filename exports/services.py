@@ -70,9 +70,12 @@ def check_scope(user, kind: str, site_id: int | None) -> Site | None:
     return site
 
 
-def start_export(*, user, kind: str, site_id: int | None = None) -> tuple[ExportJob, bool]:
+def start_export(
+    *, user, kind: str, site_id: int | None = None, queue: bool = True
+) -> tuple[ExportJob, bool]:
     """Queue an export; (job, created). The same person asking for the same export while it
-    is queued or running gets that job (the database's unique condition decides)."""
+    is queued or running gets that job (the database's unique condition decides).
+    ``queue=False``: the caller runs it itself (``run_job``; the management command)."""
     site = check_scope(user, kind, site_id)
     active = ExportJob.objects.active().filter(requested_by=user, kind=kind, site=site).first()
     if active is not None:
@@ -84,9 +87,10 @@ def start_export(*, user, kind: str, site_id: int | None = None) -> tuple[Export
     except IntegrityError:
         job = ExportJob.objects.active().get(requested_by=user, kind=kind, site=site)
         return job, False
-    from exports.tasks import run_export
+    if queue:
+        from exports.tasks import run_export
 
-    transaction.on_commit(lambda: run_export.delay(job.pk))
+        transaction.on_commit(lambda: run_export.delay(job.pk))
     return job, True
 
 
