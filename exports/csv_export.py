@@ -15,12 +15,12 @@ import io
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from exports.metadata import TEXT, Column, Dataset, catalogue, value_text
+from exports.metadata import FORMULA_START, TEXT, Column, Dataset, catalogue, sql_text, value_text
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 DICTIONARY_COLUMNS = (
     "dataset",
     "variable",
@@ -83,6 +83,38 @@ def dictionary_lines(datasets: Iterable[Dataset]) -> Iterator[list[str]]:
             ]
 
 
+def copy_sql(dataset: Dataset, subject_ids) -> tuple[str, list] | None:
+    """``COPY (SELECT <each column as text> FROM (<the dataset's SELECT>)) TO STDOUT`` as CSV:
+    the database formats and quotes millions of cells; None for a Python-computed listing."""
+    select = dataset.select(subject_ids)
+    if select is None:
+        return None
+    inner, params = select
+    names = [f"c{i}" for i in range(len(dataset.columns))]
+    cols = ", ".join(sql_text(c, f"q.{n}") for c, n in zip(dataset.columns, names, strict=True))
+    sql = (
+        f"COPY (SELECT {cols} FROM ({inner}) AS q({', '.join(names)})) TO STDOUT WITH (FORMAT csv)"
+    )
+    return sql, params
+
+
+def copy_into(raw, dataset: Dataset, subject_ids) -> int:
+    """Write the header, then let PostgreSQL write the rows; return the number of rows."""
+    sql, params = copy_sql(dataset, subject_ids)
+    raw.write((",".join(dataset.names) + "\r\n").encode())
+    with transaction.atomic(), connection.cursor() as cursor:
+        pg = cursor.cursor  # psycopg's own cursor: COPY streams
+        buffer = bytearray()
+        with pg.copy(sql, params) as copy:
+            for block in copy:  # one row each: written to the zip a megabyte at a time
+                buffer += block
+                if len(buffer) >= 1 << 20:
+                    raw.write(buffer)
+                    buffer.clear()
+        raw.write(buffer)
+        return pg.rowcount
+
+
 class _Writer:
     """A csv.writer onto a zip member, flushed as it goes (the member is streamed)."""
 
@@ -141,7 +173,10 @@ def write_csv_zip(
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for i, d in enumerate(datasets):
             with zf.open(f"{d.key}.csv", "w", force_zip64=True) as raw:
-                counts[d.key] = _Writer(raw).write(dataset_lines(d, ids))
+                if d.select(ids) is not None:
+                    counts[d.key] = copy_into(raw, d, ids)
+                else:
+                    counts[d.key] = _Writer(raw).write(dataset_lines(d, ids))
             if progress:
                 progress(i + 1, len(datasets) + 1)
         with zf.open("data_dictionary.csv", "w") as raw:

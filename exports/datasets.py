@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from alter_s006 import protocol as P
 from exports.metadata import (
-    BOOLEAN,
     DATE,
+    DATETIME,
     FLOAT,
     INTEGER,
     TEXT,
@@ -480,7 +480,7 @@ def audit_trail() -> Dataset:
         Column("subject", _("subject"), TEXT, "", key=True),
         Column("subject_number", _("subject number"), TEXT, "", key=True),
         Column("sequence", _("sequence"), INTEGER, "", key=True),
-        Column("occurred_at", _("date and time (UTC)"), "datetime", ""),
+        Column("occurred_at", _("date and time (UTC)"), DATETIME, ""),
         Column("table", _("table"), TEXT, ""),
         Column("record_id", _("record id"), TEXT, ""),
         Column("action", _("action"), TEXT, ""),
@@ -491,69 +491,41 @@ def audit_trail() -> Dataset:
         Column("reason", _("reason for change"), TEXT, ""),
         Column("chain_position", _("position on the subject's audit chain"), INTEGER, ""),
         Column("row_hash", _("row hash"), TEXT, ""),
-        Column("changed", _("value changed"), BOOLEAN, ""),
     )
     return Dataset(
         "audit_trail",
         _("Audit trail"),
         None,
         cols,
-        rows_fn=_audit_rows,
-        description="One row per changed field of each audited change (long format).",
+        sql_fn=_audit_sql,
+        description="One row per changed field of each audited change (long format); an "
+        "event that changed no field (a workflow step) is one row with an empty field.",
     )
 
 
-def _audit_rows(subject_ids) -> Iterator[tuple]:
-    from alter_s006.sql import id_array
-    from audit.models import AuditEvent
-    from subjects.models import Subject
-
-    subjects = Subject.objects.select_related("site")
-    if subject_ids is not None:
-        subjects = subjects.filter(pk__in=id_array(list(subject_ids)))
-    keys = {s.pk: (s.site.code, s.screening_number, s.subject_number) for s in subjects}
-    events = (
-        AuditEvent.objects.filter(chain_key__in=id_array(list(keys)))
-        .order_by("chain_key", "chain_pos")
-        .values_list(
-            "chain_key",
-            "chain_seq",
-            "occurred_at",
-            "table_name",
-            "record_pk",
-            "action",
-            "old_data",
-            "new_data",
-            "app_username",
-            "reason",
-            "chain_pos",
-            "row_hash",
-        )
-    )
-    for key, seq, at, tbl, pk, action, old, new, user, reason, pos, h in events.iterator(2000):
-        changes = _changes(old, new)
-        for fname, before, after in changes or [("", None, None)]:
-            yield (
-                *keys[key],
-                seq,
-                at,
-                tbl,
-                pk,
-                action,
-                fname,
-                before,
-                after,
-                user,
-                reason,
-                pos,
-                h,
-                bool(fname),
-            )
-
-
-def _changes(old, new) -> list[tuple[str, object, object]]:
+def _audit_sql(subject_ids) -> tuple[str, list]:
+    """The subjects' audit chains in order, one row per field whose value changed (the new
+    row's keys, or the old row's for a delete; bookkeeping columns left out), as SQL: the
+    database unnests the JSON of millions of rows far faster than Python would."""
     from audit.models import VersionedModel
 
-    old, new = old or {}, new or {}
-    names = [k for k in (new or old) if k not in VersionedModel.BOOKKEEPING]
-    return [(k, old.get(k), new.get(k)) for k in names if old.get(k) != new.get(k)]
+    where, params = "", []
+    if subject_ids is not None:
+        where, params = "WHERE s.id = ANY(%s)", [list(subject_ids)]
+    sql = f"""
+        SELECT t.code, s.screening_number, s.subject_number, e.chain_seq, e.occurred_at,
+               e.table_name, e.record_pk, e.action, k.key, e.old_data ->> k.key,
+               e.new_data ->> k.key, e.app_username, e.reason, e.chain_pos, e.row_hash
+        FROM subjects_subject s
+        JOIN accounts_site t ON t.id = s.site_id
+        JOIN audit_auditevent e ON e.chain_key = s.id
+        LEFT JOIN LATERAL (
+            SELECT key FROM jsonb_object_keys(COALESCE(e.new_data, e.old_data)) AS key
+            WHERE jsonb_typeof(COALESCE(e.new_data, e.old_data)) = 'object'
+              AND key <> ALL(%s)
+              AND (e.old_data -> key) IS DISTINCT FROM (e.new_data -> key)
+        ) k ON e.action IN ('INSERT', 'UPDATE', 'DELETE')
+        {where}
+        ORDER BY t.code, s.screening_number, e.chain_pos, k.key
+    """  # noqa: S608 - no user input: the WHERE is fixed text, the ids are parameters
+    return sql, [sorted(VersionedModel.BOOKKEEPING), *params]

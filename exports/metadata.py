@@ -16,7 +16,6 @@ for a record tied to a visit, ``visit``.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -86,6 +85,8 @@ class Dataset:
     form_keys: tuple[str, ...] = ()  # the schedule's form keys it is (crfs.registry.FORMS)
     order_by: tuple[str, ...] = ("pk",)
     rows_fn: Callable[[Iterable[int]], Iterator[tuple]] | None = None  # a derived listing
+    # a listing the database computes: (sql, params) of its SELECT, columns in order
+    sql_fn: Callable[[Iterable[int] | None], tuple[str, list]] | None = None
     description: str = ""
 
     @property
@@ -122,8 +123,36 @@ class Dataset:
         if self.rows_fn is not None:
             yield from self.rows_fn(subject_ids)
             return
+        if self.sql_fn is not None:
+            yield from server_side_rows(*self.sql_fn(subject_ids), chunk=chunk)
+            return
         paths = [c.path for c in self.columns]
         yield from self.queryset(subject_ids).values_list(*paths).iterator(chunk_size=chunk)
+
+    def select(self, subject_ids: Iterable[int] | None = None) -> tuple[str, list] | None:
+        """(sql, params) of a SELECT giving the rows (columns in order), or None for a listing
+        computed in Python. CSV files are written from it by the database (``COPY``)."""
+        if self.rows_fn is not None:
+            return None
+        if self.sql_fn is not None:
+            return self.sql_fn(subject_ids)
+        paths = [c.path for c in self.columns]
+        sql, params = self.queryset(subject_ids).values_list(*paths).query.sql_with_params()
+        return sql, list(params)
+
+
+def server_side_rows(sql: str, params: list, chunk: int = 2000) -> Iterator[tuple]:
+    """Rows of ``sql`` through a server-side cursor (memory flat whatever the row count)."""
+    import uuid
+
+    from django.db import connection, transaction
+
+    with transaction.atomic():
+        connection.ensure_connection()
+        with connection.connection.cursor(name=f"exp_{uuid.uuid4().hex[:12]}") as cursor:
+            cursor.itersize = chunk
+            cursor.execute(sql, params)
+            yield from cursor
 
 
 # --- columns from model fields -------------------------------------------------------------
@@ -285,22 +314,57 @@ def table(
 
 
 def value_text(column: Column, value) -> str:
-    """A value as it is written to CSV and ODM: ISO dates, "true"/"false", plain decimals."""
+    """A value as it is written to CSV and ODM: ISO dates, date-times in UTC with
+    microseconds, "true"/"false", decimals as stored. ``sql_text`` gives the same in SQL."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
-        return value.isoformat()
+        return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
     if isinstance(value, dt.date):
         return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
     if isinstance(value, list | dict):
-        import json
-
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return jsonb_text(value)
     return str(value)
+
+
+def jsonb_text(value) -> str:
+    """JSON as PostgreSQL prints a jsonb value (keys shortest first, ", " and ": "), so a JSON
+    cell reads the same in the CSV (written by the database) and in the ODM."""
+    import json
+
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: (len(k.encode()), k.encode()))
+        return (
+            "{"
+            + ", ".join(
+                f"{json.dumps(k, ensure_ascii=False)}: {jsonb_text(value[k])}" for k in keys
+            )
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(jsonb_text(v) for v in value) + "]"
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_QUOTE = "''''"  # SQL for a one-apostrophe string
+
+
+def sql_text(column: Column, expr: str) -> str:
+    """SQL giving ``value_text`` of ``expr`` (NULL for no value); a text cell made inert in a
+    spreadsheet as ``csv_export.escape_cell`` does."""
+    if column.data_type == BOOLEAN:
+        return f"CASE WHEN {expr} THEN 'true' WHEN NOT {expr} THEN 'false' END"
+    if column.data_type == DATETIME:
+        fmt = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
+        return f"to_char(({expr}) AT TIME ZONE 'UTC', '{fmt}')"
+    if column.data_type in (INTEGER, FLOAT, DATE):
+        return f"({expr})::text"
+    starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_START)
+    text = f"({expr})::text"
+    return f"CASE WHEN left({text}, 1) IN ({starts}) THEN {_QUOTE} || {text} ELSE {text} END"
 
 
 def value_display(column: Column, value) -> str:

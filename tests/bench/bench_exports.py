@@ -157,8 +157,10 @@ def test_bench_exports():
         t1 = time.perf_counter()
         rows = sum(1 for _row in d.rows(None))
         slow.append((time.perf_counter() - t1, d.key, rows))
-    print("slowest datasets:", ", ".join(f"{k} {t:.1f} s ({n} rows)" for t, k, n in
-                                         sorted(slow, reverse=True)[:6]))
+    print(
+        "slowest datasets:",
+        ", ".join(f"{k} {t:.1f} s ({n} rows)" for t, k, n in sorted(slow, reverse=True)[:6]),
+    )
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
         import pstats
