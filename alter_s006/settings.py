@@ -154,6 +154,7 @@ AUDIT_CHECKPOINT_MINUTES = env_int("AUDIT_CHECKPOINT_MINUTES", default=10, maxim
 # Export files (issue 15): written by the worker, served by the web process -- one directory
 # both see (a shared volume in docker-compose.yml), outside the static and media roots.
 EXPORT_DIR = Path(env("EXPORT_DIR", default=str(VAR_DIR / "exports")))
+EXPORT_QUEUE = env("EXPORT_QUEUE", default="celery")  # the Celery queue export jobs go to
 
 # --- Redis, cache, Celery -----------------------------------------------------
 REDIS_URL = env("REDIS_URL", default="")

@@ -90,7 +90,8 @@ def start_export(
     if queue:
         from exports.tasks import run_export
 
-        transaction.on_commit(lambda: run_export.delay(job.pk))
+        queue = settings.EXPORT_QUEUE
+        transaction.on_commit(lambda: run_export.apply_async(args=[job.pk], queue=queue))
     return job, True
 
 

@@ -5,15 +5,10 @@ block and the download; the API; a real Celery worker runs a job taken from Redi
 import datetime as dt
 import hashlib
 import io
-import os
-import subprocess
-import sys
 import time
-import uuid
 import zipfile
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.urls import reverse
@@ -23,9 +18,9 @@ from audit.models import AuditEvent
 from exports import services
 from exports.models import ExportJob
 from exports.tasks import run_export
+from tests.exports.worker import export_worker
 from tests.factories import make_subject
 from tests.subjects.test_api import Api
-from tests.test_celery import database_url
 
 
 @pytest.fixture(autouse=True)
@@ -201,7 +196,6 @@ def test_another_users_job_is_404_for_a_coordinator_and_visible_to_the_dm(client
 def test_the_list_costs_the_same_queries_for_1_and_30_jobs(
     client, cast, django_assert_max_num_queries
 ):
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     dm = cast["data_manager"]
@@ -257,56 +251,19 @@ def test_the_api_refuses_another_site_the_study_and_bad_input(client, cast, subj
 
 
 @pytest.fixture
-def export_worker(tmp_path):
-    """A Celery worker on a private queue, pointed at the test database and export folder."""
-    queue = f"test-{uuid.uuid4().hex[:8]}"
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connection.settings_dict),
-        "REDIS_URL": settings.CELERY_BROKER_URL,
-        "EXPORT_DIR": str(settings.EXPORT_DIR),
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "alter_s006",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            queue,
-            "--loglevel=WARNING",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-            "-n",
-            f"{queue}@%h",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
+def worker_queue():
+    with export_worker() as queue:
         yield queue
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.mark.celery
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_makes_the_file_the_page_then_offers(
-    export_worker, site_a, coordinator_a, data_manager
+    worker_queue, site_a, coordinator_a, data_manager
 ):
     make_subject(site_a, coordinator_a, initials="ZWL")
     job = ExportJob.objects.create(requested_by=data_manager, kind="csv")
-    assert run_export.apply_async(args=[job.pk], queue=export_worker).get(timeout=90) == "done"
+    assert run_export.apply_async(args=[job.pk], queue=worker_queue).get(timeout=90) == "done"
     job.refresh_from_db()
     assert job.status == "done" and job.total >= 1 and job.done == job.total
     data = services.path_of(job).read_bytes()
