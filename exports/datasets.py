@@ -54,8 +54,12 @@ CRF_DERIVED = {
     "ecg": {
         "qtcf": "QTcF = QT / (RR/1000)^(1/3), Fridericia (crfs.derived)",
         "qtc_grade": f"QT corrected interval prolonged grade from QTcF, {CTCAE}",
+        "qtc_note": "Why the QTc grade could not be derived (crfs.derived)",
     },
-    "urinalysis": {"proteinuria_grade": f"Proteinuria grade, {CTCAE}"},
+    "urinalysis": {
+        "proteinuria_grade": f"Proteinuria grade, {CTCAE}",
+        "proteinuria_note": "Why the proteinuria grade could not be derived (crfs.derived)",
+    },
     "thyroidfunction": {"hypothyroidism_flag": "TSH above range flagged (crfs.derived)"},
 }
 
@@ -206,10 +210,25 @@ def build() -> list[Dataset]:
             subject_path="panel__subject",
             visit_path="panel__visit",
             crf=True,
-            derived={"grade": f"CTCAE grade of the value against its reference range, {CTCAE}"},
+            derived={
+                "grade": f"CTCAE grade of the value against its reference range, {CTCAE}",
+                "term": f"The CTCAE term the analyte is graded by, {CTCAE}",
+                "definition": f"The CTCAE definition of that grade, {CTCAE}",
+                "note": f"Why the value could not be graded, {CTCAE}",
+            },
         ),
         table("medical_history", _("Medical history"), "logs.medicalhistory", crf=True),
-        table("con_meds", _("Concomitant medications"), "logs.conmed", crf=True),
+        table(
+            "con_meds",
+            _("Concomitant medications"),
+            "logs.conmed",
+            crf=True,
+            derived={
+                "flag_class": "Prohibited or cautioned class the medication matched "
+                "(logs.prohibited; PROTOCOL.md concomitant medications)",
+                "flag_name": "The listed medication it matched (logs.prohibited)",
+            },
+        ),
         table("deviations", _("Protocol deviations"), "logs.deviation"),
         table(
             "end_of_treatment",
