@@ -170,7 +170,8 @@ def write_csv_zip(
     ids = list(subject_ids) if subject_ids is not None else None
     datasets = list(catalogue())
     counts: dict[str, int] = {}
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    # fast deflate: three times the speed of the default level for a few % more bytes
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
         for i, d in enumerate(datasets):
             with zf.open(f"{d.key}.csv", "w", force_zip64=True) as raw:
                 if d.select(ids) is not None:
