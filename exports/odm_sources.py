@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from django.db import connection
-from django.db.models import Q
 
 from alter_s006.sql import id_array
 from exports.metadata import Dataset
@@ -178,17 +177,11 @@ def audit_events(ids, until) -> Grouped:
     return Grouped(rows(), "audit events")
 
 
-def lock_holds(ids) -> dict[int | None, list[tuple]]:
-    """Locks on the exported subjects (and on the whole study, key None): a change made after
-    one is a database-audit edit. A few rows per subject at most."""
+def study_locks() -> list[tuple]:
+    """Locks of the whole study (on no subject's audit chain): a change made after one was
+    placed is a database-audit edit. The locks of a subject, a visit or a form are read from
+    the subject's own chain as it is replayed."""
     from monitoring.models import Hold
 
-    qs = Hold.objects.filter(kind=Hold.Kind.LOCK)
-    if ids is not None:
-        qs = qs.filter(Q(level="study") | Q(subject__in=id_array(ids)))
-    out: dict[int | None, list[tuple]] = {}
-    for row in qs.values_list(
-        "subject", "level", "visit", "record_type", "record_id", "placed_at"
-    ).iterator():
-        out.setdefault(row[0], []).append(row[1:])
-    return out
+    qs = Hold.objects.filter(kind=Hold.Kind.LOCK, level="study")
+    return list(qs.values_list("level", "visit", "record_type", "record_id", "placed_at"))

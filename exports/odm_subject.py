@@ -257,6 +257,7 @@ def _typed(c: Column, raw, field):
 
 
 TRANSACTION = {"INSERT": "Insert", "UPDATE": "Update", "DELETE": "Remove"}
+HOLD_TABLE = "monitoring_hold"
 EDIT_POINT = {"monitor": "Monitoring", "data_manager": "DataManagement"}
 
 
@@ -267,13 +268,32 @@ class TransactionalWriter(_Writer):
     def __init__(self, xf, ids, now):
         super().__init__(xf, ids, now)
         self.events = src.audit_events(ids, now)
-        self.locks = src.lock_holds(ids)
+        self.locks = src.study_locks()
         self.roles = self._roles()
         self.lookups: dict[tuple, object] = {}
         self.specs = {d.key: [self._spec(d, c) for c in items(d)] for d in layout().forms}
+        self.parents, self.needed = self._tables()
 
     def sources(self):
         return [*super().sources(), self.events]
+
+    @staticmethod
+    def _tables() -> tuple[set[str], set[str]]:
+        """The tables whose rows the replay keeps (those a visit path goes through, the
+        screening, the visits) and those it reads at all (those, the forms, the signatures)."""
+        from eligibility.models import EligibilitySignature, Screening
+        from monitoring.models import Signature
+        from subjects.models import Visit
+
+        lay = layout()
+        parents = {Visit._meta.db_table, Screening._meta.db_table, *lay.by_table}
+        for d in lay.forms:
+            model = d.model
+            for seg in (d.visit_path or "").split("__")[:-1]:
+                model = model._meta.get_field(seg).related_model
+                parents.add(model._meta.db_table)
+        others = {Signature._meta.db_table, EligibilitySignature._meta.db_table, HOLD_TABLE}
+        return parents, parents | others
 
     @staticmethod
     def _roles() -> dict[tuple[str, str | None], str]:
@@ -283,10 +303,11 @@ class TransactionalWriter(_Writer):
         return {(name, code): role for name, code, role in rows}
 
     def _spec(self, d: Dataset, c: Column) -> tuple:
-        """(column, JSON key of the audit row, related model and lookup or None, field)."""
+        """(column, JSON key of the audit row, related model and lookup or None, field, OID)."""
         first, _sep, rest = c.path.partition("__")
         f = d.model._meta.get_field(first)
-        return (c, f.column, (f.related_model, rest) if rest else None, None if rest else f)
+        related = (f.related_model, rest) if rest else None
+        return (c, f.column, related, None if rest else f, c.oid(d.key))
 
     def lookup(self, model, path: str, pk):
         key = (model, path, pk)
@@ -301,7 +322,7 @@ class TransactionalWriter(_Writer):
         return None if user_id is None else self.lookup(get_user_model(), "username", user_id)
 
     def value(self, spec, row) -> str | None:
-        c, key, related, field = spec
+        c, key, related, field, _oid = spec
         raw = row.get(key)
         if raw is not None and related is not None:
             raw = self.lookup(related[0], related[1], raw)
@@ -341,7 +362,7 @@ class _Replay:
             Signature._meta.db_table,
             EligibilitySignature._meta.db_table,
         )
-        self.locks = [*writer.locks.get(subject_id, []), *writer.locks.get(None, [])]
+        self.locks = list(writer.locks)  # the study's, then the subject's as they are placed
 
     def open(self, signature=None) -> None:
         self.context = self.w.xf.element(
@@ -356,10 +377,13 @@ class _Replay:
         self.context.__exit__(None, None, None)
 
     def event(self, seq, at, table, pk, action, old_text, new_text, username, reason) -> None:
+        if table not in self.w.needed:
+            return  # a table the file does not show (status changes, queries, holds...)
         old = json.loads(old_text) if old_text else None
         new = json.loads(new_text) if new_text else None
         row = new if new is not None else old
-        self.rows[(table, pk)] = row
+        if table in self.w.parents:
+            self.rows[(table, pk)] = row
         if table == self.tables[0]:
             self.visits[int(pk)] = (row.get("kind"), row.get("code"))
         d = self.w_layout.by_table.get(table)
@@ -372,6 +396,10 @@ class _Replay:
             self._signature(new)
         elif table == self.tables[2] and action == "INSERT":
             self._eligibility(new)
+        elif table == HOLD_TABLE and action == "INSERT" and new.get("kind") == "lock":
+            # from here on in the chain, a change under this lock is a database-audit edit
+            lock = ("level", "visit_id", "record_type", "record_id")
+            self.locks.append((*(new.get(k) for k in lock), None))
 
     @property
     def w_layout(self):
@@ -396,7 +424,7 @@ class _Replay:
     def _locked(self, d: Dataset, pk: str, visit_id, at) -> bool:
         label = d.model._meta.label_lower
         for level, visit, rtype, rid, placed in self.locks:
-            if placed > at:
+            if placed is not None and placed > at:
                 continue
             if level in ("study", "subject") or (level == "visit" and visit == visit_id):
                 return True
@@ -405,16 +433,18 @@ class _Replay:
         return False
 
     def _changes(self, d: Dataset, action: str, old, new) -> list[tuple]:
+        """(item OID, transaction type, new value or None) of each field the event changed."""
         out = []
+        value = self.w.value
         for spec in self.w.specs[d.key]:
             if action == "UPDATE" and old.get(spec[1]) == new.get(spec[1]):
                 continue
-            before = self.w.value(spec, old) if old is not None else None
-            after = self.w.value(spec, new) if new is not None else None
+            before = value(spec, old) if old is not None else None
+            after = value(spec, new) if new is not None else None
             if action == "DELETE" and before is not None:
-                out.append((spec[0], "Remove", None))
+                out.append((spec[4], "Remove", None))
             elif action != "DELETE" and before != after:
-                out.append((spec[0], TRANSACTION[action], after))
+                out.append((spec[4], TRANSACTION[action], after))
         return out
 
     def _audit(self, d, pk, visit_id, audit) -> etree._Element:
@@ -436,12 +466,12 @@ class _Replay:
         visit_id = self._visit_of(d, new if new is not None else old)
         record = self._audit(d, pk, visit_id, audit)
         ig = self._group(d, pk, TRANSACTION[action])
-        for c, kind, text in changes:
-            attrs = {"ItemOID": c.oid(d.key), "TransactionType": kind}
+        sub, item_tag = etree.SubElement, ODM + "ItemData"
+        for oid, kind, text in changes:
+            attrs = {"ItemOID": oid, "TransactionType": kind}
             if kind != "Remove":
                 attrs |= {"Value": text} if text is not None else {"IsNull": "Yes"}
-            item = _el(ODM + "ItemData", attrs, ig)
-            item.append(copy.deepcopy(record))
+            sub(ig, item_tag, attrs).append(copy.deepcopy(record))
         self._write(d, pk, visit_id, ig, "Upsert")
 
     def _group(self, d, pk, transaction_type, signature=None) -> etree._Element:

@@ -410,3 +410,45 @@ def test_one_subject_file_and_progress(study):
     seen = []
     export(None, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(1, 2), (2, 2)]
+
+
+def test_a_change_after_a_lock_is_a_database_audit_edit_and_voids_the_signature(
+    study, data_manager, coordinator_a
+):
+    vs = study["vitals"]
+    hold = monitoring.place_hold(
+        by=data_manager,
+        kind="lock",
+        level="record",
+        reason="database lock",
+        subject=study["subject"],
+        record=vs,
+    )
+    monitoring.lift_hold(by=data_manager, hold=hold, reason="late correction", confirm=True)
+    correct_vitals(vs, coordinator_a, systolic=135)
+    sid = study["subject"].pk
+    root = etree.fromstring(export([sid], "Transactional"))
+    systolic = root.xpath("//o:ItemData[@ItemOID='I.VITAL_SIGNS.SYSTOLIC']", namespaces=NS)
+    assert [i.get("Value") for i in systolic] == ["128", "131", "135"]
+    points = [i.find("o:AuditRecord", NS).get("EditPoint") for i in systolic]
+    assert points == [None, None, "DBAudit"]
+    # the form's signature stays in the history, before the change that voided it ...
+    order = {el: n for n, el in enumerate(root.iter())}
+    [signed] = root.xpath("//o:FormData[@FormOID='F.VITAL_SIGNS'][o:Signature]", namespaces=NS)
+    assert order[systolic[1]] < order[signed] < order[systolic[2]]
+    # ... and is gone from the snapshot; the verification is marked changed
+    snapshot = etree.fromstring(export([sid]))
+    assert not snapshot.xpath("//o:FormData[@FormOID='F.VITAL_SIGNS'][o:Signature]", namespaces=NS)
+    [mark] = snapshot.xpath("//a:SdvMark", namespaces=NS)
+    assert (mark.get("State"), mark.get("UserOID")) == ("changed", "USR.monitor_a")
+    assert mark.get("FormOID") == "F.VITAL_SIGNS" and mark.get("FormRepeatKey") == str(vs.pk)
+
+
+def test_characters_xml_cannot_carry_become_replacement_characters():
+    from exports.odm_subject import xml_text
+
+    assert xml_text("a\x00b\x0bc\td\ne\rf") == "a\ufffdb\ufffdc\td\ne\rf"
+    out = io.BytesIO()
+    with etree.xmlfile(out) as xf:
+        xf.write(etree.Element("x", v=xml_text("bell \x07 <b>")))
+    assert etree.fromstring(out.getvalue()).get("v") == "bell \ufffd <b>"
