@@ -161,10 +161,10 @@ def test_bench_odm_transactional():
         sampler = Sampler()
         before = _rss_mb()
         sampler.start()
-        ticks = []
+        ticks: list[int] = []
         with tempfile.TemporaryFile() as out:
             t = time.perf_counter()
-            write_odm(out, file_type=file_type, progress=lambda d, total: ticks.append(d))
+            write_odm(out, file_type=file_type, progress=lambda d, _total, t=ticks: t.append(d))
             seconds = time.perf_counter() - t
             size = out.tell()
         sampler.running = False

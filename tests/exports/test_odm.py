@@ -40,7 +40,7 @@ from tests.safety.conftest import _ctcae, term  # noqa: F401
 
 D = dt.date
 NS = {"o": ODM_NS, "a": EXT_NS}
-HOSTILE = '<script>alert(1)</script> <img src=file:///etc/passwd> =HYPERLINK("http://x") ]]> &amp;'
+HOSTILE = '<script>alert(1)</script> <img src=file:///etc/passwd>\n=HYPERLINK("http://x") ]]> &amp;'
 SCHEMAS = Path(__file__).resolve().parents[2] / "exports" / "schemas"
 
 
