@@ -139,7 +139,7 @@ def layout() -> Layout:
 
     forms = tuple(catalogue().crfs)
     subject_forms = tuple((d, False) for d in forms if not d.visit_path or _visit_nullable(d))
-    events = [(SUBJECT_EVENT, "Subject-level records", True, "Common", subject_forms)]
+    events = [(SUBJECT_EVENT, "Subject-level records", False, "Common", subject_forms)]
     labels = dict(VisitKind.choices)
     for kind in P.SCHEDULE_OF_ASSESSMENTS:
         kind_type = "Unscheduled" if kind == "unscheduled" else "Scheduled"

@@ -171,6 +171,7 @@ class SnapshotWriter(_Writer):
         self.records = [(d, src.records(d, ids)) for d in layout().forms]
         self.signatures = src.signatures(ids, current=True)
         self.eligibility = src.eligibility_signatures(ids, current=True)
+        self.columns = {d.key: [(c, c.oid(d.key)) for c in items(d)] for d in layout().forms}
 
     def sources(self):
         return [*super().sources(), self.signatures, self.eligibility] + [
@@ -225,7 +226,8 @@ class SnapshotWriter(_Writer):
             {"ItemGroupOID": d.group_oid, "ItemGroupRepeatKey": str(row[1])},
             fd,
         )
-        values = dict(zip([c.name for c in items(d)], row[3:], strict=True))
+        columns = self.columns[d.key]
+        values = {c.name: v for (c, _oid), v in zip(columns, row[3:], strict=True)}
         site = self.sig["site"]
         if d.key == "screening" and self.sig["eligibility"] is not None:
             _s, who, at = self.sig["eligibility"]
@@ -233,10 +235,11 @@ class SnapshotWriter(_Writer):
         elif values.get("causality_signed_at") and values.get("causality_signed_by"):
             who, at = values["causality_signed_by"], values["causality_signed_at"]
             ig.append(signature_el(who, site, "SIG.CAUSALITY", at))
-        for c, value in zip(items(d), row[3:], strict=True):
+        item_tag = ODM + "ItemData"
+        for (c, oid), value in zip(columns, row[3:], strict=True):
             text = value_text(c, value)
             if text != "":
-                _el(ODM + "ItemData", {"ItemOID": c.oid(d.key), "Value": xml_text(text)}, ig)
+                etree.SubElement(ig, item_tag, ItemOID=oid, Value=xml_text(text))
 
 
 # --- Transactional -------------------------------------------------------------------------

@@ -452,3 +452,31 @@ def test_characters_xml_cannot_carry_become_replacement_characters():
     with etree.xmlfile(out) as xf:
         xf.write(etree.Element("x", v=xml_text("bell \x07 <b>")))
     assert etree.fromstring(out.getvalue()).get("v") == "bell \ufffd <b>"
+
+
+def test_a_casebook_signature_follows_everything_it_covers_in_a_subject_data_of_its_own(
+    study, investigator_a, extended_xsd
+):
+    from monitoring.models import Signature
+
+    # stored as the signing service stores it (the service also needs every form complete)
+    Signature.objects.create(
+        level="casebook",
+        subject=study["subject"],
+        signed_by=investigator_a,
+        printed_name="Dr A",
+        meaning=monitoring.attestation("casebook"),
+        content_hash="0" * 64,
+    )
+    data = export([study["subject"].pk], "Transactional")
+    extended_xsd.validate(etree.parse(io.BytesIO(data)))
+    root = etree.fromstring(data)
+    parts = root.xpath("//o:SubjectData", namespaces=NS)
+    assert [p.get("SubjectKey") for p in parts] == [study["subject"].screening_number] * 2
+    signature = parts[1].find("o:Signature", NS)
+    assert signature.find("o:SignatureRef", NS).get("SignatureOID") == "SIG.CASEBOOK"
+    assert not parts[1].xpath(".//o:ItemData", namespaces=NS)  # nothing changed after it
+    assert parts[1].find("a:Queries", NS) is not None  # the extension closes the last part
+    snapshot = etree.fromstring(export([study["subject"].pk]))
+    [subject] = snapshot.xpath("//o:SubjectData", namespaces=NS)
+    assert subject[0].find("o:SignatureRef", NS).get("SignatureOID") == "SIG.CASEBOOK"
