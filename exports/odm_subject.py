@@ -344,6 +344,7 @@ class TransactionalWriter(_Writer):
         replay.open()
         for event in self.events.take(subject_id):
             replay.event(*event[1:])
+        replay.flush()
         self.extension(subject_id)
         replay.close()
 
@@ -358,13 +359,12 @@ class _Replay:
         from subjects.models import Visit
 
         self.w, self.subject_id, self.key, self.site = writer, subject_id, key, site
-        self.visits = visits
+        self.visits, self.lay = visits, layout()
         self.rows: dict[tuple[str, str], dict] = {}
-        self.tables = (
-            Visit._meta.db_table,
-            Signature._meta.db_table,
-            EligibilitySignature._meta.db_table,
-        )
+        self.pending = None  # (event key, StudyEventData, (form key, FormData)) not yet written
+        self.visit_table = Visit._meta.db_table
+        self.signature_table = Signature._meta.db_table
+        self.eligibility_table = EligibilitySignature._meta.db_table
         self.locks = list(writer.locks)  # the study's, then the subject's as they are placed
 
     def open(self, signature=None) -> None:
@@ -377,36 +377,38 @@ class _Replay:
         self.w.xf.write(self.w.site_ref(self.site))
 
     def close(self) -> None:
+        self.flush()
         self.context.__exit__(None, None, None)
 
     def event(self, seq, at, table, pk, action, old_text, new_text, username, reason) -> None:
+        """One audit row: a form's change, a signature, a lock, or nothing the file shows
+        (status changes, queries, SDV...: their JSON is not even parsed)."""
         if table not in self.w.needed:
-            return  # a table the file does not show (status changes, queries, holds...)
+            return
         old = json.loads(old_text) if old_text else None
         new = json.loads(new_text) if new_text else None
         row = new if new is not None else old
         if table in self.w.parents:
             self.rows[(table, pk)] = row
-        if table == self.tables[0]:
+        if table == self.visit_table:
             self.visits[int(pk)] = (row.get("kind"), row.get("code"))
-        d = self.w_layout.by_table.get(table)
+        d = self.lay.by_table.get(table)
         if d is not None:
-            audit = (username, at, reason, seq)
-            self._data(d, pk, action, old, new, audit)
+            self._data(d, pk, action, old, new, (username, at, reason, seq))
             if d.key == "adverse_events" and action == "UPDATE":
                 self._causality(d, pk, old, new)
-        elif table == self.tables[1] and action == "INSERT":
+        elif action == "INSERT":
+            self._workflow(table, new)
+
+    def _workflow(self, table: str, new: dict) -> None:
+        if table == self.signature_table:
             self._signature(new)
-        elif table == self.tables[2] and action == "INSERT":
+        elif table == self.eligibility_table:
             self._eligibility(new)
-        elif table == HOLD_TABLE and action == "INSERT" and new.get("kind") == "lock":
+        elif table == HOLD_TABLE and new.get("kind") == "lock":
             # from here on in the chain, a change under this lock is a database-audit edit
             lock = ("level", "visit_id", "record_type", "record_id")
             self.locks.append((*(new.get(k) for k in lock), None))
-
-    @property
-    def w_layout(self):
-        return layout()
 
     def _visit_of(self, d: Dataset, row: dict | None):
         """The record's visit id, through its parents' rows as replayed (or as stored)."""
@@ -492,14 +494,30 @@ class _Replay:
         return _el(ODM + "StudyEventData", attrs | {"TransactionType": transaction_type}, root=True)
 
     def _write(self, d, pk, visit_id, ig, transaction_type, form_signature=None) -> None:
-        se = self._event_el(visit_id, transaction_type)
-        attrs = {"FormOID": d.form_oid, "FormRepeatKey": str(pk)}
-        fd = _el(ODM + "FormData", attrs | {"TransactionType": transaction_type}, se)
+        """Add the record's change (or signature) to the study event being built: consecutive
+        changes of one visit share its StudyEventData, of one form instance its FormData."""
+        event_key = (visit_id, transaction_type)
+        if self.pending is None or self.pending[0] != event_key or form_signature is not None:
+            self.flush()
+            self.pending = (event_key, self._event_el(visit_id, transaction_type), None)
+        event_key, se, last = self.pending
+        form_key = (d.form_oid, str(pk))
+        if last is not None and last[0] == form_key and form_signature is None:
+            fd = last[1]
+        else:
+            attrs = {"FormOID": d.form_oid, "FormRepeatKey": str(pk)}
+            fd = _el(ODM + "FormData", attrs | {"TransactionType": transaction_type}, se)
         if form_signature is not None:
             fd.append(form_signature)
         if ig is not None:
             fd.append(ig)
-        self.w.xf.write(se)
+        self.pending = (event_key, se, (form_key, fd))
+
+    def flush(self) -> None:
+        """Write the study event being built."""
+        if self.pending is not None:
+            self.w.xf.write(self.pending[1])
+            self.pending = None
 
     def _causality(self, d, pk, old, new) -> None:
         at = new.get("causality_signed_at")
@@ -521,9 +539,10 @@ class _Replay:
         elif level == "visit":
             se = self._event_el(row.get("visit_id"), "Context")
             se.append(sig)
+            self.flush()
             self.w.xf.write(se)
         else:
-            d = self.w_layout.by_label.get(row.get("record_type"))
+            d = self.lay.by_label.get(row.get("record_type"))
             if d is None:
                 return
             pk = str(row.get("record_id"))
@@ -533,7 +552,7 @@ class _Replay:
     def _eligibility(self, row: dict) -> None:
         from eligibility.models import Screening
 
-        d = self.w_layout.by_label[Screening._meta.label_lower]
+        d = self.lay.by_label[Screening._meta.label_lower]
         table = Screening._meta.db_table
         pks = [pk for (t, pk) in self.rows if t == table]
         if not pks:
