@@ -244,7 +244,7 @@ def test_snapshot_round_trips_every_value_of_the_database(study):
     vs = back[(key, "IG.VITAL_SIGNS", str(study["vitals"].pk))]
     assert (vs["I.VITAL_SIGNS.SYSTOLIC"], vs["I.VITAL_SIGNS.TEMPERATURE"]) == ("131", "36.8")
     [tp] = [v for k, v in back.items() if k[1] == "IG.TIMEPOINTS"]
-    assert tp["I.TIMEPOINTS.SUM_MM"] == "70"  # 30 + 20 + 20
+    assert Decimal(tp["I.TIMEPOINTS.SUM_MM"]) == Decimal("70")  # 30 + 20 + 20
     assert Decimal(tp["I.TIMEPOINTS.CHANGE_FROM_BASELINE_PCT"]) == Decimal("-30")  # 70/100 - 1
     assert (tp["I.TIMEPOINTS.TARGET_RESPONSE"], tp["I.TIMEPOINTS.OVERALL_RESPONSE"]) == (
         "PR",
