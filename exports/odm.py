@@ -40,10 +40,10 @@ from exports.odm_meta import (
     MDV_OID,
     NSMAP,
     ODM,
-    SIGNATURE_DEFS,
     STUDY_OID,
     layout,
     location_oid,
+    signature_defs,
     study_element,
     user_oid,
 )
@@ -186,7 +186,7 @@ def admin_element(names: set[str], sites) -> etree._Element:
             MetaDataVersionOID=MDV_OID,
             EffectiveDate=site.created_at.date().isoformat(),
         )
-    for oid, (meaning, legal) in SIGNATURE_DEFS.items():
+    for oid, (meaning, legal) in signature_defs().items():
         sd = etree.SubElement(admin, ODM + "SignatureDef", OID=oid, Methodology="Electronic")
         etree.SubElement(sd, ODM + "Meaning").text = meaning
         etree.SubElement(sd, ODM + "LegalReason").text = legal

@@ -45,30 +45,34 @@ DATA_TYPES = {
     "datetime": "datetime",
     "boolean": "boolean",
 }
-# SignatureDef OID -> (meaning, legal reason); the meanings are those the signers attest
-SIGNATURE_DEFS = {
-    "SIG.ELIGIBILITY": (
-        "I confirm this subject meets all eligibility criteria",
-        "Investigator's eligibility sign-off before enrolment (21 CFR 11.50, 11.70; ICH E6 4.9)",
-    ),
-    "SIG.CAUSALITY": (
-        "I have assessed the relationship of this adverse event to anlotinib as stated",
-        "Investigator's causality assessment of an adverse event (21 CFR 11.50; ICH E6 4.11)",
-    ),
-    "SIG.CRF": (
-        "Investigator's signature of a case report form",
-        "Investigator's approval of the form's data (21 CFR 11.50, 11.70; ICH E6 4.9.0)",
-    ),
-    "SIG.VISIT": (
-        "Investigator's signature of a visit's forms",
-        "Investigator's approval of the visit's data (21 CFR 11.50, 11.70; ICH E6 4.9.0)",
-    ),
-    "SIG.CASEBOOK": (
-        "Investigator's signature of the subject casebook",
-        "Investigator's approval of the whole casebook (21 CFR 11.50, 11.70; ICH E6 4.9.0)",
-    ),
+# SignatureDef OID -> legal reason; the meanings are those the signers attest (signature_defs)
+LEGAL_REASONS = {
+    "SIG.ELIGIBILITY": "Investigator's eligibility sign-off before enrolment "
+    "(21 CFR 11.50, 11.70; ICH E6 4.9)",
+    "SIG.CAUSALITY": "Investigator's causality assessment of an adverse event "
+    "(21 CFR 11.50; ICH E6 4.11)",
+    "SIG.CRF": "Investigator's approval of the form's data (21 CFR 11.50, 11.70; ICH E6 4.9)",
+    "SIG.VISIT": "Investigator's approval of the visit's data (21 CFR 11.50, 11.70; ICH E6 4.9)",
+    "SIG.CASEBOOK": "Investigator's approval of the subject casebook "
+    "(21 CFR 11.50, 11.70; ICH E6 4.9)",
 }
 SIGNATURE_LEVEL = {"crf": "SIG.CRF", "visit": "SIG.VISIT", "casebook": "SIG.CASEBOOK"}
+
+
+def signature_defs() -> dict[str, tuple[str, str]]:
+    """OID -> (meaning, legal reason): the meaning each signer attested, as the signing code
+    words it (English, the language of the record)."""
+    from eligibility.models import EligibilitySignature
+    from monitoring.services import attestation
+    from safety.models import AdverseEvent
+
+    with translation.override("en"):
+        meanings = {
+            "SIG.ELIGIBILITY": EligibilitySignature.MEANING,
+            "SIG.CAUSALITY": AdverseEvent.CAUSALITY_MEANING,
+            **{oid: str(attestation(level)) for level, oid in SIGNATURE_LEVEL.items()},
+        }
+    return {oid: (meanings[oid], LEGAL_REASONS[oid]) for oid in LEGAL_REASONS}
 
 
 def event_oid(kind: str | None) -> str:

@@ -397,6 +397,17 @@ def test_every_crf_has_a_formdef_and_every_coded_item_its_model_choices(study):
     assert {"F.VITAL_SIGNS", "F.LAB_PANELS", "F.LAB_VALUES"} <= set(cycle_forms)
     subject_level = mdv.find("o:StudyEventDef[@OID='SE.SUBJECT']", NS)
     assert "F.ADVERSE_EVENTS" in [r.get("FormOID") for r in subject_level.findall("o:FormRef", NS)]
+    from safety.models import AdverseEvent
+
+    meanings = {}
+    for d in root.findall("o:AdminData/o:SignatureDef", NS):
+        meaning, legal = (d.findtext(f"o:{t}", namespaces=NS) for t in ("Meaning", "LegalReason"))
+        meanings[d.get("OID")] = (meaning, legal)
+    levels = ("ELIGIBILITY", "CAUSALITY", "CRF", "VISIT", "CASEBOOK")
+    assert set(meanings) == {f"SIG.{level}" for level in levels}
+    assert meanings["SIG.CAUSALITY"][0] == AdverseEvent.CAUSALITY_MEANING
+    assert meanings["SIG.CRF"][0] == "I have reviewed this form and attest that it is accurate."
+    assert all(legal for _meaning, legal in meanings.values())
     units = root.xpath(
         "//o:ItemDef[@OID='I.VITAL_SIGNS.SYSTOLIC']/o:MeasurementUnitRef", namespaces=NS
     )
