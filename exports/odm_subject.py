@@ -4,7 +4,6 @@ Transactional writer (the subject's audit chain replayed), plus the vendor exten
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import json
 import re
@@ -14,7 +13,7 @@ from django.db import models
 from lxml import etree
 
 from exports import odm_sources as src
-from exports.metadata import DATE, DATETIME, FLOAT, Column, Dataset, value_text
+from exports.metadata import DATE, DATETIME, FLOAT, TEXT, Column, Dataset, value_text
 from exports.odm_meta import (
     EXT_NS,
     ODM,
@@ -330,7 +329,9 @@ class TransactionalWriter(_Writer):
         if raw is not None and related is not None:
             raw = self.lookup(related[0], related[1], raw)
         text = value_text(c, _typed(c, raw, field))
-        return xml_text(text) if text != "" else None
+        if text == "":
+            return None
+        return xml_text(text) if c.data_type == TEXT else text
 
     def edit_point(self, username: str, site: str, locked: bool) -> str | None:
         if locked:
@@ -476,7 +477,7 @@ class _Replay:
             attrs = {"ItemOID": oid, "TransactionType": kind}
             if kind != "Remove":
                 attrs |= {"Value": text} if text is not None else {"IsNull": "Yes"}
-            sub(ig, item_tag, attrs).append(copy.deepcopy(record))
+            sub(ig, item_tag, attrs).append(record.__copy__())  # lxml: a deep copy
         self._write(d, pk, visit_id, ig, "Upsert")
 
     def _group(self, d, pk, transaction_type, signature=None) -> etree._Element:
