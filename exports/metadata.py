@@ -171,7 +171,9 @@ def _codelist(model, f) -> CodeList | None:
         return None
     data_type = INTEGER if isinstance(f, models.IntegerField) else TEXT
     codes = tuple((str(c), str(label)) for c, label in f.flatchoices)
-    signature = tuple(c for c, _label in codes)
+    # codes and decodes: two fields with the same codes but other labels (the screening's
+    # ECOG 0-5 and the ECOG form's worded scale) are two lists, not one OID with two meanings
+    signature = codes
     name = _CODELIST_NAMES.get(signature)
     if name is None:
         taken = set(_CODELIST_NAMES.values())
