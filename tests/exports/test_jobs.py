@@ -270,3 +270,19 @@ def test_a_real_worker_makes_the_file_the_page_then_offers(
     assert hashlib.sha256(data).hexdigest() == job.sha256
     assert time.time() - job.finished_at.timestamp() < 120
     assert job.finished_at <= timezone.now()
+
+
+def test_an_odm_job_of_one_site_holds_that_sites_subjects_only(cast, subjects):
+    from exports.odm import read_odm
+
+    job, _ = services.start_export(
+        user=cast["monitor_a"], kind="odm_transactional", site_id=subjects["a"].site_id
+    )
+    job = services.run_job(job.pk)
+    assert job.status == "done" and job.filename.endswith(".xml")
+    text = services.path_of(job).read_text()
+    assert 'FileType="Transactional"' in text and 'Archival="Yes"' in text
+    assert subjects["a"].screening_number in text
+    assert subjects["b"].screening_number not in text
+    keys = {key[0] for key in read_odm(services.path_of(job))}
+    assert keys <= {subjects["a"].screening_number}
