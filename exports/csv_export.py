@@ -42,6 +42,8 @@ def escape_cell(text: str) -> str:
 
 def cell(column: Column, value) -> str:
     text = value_text(column, value)
+    if column.system:
+        return text
     if column.data_type == TEXT or isinstance(value, str | list | dict):
         return escape_cell(text)
     return text

@@ -495,15 +495,13 @@ def _best_response_rows(subject_ids) -> Iterator[tuple]:
 
 def audit_trail() -> Dataset:
     cols = (
-        Column("site", _("site"), TEXT, "", key=True),
-        Column("subject", _("subject"), TEXT, "", key=True),
-        Column("subject_number", _("subject number"), TEXT, "", key=True),
+        *key_columns(),
         Column("sequence", _("sequence"), INTEGER, "", key=True),
         Column("occurred_at", _("date and time (UTC)"), DATETIME, ""),
-        Column("table", _("table"), TEXT, ""),
-        Column("record_id", _("record id"), TEXT, ""),
-        Column("action", _("action"), TEXT, ""),
-        Column("field", _("field"), TEXT, ""),
+        Column("table", _("table"), TEXT, "", system=True),
+        Column("record_id", _("record id"), TEXT, "", system=True),
+        Column("action", _("action"), TEXT, "", system=True),
+        Column("field", _("field"), TEXT, "", system=True),
         Column("old_value", _("old value"), TEXT, ""),
         Column("new_value", _("new value"), TEXT, ""),
         Column("user", _("user"), TEXT, ""),

@@ -68,6 +68,9 @@ class Column:
     derivation: str = ""  # how a derived value is computed (and its source)
     length: int | None = None
     key: bool = False  # a key column (site, subject, visit, record id)
+    # text the system writes from a fixed vocabulary (codes, table and field names): never
+    # a formula, so the CSV does not test it
+    system: bool = False
 
     def oid(self, dataset: str) -> str:
         return f"I.{dataset.upper()}.{self.name.upper()}"
@@ -261,14 +264,26 @@ def key_columns(*, subject_path: str = "subject", visit_path: str | None = None)
     screening number), visit (if the record has one) and the record's id."""
     sp = f"{subject_path}__" if subject_path else ""
     cols = [
-        Column("site", _("site"), TEXT, f"{sp}site__code", key=True, length=6),
-        Column("subject", _("subject"), TEXT, f"{sp}screening_number", key=True, length=20),
+        Column("site", _("site"), TEXT, f"{sp}site__code", key=True, length=6, system=True),
         Column(
-            "subject_number", _("subject number"), TEXT, f"{sp}subject_number", key=True, length=20
+            "subject", _("subject"), TEXT, f"{sp}screening_number", key=True, length=20, system=True
+        ),
+        Column(
+            "subject_number",
+            _("subject number"),
+            TEXT,
+            f"{sp}subject_number",
+            key=True,
+            length=20,
+            system=True,
         ),
     ]
     if visit_path:
-        cols.append(Column("visit", _("visit"), TEXT, f"{visit_path}__code", key=True, length=10))
+        cols.append(
+            Column(
+                "visit", _("visit"), TEXT, f"{visit_path}__code", key=True, length=10, system=True
+            )
+        )
     return cols
 
 
@@ -362,7 +377,7 @@ def sql_text(column: Column, expr: str) -> str:
     if column.data_type == DATETIME:
         fmt = 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'
         return f"to_char(({expr}) AT TIME ZONE 'UTC', '{fmt}')"
-    if column.data_type in (INTEGER, FLOAT, DATE):
+    if column.data_type in (INTEGER, FLOAT, DATE) or column.system:
         return f"({expr})::text"
     starts = ", ".join(f"chr({ord(c)})" for c in FORMULA_START)
     text = f"({expr})::text"

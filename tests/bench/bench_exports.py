@@ -144,6 +144,29 @@ def _run(kind: str, username: str) -> tuple[float, float, int]:
     return seconds, int(out[1]) / 1024, size
 
 
+class _Sink:
+    def write(self, data):
+        return len(data)
+
+
+def _profile_copy() -> None:
+    """Each dataset's COPY alone (in this process, to nowhere), and the audit SQL's plan."""
+    from exports.csv_export import copy_into
+
+    times = []
+    for d in catalogue():
+        if d.select(None) is None:
+            continue
+        t1 = time.perf_counter()
+        n = copy_into(_Sink(), d, None)
+        times.append((time.perf_counter() - t1, d.key, n))
+    print("COPY:", ", ".join(f"{k} {t:.2f} s ({n})" for t, k, n in sorted(times, reverse=True)[:6]))
+    sql, params = catalogue().get("audit_trail").select(None)
+    with connection.cursor() as c:
+        c.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+        print("\n".join(r[0] for r in c.fetchall()))
+
+
 def test_bench_exports():
     t0 = time.perf_counter()
     with override_settings(PASSWORD_HASHERS=FAST_HASHERS):
@@ -162,15 +185,7 @@ def test_bench_exports():
         ", ".join(f"{k} {t:.1f} s ({n} rows)" for t, k, n in sorted(slow, reverse=True)[:6]),
     )
     if os.environ.get("BENCH_PROFILE"):
-        import cProfile
-        import pstats
-        import tempfile
-
-        from exports.csv_export import write_csv_zip
-
-        with tempfile.TemporaryFile() as f, cProfile.Profile() as prof:
-            write_csv_zip(f, subject_ids=None, scope="bench", by="bench")
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        _profile_copy()
     connection.close()  # the child processes read what this process committed
     base = _baseline()
     print(f"baseline (COPY of every exported table): {base:.1f} s, load {os.getloadavg()[0]:.2f}")
