@@ -219,3 +219,8 @@ CRF_QUERY_AFTER_DAYS = 7
 QUERY_AGE_BUCKETS = ((0, 7), (8, 30), (31, None))  # inclusive; None: no upper limit
 # The metrics page lists the most-queried fields and edit checks, this many of each [issue 14].
 QUERY_METRICS_TOP = 10
+
+# --- PDFs (issue 15 section 1) ---------------------------------------------------------------
+# A PDF render (HTML to PDF) that has not finished after this many seconds is stopped and the
+# request answered with an error [default]: a runaway document cannot hold a worker.
+PDF_RENDER_TIMEOUT_SECONDS = 60
