@@ -29,7 +29,9 @@ def _forms(subject) -> tuple[list[dict], list]:
     for ds in catalogue():
         if not pdf_forms.printable(ds) or pdf_forms.parent_of(ds) is not None:
             continue
-        for form in pdf_forms.build_forms(ds, subject_id=subject.pk, holds=holds):
+        for form in pdf_forms.build_forms(
+            ds, subject_id=subject.pk, holds=holds, tz=subject.site.tz
+        ):
             form.visit = visits.get(form.visit_id)
             (by_visit[form.visit_id] if form.visit else loose).append(form)
     ordered = sorted(visits.values(), key=lambda v: (v.target_date or v.actual_date, v.pk))

@@ -107,7 +107,11 @@ def _attachments(attachments: Iterable[tuple[str, bytes, str]]):
 def _write(html: str, options: dict, attachments, conn) -> None:
     """The child: HTML to PDF bytes, sent back through ``conn`` (an error as its text)."""
     try:
+        import logging
+
         from weasyprint import HTML
+
+        logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)  # no page log
 
         document = HTML(string=html, base_url=PDF_ORIGIN + "/", url_fetcher=url_fetcher())
         pdf = document.write_pdf(attachments=_attachments(attachments) or None, **options)

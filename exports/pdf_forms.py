@@ -9,10 +9,12 @@ records: the per-CRF PDF asks for one record, the casebook for every record of a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from exports.metadata import Dataset, catalogue, value_display
@@ -34,6 +36,15 @@ class Child:
     title: str
     headers: list[str]
     rows: list[list[str]]
+
+    @property
+    def stacked(self) -> bool:
+        """Too many columns for a table across A4: each row printed as "label: value" pairs."""
+        return len(self.headers) > 6
+
+    @property
+    def pairs(self) -> list[list[tuple[str, str]]]:
+        return [list(zip(self.headers, row, strict=True)) for row in self.rows]
 
 
 @dataclass
@@ -94,9 +105,19 @@ def _shown(ds: Dataset):
     return [c for c in ds.columns if not c.key]
 
 
-def _fields(ds: Dataset, values: tuple) -> list[Field]:
+def shown_value(column, value, tz=None) -> str:
+    """``metadata.value_display``, a date-time at the site's time zone with UTC beside it
+    (as every signature and page of the project shows it)."""
+    if isinstance(value, dt.datetime) and tz is not None:
+        local = timezone.localtime(value, tz)
+        utc = timezone.localtime(value, dt.UTC)
+        return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({utc:%Y-%m-%d %H:%M} UTC)"
+    return value_display(column, value)
+
+
+def _fields(ds: Dataset, values: tuple, tz) -> list[Field]:
     return [
-        Field(c.name, str(c.label), value_display(c, v), bool(c.derivation))
+        Field(c.name, str(c.label), shown_value(c, v, tz), bool(c.derivation))
         for c, v in zip(_shown(ds), values, strict=True)
     ]
 
@@ -105,7 +126,7 @@ def _visit_lookup(ds: Dataset) -> str | None:
     return ds.visit_path or None
 
 
-def records(ds: Dataset, *, subject_id: int, ids=None) -> list[PdfForm]:
+def records(ds: Dataset, *, subject_id: int, ids=None, tz=None) -> list[PdfForm]:
     """The forms of ``ds`` of one subject (only ``ids`` if given), in the dataset's order."""
     qs = ds.queryset([subject_id])
     if ids is not None:
@@ -114,22 +135,28 @@ def records(ds: Dataset, *, subject_id: int, ids=None) -> list[PdfForm]:
     paths = ["pk", visit or "pk", *[c.path for c in _shown(ds)]]
     forms = []
     for pk, visit_id, *values in qs.values_list(*paths):
-        forms.append(PdfForm(ds, pk, visit_id if visit else None, _fields(ds, values)))
+        forms.append(PdfForm(ds, pk, visit_id if visit else None, _fields(ds, values, tz)))
     return forms
 
 
-def _child_tables(ds: Dataset, forms: list[PdfForm], subject_id: int) -> None:
-    """Each form's child rows, one query per child table."""
+def _child_tables(ds: Dataset, forms: list[PdfForm], subject_id: int, tz) -> None:
+    """Each form's child rows, one query per child table (the column naming the parent and
+    the columns empty in every row left out)."""
     by_id = {f.record_id: f for f in forms}
     for child in children_of(ds):
         fk = child.subject_path.split("__")[0]
-        shown = _shown(child)
+        shown = [c for c in _shown(child) if c.name != f"{fk}_id"]
         qs = child.queryset([subject_id]).filter(**{f"{fk}_id__in": list(by_id)})
         grouped: dict[int, list[list[str]]] = defaultdict(list)
         for parent_id, *values in qs.values_list(f"{fk}_id", *[c.path for c in shown]):
-            grouped[parent_id].append([value_display(c, v) for c, v in zip(shown, values)])
+            grouped[parent_id].append(
+                [shown_value(c, v, tz) for c, v in zip(shown, values, strict=True)]
+            )
         for pid, rows in grouped.items():
-            by_id[pid].children.append(Child(str(child.label), [str(c.label) for c in shown], rows))
+            keep = [i for i in range(len(shown)) if any(r[i] for r in rows)]
+            headers = [str(shown[i].label) for i in keep]
+            rows = [[r[i] for i in keep] for r in rows]
+            by_id[pid].children.append(Child(str(child.label), headers, rows))
 
 
 def _holds(subject_id: int) -> list:
@@ -249,13 +276,14 @@ def _parent_of_form(ds: Dataset, forms: list[PdfForm]) -> dict[int, tuple]:
     return {pk: (label, pid) for pk, pid in rows}
 
 
-def build_forms(ds: Dataset, *, subject_id: int, ids=None, holds=None) -> list[PdfForm]:
+def build_forms(ds: Dataset, *, subject_id: int, ids=None, holds=None, tz=None) -> list[PdfForm]:
     """Every printable detail of the forms of ``ds`` of one subject: a fixed number of
-    queries for the whole table (the casebook calls it once per dataset)."""
-    forms = records(ds, subject_id=subject_id, ids=ids)
+    queries for the whole table (the casebook calls it once per dataset). Date-times are
+    printed at ``tz`` (the site's time zone) with UTC."""
+    forms = records(ds, subject_id=subject_id, ids=ids, tz=tz)
     if not forms:
         return forms
-    _child_tables(ds, forms, subject_id)
+    _child_tables(ds, forms, subject_id, tz)
     _sdv_and_queries(ds, forms, subject_id)
     _signatures(ds, forms, subject_id)
     holds = _holds(subject_id) if holds is None else holds

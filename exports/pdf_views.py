@@ -60,7 +60,7 @@ def crf_form(ds, pk: int, user):
     if record is None:
         raise Http404(_("No such record."))
     subject = subject_for(user, subject_id_of(record))
-    form = pdf_forms.build_forms(ds, subject_id=subject.pk, ids=[pk])[0]
+    form = pdf_forms.build_forms(ds, subject_id=subject.pk, ids=[pk], tz=subject.site.tz)[0]
     if form.visit_id:
         form.visit = pdf_forms.visit_labels(subject.pk).get(form.visit_id)
     return subject, form
