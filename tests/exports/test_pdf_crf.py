@@ -28,6 +28,12 @@ def _frozen(frozen_clock):  # noqa: F811
     """2026-03-02 10:00 in Guangzhou."""
 
 
+@pytest.fixture
+def subject(treated):  # noqa: F811
+    """The treated subject of site A (enrolled 2026-01-03, C1D1 2026-01-05)."""
+    return treated
+
+
 def crf_pdf(client, user, dataset, pk) -> bytes:
     client.force_login(user)
     response = client.get(reverse("exports_pdf:crf", args=[dataset, pk]))
@@ -41,13 +47,13 @@ def header(subject):
 
 
 def test_vital_signs_print_every_field_with_its_unit_and_the_derived_grade(
-    client, treated, coordinator_a
+    client, subject, coordinator_a
 ):
-    vs = vital_signs(treated, coordinator_a)
+    vs = vital_signs(subject, coordinator_a)
     text = text_of(crf_pdf(client, coordinator_a, "vital_signs", vs.pk))
-    assert text.startswith(header(treated))
+    assert text.startswith(header(subject))
     assert "Study ALTER-S006 Site GZ01 — Guangzhou Cancer Center" in text
-    assert f"Subject number {treated} Visit C1D1" in text
+    assert f"Subject number {subject} Visit C1D1" in text
     assert "Printed 2026-03-02 10:00 CST (2026-03-02 02:00 UTC)" in text
     assert "Systolic blood pressure 150 mm Hg" in text
     assert "Diastolic blood pressure 95 mm Hg" in text
@@ -59,13 +65,13 @@ def test_vital_signs_print_every_field_with_its_unit_and_the_derived_grade(
     assert "Not signed." in text
     assert "Confidential · page 1 of 1" in text
     # no identifying data: initials and date of birth are not printed
-    assert treated.initials not in text.split() and "1980-05-17" not in text
+    assert subject.initials not in text.split() and "1980-05-17" not in text
 
 
 def test_timepoint_prints_sums_percent_change_responses_and_measurements(
-    client, treated, coordinator_a
+    client, subject, coordinator_a
 ):
-    tp = tumour(treated, coordinator_a).timepoint
+    tp = tumour(subject, coordinator_a).timepoint
     text = text_of(crf_pdf(client, coordinator_a, "timepoints", tp.pk))
     # baseline 40 + 30 = 70 mm; TA1 28 + 21 = 49 mm; (49 - 70) / 70 = -30 %: PR
     assert "Visit TA1" in text
@@ -79,9 +85,9 @@ def test_timepoint_prints_sums_percent_change_responses_and_measurements(
 
 
 def test_adverse_event_prints_grade_history_and_the_causality_signature(
-    client, treated, coordinator_a, investigator_a
+    client, subject, coordinator_a, investigator_a
 ):
-    ae = adverse_event(treated, coordinator_a, investigator_a)
+    ae = adverse_event(subject, coordinator_a, investigator_a)
     text = text_of(crf_pdf(client, investigator_a, "adverse_events", ae.pk))
     assert "CTCAE term Hypertension" in text and "Grade 3" in text
     assert "Relationship to anlotinib Probable" in text
@@ -94,9 +100,9 @@ def test_adverse_event_prints_grade_history_and_the_causality_signature(
 
 
 def test_hostile_free_text_is_printed_as_text_and_fetches_nothing(
-    client, treated, coordinator_a, investigator_a
+    client, subject, coordinator_a, investigator_a
 ):
-    ae = adverse_event(treated, coordinator_a, investigator_a, verbatim=HOSTILE)
+    ae = adverse_event(subject, coordinator_a, investigator_a, verbatim=HOSTILE)
     pdf = crf_pdf(client, coordinator_a, "adverse_events", ae.pk)
     text = text_of(pdf).replace("file:///etc/ passwd", "file:///etc/passwd")
     assert "Verbatim term <script>alert(1)</script><img src=file:///etc/passwd>" in text
@@ -110,8 +116,8 @@ def test_hostile_free_text_is_printed_as_text_and_fetches_nothing(
     assert images == []
 
 
-def test_lab_panel_prints_values_with_units_and_ctcae_grades(client, treated, coordinator_a):
-    panel = lab_panel(treated, coordinator_a)
+def test_lab_panel_prints_values_with_units_and_ctcae_grades(client, subject, coordinator_a):
+    panel = lab_panel(subject, coordinator_a)
     text = text_of(crf_pdf(client, coordinator_a, "lab_panels", panel.pk))
     assert "Visit C3D1" in text and "Sample date 2026-02-16" in text
     assert "Lab values with CTCAE grades" in text
@@ -121,16 +127,16 @@ def test_lab_panel_prints_values_with_units_and_ctcae_grades(client, treated, co
 
 
 def test_screening_prints_the_verdict_with_reasons_and_the_eligibility_signature(
-    client, treated, coordinator_a
+    client, subject, coordinator_a
 ):
-    text = text_of(crf_pdf(client, coordinator_a, "screening", treated.screening.pk))
+    text = text_of(crf_pdf(client, coordinator_a, "screening", subject.screening.pk))
     assert "Eligibility verdict: eligible" in text
     assert "I03 ECOG performance met ECOG 1; needs 0-2" in text
     assert "Signed by Test Inv_Gz01" in text
     assert "“I confirm this subject meets all eligibility criteria”" in text
 
 
-def test_sae_report_prints_its_submission_signature(client, treated, coordinator_a, investigator_a):
+def test_sae_report_prints_its_submission_signature(client, subject, coordinator_a, investigator_a):
     from django.test import RequestFactory
 
     from tests.exports.pdf_data import ensure_ctcae
@@ -139,11 +145,11 @@ def test_sae_report_prints_its_submission_signature(client, treated, coordinator
     from safety.models import CtcaeTerm
 
     ae = safety.record_ae(
-        subject=treated,
+        subject=subject,
         by=coordinator_a,
         term=CtcaeTerm.objects.get(term="Hypertension"),
         grade=3,
-        onset_date=treated.site.today(),
+        onset_date=subject.site.today(),
         outcome="not_recovered",
         ongoing=True,
         serious=True,
@@ -167,23 +173,23 @@ def test_sae_report_prints_its_submission_signature(client, treated, coordinator
     )
 
 
-def test_form_state_shows_the_lock_and_the_sdv(client, treated, coordinator_a, data_manager):
-    vs = vital_signs(treated, coordinator_a)
+def test_form_state_shows_the_lock_and_the_sdv(client, subject, coordinator_a, data_manager):
+    vs = vital_signs(subject, coordinator_a)
     verify(by=data_manager, record=vs, fields=["", *()])
-    place_hold(by=data_manager, kind="lock", level="subject", reason="Interim", subject=treated)
+    place_hold(by=data_manager, kind="lock", level="subject", reason="Interim", subject=subject)
     text = text_of(crf_pdf(client, coordinator_a, "vital_signs", vs.pk))
     assert "Form state: locked (Interim)" in text
     assert "SDV: verified" in text
 
 
-def test_another_sites_coordinator_gets_404(client, treated, coordinator_a, coordinator_b):
-    vs = vital_signs(treated, coordinator_a)
+def test_another_sites_coordinator_gets_404(client, subject, coordinator_a, coordinator_b):
+    vs = vital_signs(subject, coordinator_a)
     client.force_login(coordinator_b)
     response = client.get(reverse("exports_pdf:crf", args=["vital_signs", vs.pk]))
     assert response.status_code == 404
 
 
-def test_an_unknown_form_or_record_is_404(client, treated, coordinator_a):
+def test_an_unknown_form_or_record_is_404(client, subject, coordinator_a):
     client.force_login(coordinator_a)
     assert client.get(reverse("exports_pdf:crf", args=["nonsense", 1])).status_code == 404
     assert client.get(reverse("exports_pdf:crf", args=["queries", 1])).status_code == 404
