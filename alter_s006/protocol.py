@@ -223,4 +223,4 @@ QUERY_METRICS_TOP = 10
 # --- PDFs (issue 15 section 1) ---------------------------------------------------------------
 # A PDF render (HTML to PDF) that has not finished after this many seconds is stopped and the
 # request answered with an error [default]: a runaway document cannot hold a worker.
-PDF_RENDER_TIMEOUT_SECONDS = 60
+PDF_RENDER_TIMEOUT_SECONDS = 120

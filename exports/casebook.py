@@ -70,29 +70,40 @@ def _monitoring(subject) -> dict:
     }
 
 
+AUDIT_VALUE_CHARS = 300  # a longer audited value is cut here (complete in the CSV and ODM)
+
+
+def _audit_value(value) -> str:
+    text = "" if value is None else str(value)
+    if len(text) <= AUDIT_VALUE_CHARS:
+        return text
+    return _("%(start)s… (%(n)s characters)") % {"start": text[:AUDIT_VALUE_CHARS], "n": len(text)}
+
+
 def audit_rows(subject) -> list[dict]:
-    """Every audited change of the subject's records, one row per changed field (who, when,
-    old -> new, reason), in the order of the subject's audit chain (one query)."""
+    """Every audited change of the subject's records, one row per change with each changed
+    field (who, when, old -> new, reason), in the order of the subject's audit chain (one
+    query)."""
     from audit.models import AuditEvent
 
     rows = []
     events = AuditEvent.objects.filter(chain_key=subject.pk).order_by("chain_pos")
     for e in events.iterator(2000):
-        changes = e.changes() or [("", None, None)]
-        for name, old, new in changes:
-            rows.append(
-                {
-                    "at": e.occurred_at,
-                    "user": e.app_username or e.db_user,
-                    "table": e.table_name,
-                    "record": e.record_pk,
-                    "action": e.get_action_display(),
-                    "field": name,
-                    "old": "" if old is None else str(old),
-                    "new": "" if new is None else str(new),
-                    "reason": e.reason,
-                }
-            )
+        changes = [
+            {"field": name, "old": _audit_value(old), "new": _audit_value(new)}
+            for name, old, new in e.changes()
+        ]
+        rows.append(
+            {
+                "at": e.occurred_at,
+                "user": e.app_username or e.db_user,
+                "table": e.table_name,
+                "record": e.record_pk,
+                "action": e.get_action_display(),
+                "changes": changes,
+                "reason": e.reason,
+            }
+        )
     return rows
 
 

@@ -19,10 +19,14 @@ HOSTILE = "<script>alert(1)</script><img src=file:///etc/passwd>"
 BASELINE = D(2026, 1, 2)
 
 
-def text_of(pdf: bytes) -> str:
-    """The PDF's text, whitespace folded (pdftotext, as a reader copies it)."""
+def text_of(pdf: bytes, *, raw: bool = False) -> str:
+    """The PDF's text, whitespace folded (pdftotext, as a reader copies it): laid out as on
+    the page, or ``raw`` in content order (a table cell that wraps stays in one piece)."""
     out = subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+        ["pdftotext", "-raw" if raw else "-layout", "-", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
     ).stdout.decode()
     return " ".join(out.split())
 
