@@ -194,3 +194,16 @@ def test_an_unknown_form_or_record_is_404(client, subject, coordinator_a):
     assert client.get(reverse("exports_pdf:crf", args=["nonsense", 1])).status_code == 404
     assert client.get(reverse("exports_pdf:crf", args=["queries", 1])).status_code == 404
     assert client.get(reverse("exports_pdf:crf", args=["vital_signs", 999999])).status_code == 404
+
+
+def test_the_crf_pages_monitoring_bar_links_to_the_pdf(
+    client, subject, coordinator_a, investigator_a
+):
+    ae = adverse_event(subject, coordinator_a, investigator_a)
+    client.force_login(coordinator_a)
+    page = client.get(reverse("safety:ae", args=[subject.pk, ae.pk])).content.decode()
+    assert reverse("exports_pdf:crf", args=["adverse_events", ae.pk]) in page
+    vs = vital_signs(subject, coordinator_a)
+    visit = subject.visits.get(code="C1D1")
+    page = client.get(reverse("crfs:form", args=[subject.pk, visit.pk, "vital_signs"]))
+    assert reverse("exports_pdf:crf", args=["vital_signs", vs.pk]) in page.content.decode()
