@@ -38,6 +38,14 @@ def _forms(subject) -> tuple[list[dict], list]:
     return [{"visit": v, "forms": by_visit.get(v.pk, [])} for v in ordered], loose
 
 
+def _split_visits(visits: list[dict]) -> tuple[list[dict], list]:
+    """(visits done or with a form: a section each; the others, planned or missed: one
+    table), so a subject's future schedule does not fill pages with empty visits."""
+    held = [v for v in visits if v["forms"] or v["visit"].actual_date]
+    others = [v["visit"] for v in visits if not (v["forms"] or v["visit"].actual_date)]
+    return held, others
+
+
 def _queries(subject) -> list:
     """The subject's queries with their threads (two queries)."""
     from queries.models import Query, QueryMessage
@@ -111,9 +119,11 @@ def casebook_context(subject, *, user) -> dict:
     from exports.pdf_views import subject_context
 
     visits, loose = _forms(subject)
+    visits, other_visits = _split_visits(visits)
     return {
         **subject_context(subject),
         "visits": visits,
+        "other_visits": other_visits,
         "loose": loose,
         "queries": _queries(subject),
         **_monitoring(subject),
