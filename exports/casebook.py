@@ -128,6 +128,7 @@ def casebook_context(subject, *, user) -> dict:
         "queries": _queries(subject),
         **_monitoring(subject),
         "audit": audit_rows(subject),
+        "audit_value_chars": AUDIT_VALUE_CHARS,
         "as_of": subject.site.today(),
         "generated_by": user.get_full_name() or user.get_username(),
     }
