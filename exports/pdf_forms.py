@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from exports.metadata import Dataset, catalogue, value_display
@@ -112,6 +113,10 @@ def shown_value(column, value, tz=None) -> str:
         local = timezone.localtime(value, tz)
         utc = timezone.localtime(value, dt.UTC)
         return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({utc:%Y-%m-%d %H:%M} UTC)"
+    if column.codelist is not None and value not in (None, ""):
+        # the decode is the choice's label in the default language (``metadata.catalogue``):
+        # shown in the reader's language when the catalogue translates it
+        return gettext(column.codelist.decode(value))
     return value_display(column, value)
 
 

@@ -34,3 +34,20 @@ def test_the_annotated_crf_names_variables_types_units_code_lists_and_oids():
     histology = screening.column("histology")
     assert histology.codelist.oid in text
     assert "leiomyosarcoma = Leiomyosarcoma" in text
+
+
+def test_the_metadata_is_the_same_whatever_language_reads_it_first():
+    """A Chinese request building the catalogue first once lost the units read from labels
+    and printed every later PDF's code lists in Chinese."""
+    from django.utils import translation
+
+    catalogue.cache_clear()
+    try:
+        with translation.override("zh-hans"):
+            timepoints = catalogue().get("timepoints")
+        assert timepoints.column("sum_mm").unit == "mm"
+        assert timepoints.column("overall_response").codelist.decode("PR") == "PR"
+        relationship = catalogue().get("adverse_events").column("relationship")
+        assert relationship.codelist.decode("probable") == "Probable"
+    finally:
+        catalogue.cache_clear()
