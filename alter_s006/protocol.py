@@ -226,3 +226,8 @@ QUERY_METRICS_TOP = 10
 EXPORT_RETENTION_DAYS = 7
 # A progress write per this many subjects (or datasets) of a running export.
 EXPORT_PROGRESS_EVERY = 50
+
+# --- PDFs (issue 15 section 1) ---------------------------------------------------------------
+# A PDF render (HTML to PDF) that has not finished after this many seconds is stopped and the
+# request answered with an error [default]: a runaway document cannot hold a worker.
+PDF_RENDER_TIMEOUT_SECONDS = 120

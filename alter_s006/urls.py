@@ -41,6 +41,7 @@ urlpatterns = [
     path("", include("logs.urls")),
     path("", include("outcomes.urls")),
     path("", include("exports.urls")),
+    path("exports/pdf/", include("exports.pdf_urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -104,8 +103,9 @@ def dosing(request, pk):
 
 @login_required
 def diary(request, pk):
-    """The patient's dosing diary for the cycle running now (or the next), as a PDF."""
-    from weasyprint import HTML
+    """The patient's dosing diary for the cycle running now (or the next), as a PDF (the
+    project's one PDF renderer and template family: ``exports.pdf``)."""
+    from exports.pdf import render_pdf
 
     subject = subject_for(request.user, pk)
     cycle = services.diary_cycle(subject)
@@ -113,18 +113,19 @@ def diary(request, pk):
         messages.error(request, _("There is no cycle to print a diary for."))
         return redirect("dosing:calendar", pk=subject.pk)
     days = services.calendar_for(subject, cycle.day1, cycle.last_day)
-    html = render_to_string(
+    pdf = render_pdf(
         "dosing/diary.html",
         {
             "subject": subject,
             "cycle": cycle,
             "days": days,
             "drug": P.DRUG_NAME,
+            "study": P.TRIAL_ID,
             "printed": subject.site.today(),
         },
         request=request,
+        title=_("Dosing diary"),
     )
-    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
     name = f"diary-{subject}-C{cycle.number}.pdf"
     response["Content-Disposition"] = f'inline; filename="{name}"'

@@ -431,6 +431,11 @@ class Catalogue:
 @cache
 def catalogue() -> Catalogue:
     """Every dataset, in casebook order (built once: the models do not change at run time)."""
+    from django.utils import translation
+
     from exports.datasets import build
 
-    return Catalogue(build())
+    # built in the default language whatever the request's: code list decodes and units read
+    # from labels are the same for every caller (lazy labels still translate when shown)
+    with translation.override(settings.LANGUAGE_CODE):
+        return Catalogue(build())

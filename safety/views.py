@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -369,8 +368,9 @@ def ae_causality(request, pk, ae_pk):
 
 @login_required
 def sae_pdf(request, pk, ae_pk):
-    """The SAE form of a serious adverse event, as a PDF."""
-    from weasyprint import HTML
+    """The SAE form of a serious adverse event, as a PDF (``exports.pdf``: the project's one
+    PDF renderer and template family)."""
+    from exports.pdf import render_pdf
 
     subject = subject_for(request.user, pk)
     ae = _ae(request, subject, ae_pk)
@@ -386,8 +386,7 @@ def sae_pdf(request, pk, ae_pk):
         "window": selectors.reporting_window(subject),
         "grade_rows": grade_rows(ae.term),
     }
-    html = render_to_string("safety/sae_form.html", context, request=request)
-    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    pdf = render_pdf("safety/sae_form.html", context, request=request, title=_("SAE form"))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="SAE-{subject}-{ae.pk}.pdf"'
     return response

@@ -1850,6 +1850,19 @@ EXPORTS_ACCESS = {
     ),
 }
 ACCESS.update(EXPORTS_ACCESS)
+# PDFs (issue 15 section 1): a form or a casebook for whoever may view the subject (another
+# site's: 404); the blank and annotated CRF books hold no clinical data.
+EXPORTS_PDF_ACCESS = {
+    "exports_pdf:crf": Url(
+        {"GET": (302, 200, 200, 404, 200, 200)},
+        args=lambda w: ["screening", w.subject.screening.pk],
+        setup=eligible_screening_saved,
+    ),
+    "exports_pdf:casebook": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args),
+    "exports_pdf:blank_crf": Url({"GET": (302, 200, 200, 200, 200, 200)}),
+    "exports_pdf:annotated_crf": Url({"GET": (302, 200, 200, 200, 200, 200)}),
+}
+ACCESS.update(EXPORTS_PDF_ACCESS)
 
 # One case per (URL, method, member). Cases whose URL needs the same data are run one after
 # the other, so that data is built once per group (see ``Study``), not once per case.
