@@ -20,19 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from alter_s006.sql import id_array
+from exports.casebook import subject_casebook
 from exports.models import ExportJob
 from subjects.models import Subject
-
-
-def _casebook(subject, user) -> bytes:
-    from exports.casebook import casebook_pdf
-    from exports.odm import subject_odm_bytes
-
-    odm = subject_odm_bytes(subject.pk)
-    name = f"{subject.screening_number}-odm-snapshot.xml"
-    return casebook_pdf(
-        subject, user=user, attachments=[(name, odm, _("CDISC ODM 1.3.2 snapshot of this subject"))]
-    )
 
 
 def software_version() -> str:
@@ -62,7 +52,7 @@ def write_archive(
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as zf:
         for i, subject in enumerate(subjects.iterator(chunk_size=200)):
             name = f"casebooks/{subject.site.code}/{subject.screening_number}.pdf"
-            _add(zf, contents, name, _casebook(subject, job.requested_by), subject)
+            _add(zf, contents, name, subject_casebook(subject, user=job.requested_by), subject)
             progress(i + 1, total)
         if site_archive:
             from exports.crf_book import annotated_crf_pdf, blank_crf_pdf

@@ -148,3 +148,14 @@ def casebook_pdf(subject, *, user, attachments=(), timeout=None) -> bytes:
         title=_("Casebook of subject %(subject)s") % {"subject": subject},
         timeout=timeout,
     )
+
+
+def subject_casebook(subject, *, user, timeout=None) -> bytes:
+    """The casebook with the subject's CDISC ODM snapshot attached: what the page, the API and
+    the archives hand out (one way)."""
+    from exports.odm import subject_odm_bytes
+
+    name = f"{P.TRIAL_ID}-{subject}-odm.xml"
+    odm = subject_odm_bytes(subject.pk)
+    attachments = [(name, odm, _("Subject data, CDISC ODM 1.3.2 snapshot"))]
+    return casebook_pdf(subject, user=user, attachments=attachments, timeout=timeout)

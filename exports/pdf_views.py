@@ -85,24 +85,14 @@ def crf_pdf(request, dataset, pk):
 def casebook(request, pk):
     """A subject's casebook, PDF/A-3b with its ODM XML attached (any role that may view the
     subject; one subject renders synchronously)."""
-    from exports.casebook import casebook_pdf
+    from exports.casebook import subject_casebook
 
     subject = subject_for(request.user, pk)
     try:
-        pdf = casebook_pdf(subject, user=request.user, attachments=odm_attachment(subject))
+        pdf = subject_casebook(subject, user=request.user)
     except PdfError as exc:
         return pdf_failed(exc)
     return pdf_response(pdf, f"{P.TRIAL_ID}-casebook-{subject}.pdf")
-
-
-def odm_attachment(subject) -> list[tuple[str, bytes, str]]:
-    """The subject's CDISC ODM XML, once ``exports.odm`` (another part of issue 15) is in."""
-    try:
-        from exports.odm import subject_odm_bytes
-    except ImportError:
-        return []
-    name = f"{P.TRIAL_ID}-{subject}-odm.xml"
-    return [(name, subject_odm_bytes(subject), _("Subject data, CDISC ODM 1.3.2"))]
 
 
 @login_required

@@ -197,6 +197,7 @@ def run_job(job_id: int) -> ExportJob | None:
     job.size, job.sha256 = final.stat().st_size, sha256_of(final)
     job.status, job.finished_at = Status.DONE, timezone.now()
     job.expires_at = job.finished_at + dt.timedelta(days=P.EXPORT_RETENTION_DAYS)
+    job.refresh_from_db(fields=["total"])  # the progress callback wrote it
     job.done = job.total = max(job.total, 1)
     job.save(
         update_fields=["size", "sha256", "status", "finished_at", "expires_at", "done", "total"]
