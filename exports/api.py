@@ -108,3 +108,51 @@ def download(request, job_id: PathId):
     job = services.job_for(request.auth, job_id)
     handle = services.open_download(user=request.auth, job=job)  # no file yet: 409 not_ready
     return FileResponse(handle, as_attachment=True, filename=job.filename)
+
+
+def _pdf(make, filename: str) -> HttpResponse:
+    from exports.pdf import PdfError
+    from exports.pdf_views import pdf_failed, pdf_response
+
+    try:
+        return pdf_response(make(), filename)
+    except PdfError as exc:
+        return pdf_failed(exc)
+
+
+@router.get(
+    "/crfs/{dataset}/{record_id}/pdf",
+    url_name="crf_pdf",
+    response={200: None},
+    summary="One CRF as a PDF (application/pdf)",
+)
+def crf_pdf(request, dataset: Text, record_id: PathId):
+    from alter_s006 import protocol as P
+    from exports.pdf import render_pdf
+    from exports.pdf_views import crf_form, dataset_or_404, subject_context
+
+    ds = dataset_or_404(dataset)
+    subject, form = crf_form(ds, record_id, request.auth)
+    context = {**subject_context(subject), "form": form}
+    return _pdf(
+        lambda: render_pdf("exports/pdf/crf.html", context, title=form.label),
+        f"{P.TRIAL_ID}-{subject}-{ds.key}-{record_id}.pdf",
+    )
+
+
+@router.get(
+    "/subjects/{subject_id}/casebook/pdf",
+    url_name="casebook_pdf",
+    response={200: None},
+    summary="A subject's casebook, PDF/A-3b with its ODM attached (application/pdf)",
+)
+def casebook_pdf(request, subject_id: PathId):
+    from alter_s006 import protocol as P
+    from alter_s006.web import subject_for
+    from exports.casebook import subject_casebook
+
+    subject = subject_for(request.auth, subject_id)
+    return _pdf(
+        lambda: subject_casebook(subject, user=request.auth),
+        f"{P.TRIAL_ID}-casebook-{subject}.pdf",
+    )

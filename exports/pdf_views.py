@@ -42,7 +42,7 @@ def subject_context(subject) -> dict:
     }
 
 
-def _dataset_or_404(key: str):
+def dataset_or_404(key: str):
     try:
         ds = catalogue().get(key)
     except KeyError:
@@ -70,7 +70,7 @@ def crf_form(ds, pk: int, user):
 @require_GET
 def crf_pdf(request, dataset, pk):
     """One form instance as a PDF (any role that may view its subject)."""
-    ds = _dataset_or_404(dataset)
+    ds = dataset_or_404(dataset)
     subject, form = crf_form(ds, pk, request.user)
     context = {**subject_context(subject), "form": form}
     try:

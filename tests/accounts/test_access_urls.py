@@ -1859,6 +1859,13 @@ EXPORTS_PDF_ACCESS = {
         setup=eligible_screening_saved,
     ),
     "exports_pdf:casebook": Url({"GET": (302, 200, 200, 404, 200, 200)}, args=subject_args),
+    "api:crf_pdf": Url(
+        {"GET": (401, 200, 200, 404, 200, 200)},
+        args=lambda w: ["screening", w.subject.screening.pk],
+        setup=eligible_screening_saved,
+        api=True,
+    ),
+    "api:casebook_pdf": Url({"GET": (401, 200, 200, 404, 200, 200)}, args=subject_args, api=True),
     "exports_pdf:blank_crf": Url({"GET": (302, 200, 200, 200, 200, 200)}),
     "exports_pdf:annotated_crf": Url({"GET": (302, 200, 200, 200, 200, 200)}),
 }

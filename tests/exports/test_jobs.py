@@ -286,3 +286,20 @@ def test_an_odm_job_of_one_site_holds_that_sites_subjects_only(cast, subjects):
     assert subjects["b"].screening_number not in text
     keys = {key[0] for key in read_odm(services.path_of(job))}
     assert keys <= {subjects["a"].screening_number}
+
+
+def test_the_api_gives_a_crf_pdf_and_a_casebook_of_its_own_site_only(client, cast, subjects):
+    from pypdf import PdfReader
+
+    mine = Api(client, cast["coordinator_a"])
+    subject = subjects["a"]
+    r = mine.get(f"/crfs/subjects/{subject.pk}/pdf")
+    assert r.status_code == 200 and r["Content-Type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(r.content)).pages[0].extract_text()
+    assert subject.screening_number in text and "ZWL" not in text  # no initials
+    book = mine.get(f"/subjects/{subject.pk}/casebook/pdf")
+    assert book.status_code == 200 and book.content.startswith(b"%PDF")
+    other = Api(client, cast["coordinator_b"])
+    assert other.get(f"/crfs/subjects/{subject.pk}/pdf").status_code == 404
+    assert other.get(f"/subjects/{subject.pk}/casebook/pdf").status_code == 404
+    assert mine.get(f"/crfs/no_such_form/{subject.pk}/pdf").status_code == 404
