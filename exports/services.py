@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -143,16 +143,32 @@ def subject_ids_of(job: ExportJob) -> list[int]:
     return list(qs.values_list("pk", flat=True))
 
 
-def _progress(job_id: int):
-    """A callback that writes done / total, at most once per EXPORT_PROGRESS_EVERY steps."""
-    state = {"last": -1}
+class _Progress:
+    """done / total of a running job, written at most once per EXPORT_PROGRESS_EVERY steps on
+    a connection of its own (each write committed at once): a writer that reads in one long
+    transaction (the ODM's consistent snapshot, read only) would otherwise hide it until the
+    end, or refuse it."""
 
-    def report(done: int, total: int) -> None:
-        if done == total or done - state["last"] >= P.EXPORT_PROGRESS_EVERY or done <= 1:
-            state["last"] = done
-            ExportJob.objects.filter(pk=job_id).update(done=done, total=total)
+    def __init__(self, job_id: int):
+        self.job_id, self.done, self.total, self.last = job_id, 0, 0, -1
+        self.conn = None
 
-    return report
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        if done == total or done - self.last >= P.EXPORT_PROGRESS_EVERY or done <= 1:
+            self.last = done
+            if self.conn is None:
+                self.conn = connections.create_connection(DEFAULT_DB_ALIAS)
+            table = ExportJob._meta.db_table
+            with self.conn.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET done = %s, total = %s WHERE id = %s",  # noqa: S608
+                    [done, total, self.job_id],
+                )
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
 
 
 def _claim(job_id: int) -> ExportJob | None:
@@ -178,10 +194,11 @@ def run_job(job_id: int) -> ExportJob | None:
     set_actor(job.requested_by, context="export")
     final = path_of(job)
     partial = final.with_suffix(final.suffix + ".part")
+    progress = _Progress(job.pk)
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         with open(partial, "wb") as out:
-            write(job, out, _progress(job.pk))
+            write(job, out, progress)
         os.replace(partial, final)
     except Exception as exc:  # noqa: BLE001 - any failure is shown on the job, then re-raised
         with contextlib.suppress(OSError):
@@ -194,11 +211,12 @@ def run_job(job_id: int) -> ExportJob | None:
         )
         _event(job, "export_failed", error=type(exc).__name__)
         raise
+    finally:
+        progress.close()
     job.size, job.sha256 = final.stat().st_size, sha256_of(final)
     job.status, job.finished_at = Status.DONE, timezone.now()
     job.expires_at = job.finished_at + dt.timedelta(days=P.EXPORT_RETENTION_DAYS)
-    job.refresh_from_db(fields=["total"])  # the progress callback wrote it
-    job.done = job.total = max(job.total, 1)
+    job.done = job.total = max(progress.total, 1)
     job.save(
         update_fields=["size", "sha256", "status", "finished_at", "expires_at", "done", "total"]
     )

@@ -117,8 +117,8 @@ def _baseline() -> float:
 # a fresh parent per export: its RUSAGE_CHILDREN peak is that export's alone
 _WRAP = (
     "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:], capture_output=True, "
-    "text=True, check=True); print(r.stdout.strip()); "
-    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    "text=True); sys.stderr.write(r.stderr[-3000:]); r.check_returncode(); "
+    "print(r.stdout.strip()); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
 )
 
 
@@ -132,13 +132,12 @@ def _run(kind: str, username: str) -> tuple[float, float, int]:
     }
     command = [sys.executable, "manage.py", "run_export", "--user", username, "--kind", kind]
     t0 = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", _WRAP, *command],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split("\n")
+    run = subprocess.run(
+        [sys.executable, "-c", _WRAP, *command], env=env, capture_output=True, text=True
+    )
+    if run.returncode:
+        raise RuntimeError(f"{kind} failed:\n{run.stderr}")
+    out = run.stdout.split("\n")
     seconds = time.perf_counter() - t0
     size = int(out[0].split("\t")[1])
     return seconds, int(out[1]) / 1024, size

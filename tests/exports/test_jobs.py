@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from exports import services
+from exports.metadata import catalogue
 from exports.models import ExportJob
 from exports.tasks import run_export
 from tests.exports.worker import export_worker
@@ -261,15 +262,25 @@ def worker_queue():
 def test_a_real_worker_makes_the_file_the_page_then_offers(
     worker_queue, site_a, coordinator_a, data_manager
 ):
-    make_subject(site_a, coordinator_a, initials="ZWL")
-    job = ExportJob.objects.create(requested_by=data_manager, kind="csv")
-    assert run_export.apply_async(args=[job.pk], queue=worker_queue).get(timeout=90) == "done"
-    job.refresh_from_db()
-    assert job.status == "done" and job.total >= 1 and job.done == job.total
-    data = services.path_of(job).read_bytes()
-    assert hashlib.sha256(data).hexdigest() == job.sha256
-    assert time.time() - job.finished_at.timestamp() < 120
-    assert job.finished_at <= timezone.now()
+    for initials in ("ZWL", "LXM", "QRS"):
+        make_subject(site_a, coordinator_a, initials=initials)
+    jobs = [
+        ExportJob.objects.create(requested_by=data_manager, kind=kind)
+        for kind in ("csv", "odm_transactional")
+    ]
+    for job in jobs:
+        result = run_export.apply_async(args=[job.pk], queue=worker_queue)
+        assert result.get(timeout=90) == "done"
+        job.refresh_from_db()
+        data = services.path_of(job).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == job.sha256
+        assert time.time() - job.finished_at.timestamp() < 120
+        assert job.finished_at <= timezone.now()
+    # the progress the page polls, written on the worker's own connection: one step per
+    # dataset of the CSV zip (and its dictionary), one per subject of the ODM (read in one
+    # read-only transaction, which would refuse the write on its own connection)
+    assert (jobs[0].done, jobs[0].total) == (len(catalogue().datasets) + 1,) * 2
+    assert (jobs[1].done, jobs[1].total) == (3, 3)
 
 
 def test_an_odm_job_of_one_site_holds_that_sites_subjects_only(cast, subjects):
