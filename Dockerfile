@@ -16,4 +16,4 @@ RUN useradd --system --uid 1000 edc && chown -R edc /app \
  && mkdir -p /var/lib/alter-audit /var/lib/alter-exports && chown edc /var/lib/alter-audit /var/lib/alter-exports
 USER edc
 EXPOSE 8000
-CMD ["gunicorn", "alter_s006.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "alter_s006.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "150", "--access-logfile", "-"]
