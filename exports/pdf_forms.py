@@ -113,6 +113,11 @@ def shown_value(column, value, tz=None) -> str:
         local = timezone.localtime(value, tz)
         utc = timezone.localtime(value, dt.UTC)
         return f"{local:%Y-%m-%d %H:%M} {local.tzname()} ({utc:%Y-%m-%d %H:%M} UTC)"
+    if column.name == "notes" and isinstance(value, list):
+        # RECIST notes ({"code", "params"}): worded as the tumour pages word them
+        from assessments.notes import note_text
+
+        return " ".join(note_text(n) for n in value if isinstance(n, dict))
     if column.codelist is not None and value not in (None, ""):
         # the decode is the choice's label in the default language (``metadata.catalogue``):
         # shown in the reader's language when the catalogue translates it

@@ -66,7 +66,7 @@ def test_the_casebook_prints_cover_forms_queries_sdv_signatures_and_audit(casebo
     assert "Confidential · page 1 of" in cover
     assert text.endswith(f"Confidential · page {pages} of {pages}")
     # the forms with their derived values and signatures
-    assert "Sum of diameters (mm) 49 mm (derived)" in text
+    assert "Sum of diameters (mm) 49.0 mm (derived)" in text
     assert "Hypertension grade 2 (derived)" in text
     assert "Signed by Test Inv_A, 2026-03-02 10:00 CST (2026-03-02 02:00 UTC)" in text
     assert "“I confirm this subject meets all eligibility criteria”" in text

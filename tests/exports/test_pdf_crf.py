@@ -57,7 +57,7 @@ def test_vital_signs_print_every_field_with_its_unit_and_the_derived_grade(
     assert "Printed 2026-03-02 10:00 CST (2026-03-02 02:00 UTC)" in text
     assert "Systolic blood pressure 150 mm Hg" in text
     assert "Diastolic blood pressure 95 mm Hg" in text
-    assert "Temperature 36.8 °C" in text and "Weight 72 kg" in text
+    assert "Temperature 36.8 °C" in text and "Weight 72.0 kg" in text
     # CTCAE v4.03 hypertension: SBP 140-159 or DBP 90-99 is grade 2; 36.8 °C no fever
     assert "Hypertension grade 2 (derived)" in text
     assert "Fever grade 0 (derived)" in text
@@ -75,13 +75,17 @@ def test_timepoint_prints_sums_percent_change_responses_and_measurements(
     text = text_of(crf_pdf(client, coordinator_a, "timepoints", tp.pk))
     # baseline 40 + 30 = 70 mm; TA1 28 + 21 = 49 mm; (49 - 70) / 70 = -30 %: PR
     assert "Visit TA1" in text
-    assert "Sum of diameters (mm) 49 mm (derived)" in text
-    assert "Change from baseline (%) -30 % (derived)" in text
-    assert "Nadir (mm) 70 mm (derived)" in text
+    assert "Sum of diameters (mm) 49.0 mm (derived)" in text
+    assert "Change from baseline (%) -30.00 % (derived)" in text
+    assert "Nadir (mm) 70.0 mm (derived)" in text
     assert "Target response PR (derived)" in text
     assert "Overall response PR (derived)" in text
     assert "Lesion measurements" in text
-    assert "measured 28 mm" in text and "measured 21 mm" in text
+    assert "measured 28.0 mm" in text and "measured 21.0 mm" in text
+    # the RECIST notes worded as on the tumour pages, not their codes
+    flat = " ".join(text.split())
+    assert "a decrease of at least 30 % is PR (RECIST 4.3.1)" in flat
+    assert "pr_from_baseline" not in flat
 
 
 def test_adverse_event_prints_grade_history_and_the_causality_signature(
