@@ -43,7 +43,7 @@ class ExportOut(Schema):
     download_url: str | None
 
 
-def _out(request, job: ExportJob) -> dict:
+def _out(job: ExportJob) -> dict:
     from django.urls import reverse
 
     done = job.status == ExportJob.Status.DONE
@@ -78,7 +78,7 @@ def start(request, payload: ExportIn):
         user=request.auth, kind=payload.kind, site_id=payload.site_id
     )
     job = ExportJob.objects.select_related("requested_by", "site").get(pk=job.pk)
-    return (201 if created else 200), _out(request, job)
+    return (201 if created else 200), _out(job)
 
 
 @router.get(
@@ -90,12 +90,12 @@ def start(request, payload: ExportIn):
 )
 def job_list(request, response: HttpResponse, page: PageQuery = 1, page_size: PageSizeQuery = 50):
     rows = api_page(request, response, services.jobs_for(request.auth), page, page_size)
-    return [_out(request, j) for j in rows]
+    return [_out(j) for j in rows]
 
 
 @router.get("/exports/{job_id}", url_name="export_status", response=ExportOut, summary="Poll")
 def status(request, job_id: PathId):
-    return _out(request, services.job_for(request.auth, job_id))
+    return _out(services.job_for(request.auth, job_id))
 
 
 @router.get(

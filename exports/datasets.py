@@ -297,6 +297,13 @@ def _chunks(qs, size: int = 500):
         yield chunk
 
 
+def _treated_chunks(subject_ids):
+    """(subjects, their ids) of the treated subjects (a C1D1), 500 at a time."""
+    treated = _subjects(subject_ids).filter(c1d1_date__isnull=False)
+    for chunk in _chunks(treated):
+        yield chunk, [s.pk for s in chunk]
+
+
 def _grouped(qs, key: str) -> dict[int, list]:
     out: dict[int, list] = {}
     for row in qs:
@@ -406,9 +413,7 @@ def _exposure_rows(subject_ids) -> Iterator[tuple]:
     from subjects.models import Visit
     from subjects.schedule import VisitKind
 
-    treated = _subjects(subject_ids).filter(c1d1_date__isnull=False)
-    for chunk in _chunks(treated):
-        ids = [s.pk for s in chunk]
+    for chunk, ids in _treated_chunks(subject_ids):
         events = _grouped(DoseEvent.objects.filter(subject_id__in=ids).order_by("pk"), "subject_id")
         starts: dict[int, dict] = {}
         cycle_visits = Visit.objects.filter(
@@ -468,9 +473,7 @@ def _best_response_rows(subject_ids) -> Iterator[tuple]:
     from assessments.models import Lesion, Timepoint
     from assessments.services import best_response
 
-    treated = _subjects(subject_ids).filter(c1d1_date__isnull=False)
-    for chunk in _chunks(treated):
-        ids = [s.pk for s in chunk]
+    for chunk, ids in _treated_chunks(subject_ids):
         scans = _grouped(
             Timepoint.objects.filter(subject_id__in=ids).order_by("subject_id", "scan_date"),
             "subject_id",

@@ -199,25 +199,18 @@ def _type_of(f) -> str:
     return TEXT
 
 
-def _label(f) -> str | Promise:
-    name = f.verbose_name
-    # a field without an explicit label: Django's default is its name with spaces
-    return name
-
-
-def _fk_column(prefix: str, f, model_key: str) -> Column:
+def _fk_column(prefix: str, f) -> Column:
     target = f.related_model
     if target is settings.AUTH_USER_MODEL or target._meta.label == settings.AUTH_USER_MODEL:
-        return Column(f.name, _label(f), TEXT, f"{prefix}{f.name}__username", length=150)
+        return Column(f.name, f.verbose_name, TEXT, f"{prefix}{f.name}__username", length=150)
     if target._meta.label_lower == "safety.ctcaeterm":
-        return Column(f.name, _label(f), TEXT, f"{prefix}{f.name}__term", length=120)
-    return Column(f"{f.name}_id", _label(f), INTEGER, f"{prefix}{f.name}_id")
+        return Column(f.name, f.verbose_name, TEXT, f"{prefix}{f.name}__term", length=120)
+    return Column(f"{f.name}_id", f.verbose_name, INTEGER, f"{prefix}{f.name}_id")
 
 
 def model_columns(
     model,
     *,
-    dataset: str,
     skip: Iterable[str] = (),
     units: dict[str, str] | None = None,
     derived: dict[str, str] | None = None,
@@ -231,13 +224,13 @@ def model_columns(
         if f.name in skip:
             continue
         if f.is_relation:
-            out.append(_fk_column(prefix, f, dataset))
+            out.append(_fk_column(prefix, f))
             continue
         codelist = _codelist(model, f)
         out.append(
             Column(
                 f.name,
-                _label(f),
+                f.verbose_name,
                 _type_of(f),
                 f"{prefix}{f.name}",
                 unit=units.get(f.name, _unit_from_label(str(f.verbose_name))),
@@ -313,7 +306,7 @@ def table(
         *key_columns(subject_path=subject_path, visit_path=visit_path),
         record_id(),
         *extra,
-        *model_columns(model, dataset=key, skip=skip, units=units, derived=derived),
+        *model_columns(model, skip=skip, units=units, derived=derived),
     ]
     sp = f"{subject_path}__" if subject_path else ""
     return Dataset(
